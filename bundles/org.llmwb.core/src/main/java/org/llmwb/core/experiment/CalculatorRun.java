@@ -1,0 +1,280 @@
+package org.llmwb.core.experiment;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+
+import org.llmwb.core.Formula;
+import org.llmwb.core.InputException;
+import org.llmwb.core.Problem;
+import org.llmwb.core.Units;
+import org.llmwb.core.calc.InferenceCost;
+import org.llmwb.core.calc.KvCache;
+import org.llmwb.core.calc.KvCapacity;
+import org.llmwb.core.calc.PagingWaste;
+import org.llmwb.core.calc.WeightMemory;
+import org.llmwb.core.catalog.GpuCatalog;
+import org.llmwb.core.catalog.GpuSpec;
+import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.core.catalog.ModelPresets;
+import org.llmwb.core.catalog.Precision;
+import org.llmwb.core.plan.ParallelConfig;
+import org.llmwb.core.plan.PlanInput;
+import org.llmwb.core.plan.PlanResult;
+import org.llmwb.core.plan.Planner;
+
+/**
+ * Runs a {@code kind: calculator} experiment: walks the sweep's cross product and hands one record
+ * per point to a sink, checking for cancellation between points.
+ */
+public final class CalculatorRun {
+    /** Receives records in order; {@code index} counts from 0. */
+    public interface Sink {
+        void record(long index, long total, Map<String, Object> record);
+    }
+
+    private final Experiment.CalculatorSpec spec;
+    private final GpuCatalog gpus;
+
+    public CalculatorRun(Experiment e, GpuCatalog gpus) {
+        if (e.calculator() == null) {
+            throw new InputException("experiment '" + e.name() + "' has no calculator spec");
+        }
+        this.spec = e.calculator();
+        this.gpus = gpus;
+    }
+
+    public long total() {
+        return spec.points();
+    }
+
+    /** @return the number of records produced; fewer than {@link #total()} when cancelled */
+    public long run(Sink sink, BooleanSupplier cancelled) {
+        List<String> keys = new ArrayList<>(spec.sweep().keySet());
+        int[] idx = new int[keys.size()];
+        long n = 0;
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                return n;
+            }
+            Map<String, Object> point = new LinkedHashMap<>(spec.base());
+            for (int i = 0; i < keys.size(); i++) {
+                point.put(keys.get(i), spec.sweep().get(keys.get(i)).get(idx[i]));
+            }
+            sink.record(n, spec.points(), evaluate(spec.calculator(), point));
+            n++;
+            int k = keys.size() - 1;
+            while (k >= 0) {
+                if (++idx[k] < spec.sweep().get(keys.get(k)).size()) {
+                    break;
+                }
+                idx[k] = 0;
+                k--;
+            }
+            if (k < 0) {
+                return n;
+            }
+        }
+    }
+
+    /** One point: the settings, then the calculator's outputs. */
+    public Map<String, Object> evaluate(String calculator, Map<String, Object> s) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("calculator", calculator);
+        switch (calculator) {
+            case "kv" -> kv(s, r);
+            case "memory" -> memory(s, r);
+            case "roofline" -> roofline(s, r);
+            case "plan" -> plan(s, r);
+            case "paging" -> paging(s, r);
+            default -> throw new InputException("unknown calculator " + calculator);
+        }
+        return r;
+    }
+
+    private static ModelConfig model(Map<String, Object> s) {
+        return ModelPresets.resolve((String) s.get("model"));
+    }
+
+    private static Precision prec(Map<String, Object> s, String key, String dflt) {
+        return Precision.parse((String) s.getOrDefault(key, dflt));
+    }
+
+    private static long num(Map<String, Object> s, String key, long dflt) {
+        Object v = s.get(key);
+        return v == null ? dflt : ((Number) v).longValue();
+    }
+
+    private GpuSpec gpu(Map<String, Object> s) {
+        return gpus.get((String) s.get("gpu"));
+    }
+
+    private static void formula(Map<String, Object> r, List<Formula> fs) {
+        List<String> lines = new ArrayList<>();
+        for (Formula f : fs) {
+            lines.add(f.name() + " = " + f.symbolic() + " = " + f.substituted());
+        }
+        r.put("formulas", lines);
+    }
+
+    private void kv(Map<String, Object> s, Map<String, Object> r) {
+        ModelConfig m = model(s);
+        Precision kv = prec(s, "kvPrecision", "bf16");
+        long ctx = num(s, "context", 4096);
+        long batch = num(s, "batch", 1);
+        KvCache.Result res = KvCache.compute(m, kv, ctx, batch);
+        r.put("model", m.name());
+        r.put("kvPrecision", kv.id());
+        r.put("context", ctx);
+        r.put("batch", batch);
+        r.put("attention", res.attention().name());
+        r.put("bytesPerToken", res.bytesPerToken());
+        r.put("bytesPerSequence", res.bytesPerSequence());
+        r.put("bytes", res.totalBytes());
+        formula(r, res.formulas());
+    }
+
+    private void memory(Map<String, Object> s, Map<String, Object> r) {
+        ModelConfig m = model(s);
+        GpuSpec g = gpu(s);
+        Precision w = prec(s, "precision", "bf16");
+        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        long ctx = num(s, "context", 4096);
+        double util = ((Number) s.getOrDefault("utilization", KvCapacity.DEFAULT_UTILIZATION)).doubleValue();
+        KvCapacity.Result c = KvCapacity.compute(m, g, w, kv, ctx, util);
+        r.put("model", m.name());
+        r.put("gpu", g.id());
+        r.put("precision", w.id());
+        r.put("kvPrecision", kv.id());
+        r.put("context", ctx);
+        r.put("params", WeightMemory.compute(m, w).params());
+        r.put("weightBytes", c.weightBytes());
+        r.put("activationBytes", c.activationBytes());
+        r.put("kvBudgetBytes", c.kvBudgetBytes());
+        r.put("kvBytesPerSequence", c.kvBytesPerSequence());
+        r.put("maxSequences", c.maxSequences());
+        r.put("weightsFit", c.weightsFit());
+        formula(r, c.formulas());
+    }
+
+    private void roofline(Map<String, Object> s, Map<String, Object> r) {
+        ModelConfig m = model(s);
+        GpuSpec g = gpu(s);
+        Precision w = prec(s, "precision", "bf16");
+        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        long batch = num(s, "batch", 1);
+        long ctx = num(s, "context", 4096);
+        long prompt = num(s, "prompt", 2048);
+        InferenceCost.Step d = InferenceCost.decode(m, g, w, kv, batch, ctx);
+        InferenceCost.Step p = InferenceCost.prefill(m, g, w, kv, batch, prompt);
+        r.put("model", m.name());
+        r.put("gpu", g.id());
+        r.put("precision", w.id());
+        r.put("batch", batch);
+        r.put("context", ctx);
+        r.put("prompt", prompt);
+        r.put("peakFlops", d.peak());
+        r.put("bandwidth", d.bandwidth());
+        r.put("ridge", d.peak() / d.bandwidth());
+        put(r, "decode", d);
+        put(r, "prefill", p);
+        r.put("decodeTokensPerSecond", batch / d.timeBound());
+        List<Formula> fs = new ArrayList<>(d.formulas());
+        fs.addAll(p.formulas());
+        formula(r, fs);
+    }
+
+    private static void put(Map<String, Object> r, String prefix, InferenceCost.Step st) {
+        r.put(prefix + "Flops", st.flops());
+        r.put(prefix + "Bytes", st.bytes());
+        r.put(prefix + "Intensity", st.intensity());
+        r.put(prefix + "AttainableFlops", st.attainable());
+        r.put(prefix + "TimeBound", st.timeBound());
+        r.put(prefix + "MemoryBound", st.memoryBound());
+    }
+
+    private void plan(Map<String, Object> s, Map<String, Object> r) {
+        ModelConfig m = model(s);
+        GpuSpec g = gpu(s);
+        Precision w = prec(s, "precision", "bf16");
+        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        ParallelConfig p = new ParallelConfig((int) num(s, "tp", 1), (int) num(s, "pp", 1), (int) num(s, "dp", 1), (int) num(s, "ep", 1),
+                (int) num(s, "cp", 1), Boolean.TRUE.equals(s.get("sp")));
+        long ctx = num(s, "context", 4096);
+        long batch = num(s, "batch", 32);
+        PlanInput base = PlanInput.of(m, g, w, kv, p, ctx, batch);
+        PlanInput in = new PlanInput(m, g, w, kv, p, ctx, batch, num(s, "prompt", base.promptTokens()), (int) num(s, "gpusPerNode", 8),
+                base.interNodeBandwidth(), ((Number) s.getOrDefault("utilization", base.utilization())).doubleValue(), base.maxBatchTokens());
+        PlanResult res = Planner.plan(in);
+        r.put("model", m.name());
+        r.put("gpu", g.id());
+        r.put("precision", w.id());
+        r.put("kvPrecision", kv.id());
+        r.put("parallel", p.toString());
+        r.put("tp", p.tp());
+        r.put("pp", p.pp());
+        r.put("dp", p.dp());
+        r.put("ep", p.ep());
+        r.put("cp", p.cp());
+        r.put("gpus", p.worldSize());
+        r.put("context", ctx);
+        r.put("batch", batch);
+        r.put("valid", res.valid());
+        r.put("problems", res.problems().stream().filter(x -> x.severity() != Problem.Severity.INFO).map(Problem::toString).toList());
+        r.put("weightBytesPerGpu", res.memory().weights());
+        r.put("kvBudgetBytesPerGpu", res.memory().kvBudget());
+        r.put("maxSequencesPerReplica", res.maxSequencesPerReplica());
+        r.put("decodeStepBound", res.decodeStepBound());
+        r.put("prefillBound", res.prefillBound());
+        r.put("decodeCommSeconds", res.collectives().stream().filter(c -> c.phase().equals("decode")).mapToDouble(PlanResult.Collective::seconds).sum());
+        r.put("vllm", res.commands().get("vllm"));
+        formula(r, res.formulas());
+    }
+
+    private static void paging(Map<String, Object> s, Map<String, Object> r) {
+        long ctx = num(s, "context", 4096);
+        int block = (int) num(s, "blockSize", 16);
+        int n = (int) num(s, "sequences", 1000);
+        long seed = num(s, "seed", 1);
+        long mean = num(s, "meanLength", Math.max(1, ctx / 4));
+        // lengths ~ exponential with the given mean, clipped to [1, context]: many short, a few long
+        Random rnd = new Random(seed);
+        long[] lengths = new long[n];
+        for (int i = 0; i < n; i++) {
+            long len = Math.round(-Math.log(1 - rnd.nextDouble()) * mean);
+            lengths[i] = Math.max(1, Math.min(ctx, len));
+        }
+        PagingWaste.Result res = PagingWaste.compute(lengths, ctx, block);
+        r.put("context", ctx);
+        r.put("blockSize", block);
+        r.put("sequences", n);
+        r.put("meanLength", mean);
+        r.put("seed", seed);
+        r.put("usedTokens", res.usedTokens());
+        r.put("contiguousAllocated", res.contiguousAllocated());
+        r.put("pagedAllocated", res.pagedAllocated());
+        r.put("contiguousWaste", res.contiguousWaste());
+        r.put("pagedWaste", res.pagedWaste());
+        formula(r, res.formulas());
+    }
+
+    /** A short human line for a record (logs, the runner view). */
+    public static String describe(Map<String, Object> r) {
+        return switch (String.valueOf(r.get("calculator"))) {
+            case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());
+            case "memory" -> r.get("model") + " on " + r.get("gpu") + ": weights " + Units.bytes(((Number) r.get("weightBytes")).doubleValue())
+                    + ", max " + r.get("maxSequences") + " seqs @ " + r.get("context");
+            case "roofline" -> r.get("model") + " b" + r.get("batch") + ": decode " + Units.seconds(((Number) r.get("decodeTimeBound")).doubleValue())
+                    + "/step, AI " + String.format(java.util.Locale.ROOT, "%.1f", ((Number) r.get("decodeIntensity")).doubleValue());
+            case "plan" -> r.get("model") + " " + r.get("parallel") + ": " + (Boolean.TRUE.equals(r.get("valid")) ? "valid" : "INVALID")
+                    + ", " + r.get("maxSequencesPerReplica") + " seqs/replica";
+            case "paging" -> "block " + r.get("blockSize") + ": paged waste " + String.format(java.util.Locale.ROOT, "%.1f%%",
+                    100 * ((Number) r.get("pagedWaste")).doubleValue()) + ", contiguous " + String.format(java.util.Locale.ROOT, "%.1f%%",
+                            100 * ((Number) r.get("contiguousWaste")).doubleValue());
+            default -> r.toString();
+        };
+    }
+}

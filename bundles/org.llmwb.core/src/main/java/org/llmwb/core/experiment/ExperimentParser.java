@@ -1,0 +1,401 @@
+package org.llmwb.core.experiment;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.llmwb.core.InputException;
+import org.llmwb.core.Problem;
+import org.llmwb.core.catalog.GpuCatalog;
+import org.llmwb.core.catalog.ModelPresets;
+import org.llmwb.core.catalog.Precision;
+import org.llmwb.core.yaml.YNode;
+
+/**
+ * Parses and validates experiment YAML. Every problem found is reported at once, each with
+ * {@code file:line:column}, so an editor can mark them all; nothing is run on an invalid file.
+ */
+public final class ExperimentParser {
+    public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
+    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator");
+    public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging");
+    static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec");
+    static final Set<String> METADATA = Set.of("name", "description");
+    static final long MAX_POINTS = 10_000_000L;
+
+    /** Settings a calculator spec may hold, with their types; each may also be swept. */
+    static final Map<String, String> SETTINGS = new LinkedHashMap<>();
+
+    static {
+        SETTINGS.put("model", "model");
+        SETTINGS.put("gpu", "gpu");
+        SETTINGS.put("precision", "precision");
+        SETTINGS.put("kvPrecision", "precision");
+        SETTINGS.put("context", "long");
+        SETTINGS.put("batch", "long");
+        SETTINGS.put("prompt", "long");
+        SETTINGS.put("utilization", "fraction");
+        SETTINGS.put("tp", "int");
+        SETTINGS.put("pp", "int");
+        SETTINGS.put("dp", "int");
+        SETTINGS.put("ep", "int");
+        SETTINGS.put("cp", "int");
+        SETTINGS.put("sp", "bool");
+        SETTINGS.put("gpusPerNode", "int");
+        SETTINGS.put("blockSize", "int");
+        SETTINGS.put("sequences", "int");
+        SETTINGS.put("seed", "long");
+        SETTINGS.put("meanLength", "long");
+    }
+
+    private final String source;
+    private final Path baseDir;
+    private final GpuCatalog gpus;
+    private final List<Problem> problems = new ArrayList<>();
+
+    private ExperimentParser(String source, Path baseDir, GpuCatalog gpus) {
+        this.source = source;
+        this.baseDir = baseDir;
+        this.gpus = gpus;
+    }
+
+    public static Experiment parseFile(Path file, GpuCatalog gpus) {
+        YNode root = YNode.read(file);
+        Path dir = file.toAbsolutePath().getParent();
+        return new ExperimentParser(file.toString(), dir, gpus).parse(root);
+    }
+
+    public static Experiment parse(String text, String source, Path baseDir, GpuCatalog gpus) {
+        return new ExperimentParser(source, baseDir, gpus).parse(YNode.parse(text, source));
+    }
+
+    /** Every problem of a text, empty when valid (for editors). Never throws for bad input. */
+    public static List<Problem> validate(String text, String source, Path baseDir, GpuCatalog gpus) {
+        try {
+            parse(text, source, baseDir, gpus);
+            return List.of();
+        } catch (InputException e) {
+            return e.problems();
+        }
+    }
+
+    private Experiment parse(YNode root) {
+        if (!root.isMap()) {
+            throw new InputException(root.location(), "an experiment must be a mapping with apiVersion, kind, metadata and spec");
+        }
+        unknownKeys(root, TOP);
+        YNode api = root.get("apiVersion");
+        if (api == null) {
+            err(root, "missing 'apiVersion'", "add 'apiVersion: " + Experiment.API_VERSION + "'");
+        } else if (!Experiment.API_VERSION.equals(safeText(api))) {
+            err(api, "unsupported apiVersion '" + safeText(api) + "'", "this llmwb reads " + Experiment.API_VERSION);
+        }
+        YNode kindNode = root.get("kind");
+        String kind = null;
+        if (kindNode == null) {
+            err(root, "missing 'kind'", "one of " + KINDS);
+        } else {
+            kind = safeText(kindNode);
+            if (!KINDS.contains(kind)) {
+                err(kindNode, "unknown kind '" + kind + "'" + didYouMean(kind, KINDS), "one of " + KINDS);
+                kind = null;
+            } else if (!RUNNABLE_KINDS.contains(kind)) {
+                err(kindNode, "kind '" + kind + "' is not supported by this version of llmwb yet", "runnable kinds: " + RUNNABLE_KINDS);
+            }
+        }
+        String name = "experiment";
+        String description = "";
+        YNode meta = root.get("metadata");
+        if (meta != null) {
+            if (!meta.isMap()) {
+                err(meta, "'metadata' must be a mapping", null);
+            } else {
+                unknownKeys(meta, METADATA);
+                if (meta.has("name")) {
+                    name = safeText(meta.get("name"));
+                    if (name != null && !name.matches("[A-Za-z0-9._-]+")) {
+                        err(meta.get("name"), "metadata.name '" + name + "' may only hold letters, digits, '.', '_' and '-'", "it names the result folder");
+                    }
+                }
+                if (meta.has("description")) {
+                    description = safeText(meta.get("description"));
+                }
+            }
+        }
+        YNode spec = root.get("spec");
+        Experiment.CalculatorSpec calc = null;
+        if (spec == null) {
+            err(root, "missing 'spec'", null);
+        } else if ("calculator".equals(kind)) {
+            calc = calculatorSpec(spec);
+        }
+        if (!problems.isEmpty()) {
+            throw new InputException(problems);
+        }
+        return new Experiment(Experiment.API_VERSION, kind, name == null ? "experiment" : name, description, root.location(), baseDir, calc);
+    }
+
+    private Experiment.CalculatorSpec calculatorSpec(YNode spec) {
+        if (!spec.isMap()) {
+            err(spec, "'spec' must be a mapping", null);
+            return null;
+        }
+        Set<String> allowed = new java.util.HashSet<>(SETTINGS.keySet());
+        allowed.add("calculator");
+        allowed.add("sweep");
+        unknownKeys(spec, allowed);
+        YNode c = spec.get("calculator");
+        String calculator = null;
+        if (c == null) {
+            err(spec, "missing 'calculator'", "one of " + CALCULATORS);
+        } else {
+            calculator = safeText(c);
+            if (!CALCULATORS.contains(calculator)) {
+                err(c, "unknown calculator '" + calculator + "'" + didYouMean(calculator, CALCULATORS), "one of " + CALCULATORS);
+            }
+        }
+        Map<String, Object> base = new LinkedHashMap<>();
+        for (Map.Entry<String, YNode> e : spec.entries().entrySet()) {
+            if (SETTINGS.containsKey(e.getKey())) {
+                Object v = value(e.getKey(), e.getValue());
+                if (v != null) {
+                    base.put(e.getKey(), v);
+                }
+            }
+        }
+        Map<String, List<Object>> sweep = new LinkedHashMap<>();
+        long points = 1;
+        YNode sw = spec.get("sweep");
+        if (sw != null) {
+            if (!sw.isMap()) {
+                err(sw, "'sweep' must map settings to lists of values", "e.g. sweep: {context: [1024, 4096]}");
+            } else {
+                unknownKeys(sw, SETTINGS.keySet());
+                for (Map.Entry<String, YNode> e : sw.entries().entrySet()) {
+                    if (!SETTINGS.containsKey(e.getKey())) {
+                        continue;
+                    }
+                    List<Object> vals = sweepValues(e.getKey(), e.getValue());
+                    if (vals != null) {
+                        sweep.put(e.getKey(), vals);
+                        points = Math.multiplyExact(points, Math.max(1, vals.size()));
+                        if (points > MAX_POINTS) {
+                            err(e.getValue(), "the sweep has more than " + MAX_POINTS + " points", "narrow the ranges");
+                            return null;
+                        }
+                    }
+                }
+            }
+        }
+        if (calculator != null) {
+            requireFor(calculator, spec, base, sweep);
+        }
+        return new Experiment.CalculatorSpec(calculator, base, sweep, points);
+    }
+
+    private void requireFor(String calculator, YNode spec, Map<String, Object> base, Map<String, List<Object>> sweep) {
+        List<String> need = switch (calculator) {
+            case "kv" -> List.of("model", "context");
+            case "memory" -> List.of("model", "gpu");
+            case "roofline" -> List.of("model", "gpu");
+            case "plan" -> List.of("model", "gpu");
+            case "paging" -> List.of("context");
+            default -> List.of();
+        };
+        for (String k : need) {
+            YNode sw = spec.get("sweep");
+            boolean written = spec.has(k) || (sw != null && sw.isMap() && sw.has(k)); // present, even if invalid (reported there)
+            if (!written) {
+                err(spec, "calculator '" + calculator + "' needs '" + k + "'", "set spec." + k + " or sweep it");
+            }
+        }
+    }
+
+    private List<Object> sweepValues(String key, YNode n) {
+        List<Object> out = new ArrayList<>();
+        if (n.isList()) {
+            if (n.items().isEmpty()) {
+                err(n, "sweep of '" + key + "' is empty", null);
+                return null;
+            }
+            for (YNode item : n.items()) {
+                Object v = value(key, item);
+                if (v != null) {
+                    out.add(v);
+                }
+            }
+            return out;
+        }
+        if (n.isMap()) {
+            unknownKeys(n, Set.of("from", "to", "step", "factor"));
+            String type = SETTINGS.get(key);
+            if (!type.equals("long") && !type.equals("int")) {
+                err(n, "a {from, to} range only works for numbers; list the values of '" + key + "'", null);
+                return null;
+            }
+            try {
+                long from = n.get("from") == null ? fail(n, "range needs 'from'") : n.get("from").asLong();
+                long to = n.get("to") == null ? fail(n, "range needs 'to'") : n.get("to").asLong();
+                if (from <= 0 || to < from) {
+                    err(n, "range must have 0 < from <= to (got " + from + ".." + to + ")", null);
+                    return null;
+                }
+                if (n.has("factor")) {
+                    long f = n.get("factor").asLong();
+                    if (f < 2) {
+                        err(n.get("factor"), "factor must be >= 2", null);
+                        return null;
+                    }
+                    for (long v = from; v <= to && out.size() <= MAX_POINTS; v *= f) {
+                        out.add(v);
+                    }
+                } else {
+                    long step = n.has("step") ? n.get("step").asLong() : 1;
+                    if (step <= 0) {
+                        err(n.get("step"), "step must be > 0", null);
+                        return null;
+                    }
+                    if ((to - from) / step + 1 > MAX_POINTS) {
+                        err(n, "the range has more than " + MAX_POINTS + " values", "use a larger step or a factor");
+                        return null;
+                    }
+                    for (long v = from; v <= to; v += step) {
+                        out.add(type.equals("int") ? (Object) (int) v : (Object) v);
+                    }
+                }
+            } catch (InputException e) {
+                problems.addAll(e.problems());
+                return null;
+            }
+            return out;
+        }
+        err(n, "sweep of '" + key + "' must be a list or a {from, to, step|factor} range", null);
+        return null;
+    }
+
+    private long fail(YNode at, String message) {
+        throw new InputException(at.location(), message);
+    }
+
+    /** Converts and checks one setting value; records a problem and returns null when invalid. */
+    private Object value(String key, YNode n) {
+        try {
+            return switch (SETTINGS.get(key)) {
+                case "model" -> {
+                    String s = n.text();
+                    String resolved = s;
+                    if (!ModelPresets.ids().contains(s.toLowerCase(java.util.Locale.ROOT)) && baseDir != null && !Path.of(s).isAbsolute()) {
+                        resolved = baseDir.resolve(s).toString();
+                    }
+                    try {
+                        ModelPresets.resolve(resolved);
+                    } catch (InputException e) {
+                        // a broken config.json has its own locations; an unknown name is reported here
+                        if (e.problems().stream().anyMatch(p -> p.location() != null && p.location().line() > 0)) {
+                            problems.addAll(e.problems());
+                        } else {
+                            err(n, e.getMessage(), null);
+                        }
+                        yield null;
+                    }
+                    yield resolved;
+                }
+                case "gpu" -> {
+                    gpus.get(n.text());
+                    yield n.text();
+                }
+                case "precision" -> Precision.parse(n.text()).id();
+                case "long" -> positiveLong(n);
+                case "int" -> (int) Math.min(Integer.MAX_VALUE, positiveLong(n));
+                case "fraction" -> {
+                    double d = n.asDouble();
+                    if (d <= 0 || d > 1) {
+                        throw new InputException(n.location(), "'" + key + "' must be in (0, 1] but is " + d);
+                    }
+                    yield d;
+                }
+                case "bool" -> n.asBoolean();
+                default -> throw new IllegalStateException(key);
+            };
+        } catch (InputException e) {
+            for (Problem p : e.problems()) {
+                problems.add(p.location() == null || p.location().line() == 0
+                        ? Problem.error(n.location(), p.code(), p.message(), p.hint()) : p);
+            }
+            return null;
+        }
+    }
+
+    private static long positiveLong(YNode n) {
+        long v = n.asLong();
+        if (v <= 0) {
+            throw new InputException(n.location(), "must be > 0 but is " + v);
+        }
+        return v;
+    }
+
+    private void unknownKeys(YNode map, Set<String> allowed) {
+        for (Map.Entry<String, YNode> e : map.entries().entrySet()) {
+            if (!allowed.contains(e.getKey())) {
+                problems.add(Problem.error(keyLocation(map, e.getKey()), "unknown-field", "unknown field '" + e.getKey() + "'"
+                        + didYouMean(e.getKey(), allowed), "known: " + String.join(", ", new java.util.TreeSet<>(allowed))));
+            }
+        }
+    }
+
+    private static org.llmwb.core.SourceLocation keyLocation(YNode map, String key) {
+        org.llmwb.core.SourceLocation v = map.get(key).location();
+        return new org.llmwb.core.SourceLocation(v.source(), v.line(), Math.max(1, v.column() - key.length() - 2));
+    }
+
+    private String safeText(YNode n) {
+        try {
+            return n.text();
+        } catch (InputException e) {
+            problems.addAll(e.problems());
+            return null;
+        }
+    }
+
+    private void err(YNode at, String message, String hint) {
+        problems.add(Problem.error(at.location(), "schema", message, hint));
+    }
+
+    /** " (did you mean 'x'?)" for a near miss (edit distance <= 2), else "". */
+    static String didYouMean(String s, java.util.Collection<String> known) {
+        if (s == null) {
+            return "";
+        }
+        String best = null;
+        int bestD = 3;
+        for (String k : known) {
+            int d = distance(s.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
+            if (d < bestD) {
+                bestD = d;
+                best = k;
+            }
+        }
+        return best == null ? "" : " (did you mean '" + best + "'?)";
+    }
+
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

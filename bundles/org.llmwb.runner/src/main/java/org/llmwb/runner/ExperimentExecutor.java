@@ -1,0 +1,117 @@
+package org.llmwb.runner;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import org.llmwb.core.catalog.GpuCatalog;
+import org.llmwb.core.catalog.GpuSpec;
+import org.llmwb.core.experiment.CalculatorRun;
+import org.llmwb.core.experiment.Experiment;
+import org.llmwb.core.plot.CsvExport;
+import org.llmwb.core.plot.PlotModel;
+import org.llmwb.core.plot.RooflinePlot;
+import org.llmwb.core.plot.SvgExport;
+import org.llmwb.core.result.EnvFingerprint;
+import org.llmwb.core.result.ResultWriter;
+
+/**
+ * Runs one validated experiment, streaming records to {@link Events} and, when an output folder is
+ * given, writing the result directory (committed only when the run completes; a cancelled or
+ * failed run leaves nothing behind). Used by {@code llmwb run} and by the protocol server, so both
+ * produce the same directory.
+ */
+final class ExperimentExecutor {
+    interface Events {
+        void started(long total);
+
+        void record(long index, long total, Map<String, Object> record);
+
+        void progress(long done, long total);
+    }
+
+    record Outcome(String status, long records, long total, Path out, Map<String, Object> summary) {
+    }
+
+    private ExperimentExecutor() {
+    }
+
+    static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled) {
+        CalculatorRun run = new CalculatorRun(e, gpus);
+        long total = run.total();
+        Instant t0 = Instant.now();
+        events.started(total);
+        List<Map<String, Object>> roofPoints = new ArrayList<>();
+        boolean roofline = "roofline".equals(e.calculator().calculator());
+        long step = Math.max(1, total / 100);
+        try (ResultWriter w = out == null ? null : ResultWriter.open(out)) {
+            long[] lastProgress = {System.nanoTime()};
+            long n = run.run((i, tot, rec) -> {
+                if (w != null) {
+                    w.record(rec);
+                }
+                if (roofline && roofPoints.size() < 2000) {
+                    roofPoints.add(rec);
+                }
+                events.record(i, tot, rec);
+                long now = System.nanoTime();
+                if ((i + 1) % step == 0 || now - lastProgress[0] > 200_000_000L || i + 1 == tot) {
+                    lastProgress[0] = now;
+                    events.progress(i + 1, tot);
+                }
+            }, cancelled);
+            String status = n == total ? "ok" : "cancelled";
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("experiment", e.name());
+            summary.put("kind", e.kind());
+            summary.put("calculator", e.calculator().calculator());
+            summary.put("status", status);
+            summary.put("records", n);
+            summary.put("total", total);
+            summary.put("started", t0.toString());
+            summary.put("durationMs", Duration.between(t0, Instant.now()).toMillis());
+            Path written = null;
+            if (w != null && status.equals("ok")) {
+                w.file("experiment.yaml", experimentText);
+                if (roofline && !roofPoints.isEmpty()) {
+                    PlotModel plot = rooflineOf(roofPoints, gpus);
+                    w.file("roofline.svg", SvgExport.render(plot, 900, 640));
+                    w.file("roofline.csv", CsvExport.render(plot));
+                }
+                Map<String, Object> device = new LinkedHashMap<>();
+                device.put("kind", "none");
+                device.put("note", "calculator experiments run on the CPU from datasheet figures");
+                written = w.commit(summary, EnvFingerprint.capture(device));
+                summary.put("out", written.toString());
+            }
+            return new Outcome(status, n, total, written, summary);
+        }
+    }
+
+    /** All decode and prefill points of a roofline sweep on the first record's GPU roofs. */
+    static PlotModel rooflineOf(List<Map<String, Object>> records, GpuCatalog gpus) {
+        GpuSpec g = gpus.get((String) records.get(0).get("gpu"));
+        List<PlotModel.Marker> markers = new ArrayList<>();
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+        for (Map<String, Object> r : records) {
+            for (String phase : List.of("decode", "prefill")) {
+                double ai = ((Number) r.get(phase + "Intensity")).doubleValue();
+                double att = ((Number) r.get(phase + "AttainableFlops")).doubleValue();
+                Map<String, String> d = new LinkedHashMap<>();
+                for (String k : List.of("model", "gpu", "precision", "batch", "context", "prompt")) {
+                    d.put(k, String.valueOf(r.get(k)));
+                }
+                d.put("time bound (s)", String.valueOf(r.get(phase + "TimeBound")));
+                markers.add(new PlotModel.Marker(phase, phase + " b" + r.get("batch"), ai, att / 1e12, phase.equals("decode") ? "circle" : "square",
+                        phase.equals("decode") ? 0 : 1, d));
+            }
+            keys.add(g.computeKeyFor(org.llmwb.core.catalog.Precision.parse((String) r.get("precision"))));
+        }
+        return RooflinePlot.of(g, new ArrayList<>(keys), markers, List.of(records.size() + " sweep points"));
+    }
+}

@@ -1,0 +1,135 @@
+package org.llmwb.runner.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.llmwb.core.result.Json;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/** The CLI as a user runs it: a separate JVM, real files, exit codes, stdout/stderr. */
+class CliEndToEndTest {
+    @TempDir
+    Path dir;
+
+    private JsonNode json(Cli.Result r) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        return Json.parse(r.out());
+    }
+
+    @Test
+    void kvJson() throws Exception {
+        JsonNode j = json(Cli.run(dir, "kv", "--model", "llama-3.1-8b", "--context", "8192", "--precision", "bf16", "--batch", "2", "--json"));
+        assertEquals(131_072, j.get("bytesPerToken").asDouble());
+        assertEquals(2.0 * 131_072 * 8192, j.get("bytes").asDouble());
+        assertTrue(j.get("formula").asText().contains("kvHeads × headDim"));
+        JsonNode mqa = json(Cli.run(dir, "kv", "--model", "llama-3.1-8b", "--context", "1", "--kv-heads", "1", "--json"));
+        assertEquals(2 * 32 * 128 * 2, mqa.get("bytesPerToken").asDouble());
+    }
+
+    @Test
+    void memRooflinePlanJson() throws Exception {
+        JsonNode mem = json(Cli.run(dir, "mem", "--model", "llama-3.1-8b", "--precision", "bf16", "--gpu", "h100-sxm", "--context", "8192", "--json"));
+        assertEquals(8_030_261_248L * 2.0, mem.get("weightsBytes").asDouble());
+        assertEquals(56, mem.get("maxSequences").asLong());
+        JsonNode roof = json(Cli.run(dir, "roofline", "--gpu", "h100-sxm", "--model", "llama-3.1-8b", "--batch", "1", "--json", "--svg", "r.svg"));
+        assertEquals("memory", roof.at("/decode/boundBy").asText());
+        assertEquals(989.4 / 3.35, roof.get("ridge").asDouble(), 1e-6);
+        assertTrue(Files.readString(dir.resolve("r.svg")).startsWith("<svg"));
+        JsonNode plan = json(Cli.run(dir, "plan", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "4", "--dp", "2", "--json"));
+        assertTrue(plan.get("valid").asBoolean());
+        assertTrue(plan.at("/commands/vllm").asText().contains("--tensor-parallel-size 4"));
+        assertTrue(plan.get("collectives").size() >= 2);
+    }
+
+    @Test
+    void invalidPlanExitsNonZeroAndExplains() throws Exception {
+        Cli.Result r = Cli.run(dir, "plan", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--tp", "3");
+        assertEquals(1, r.code());
+        assertTrue(r.out().contains("TP 3 does not divide the 32 attention heads"), r.out());
+    }
+
+    @Test
+    void badInputsGiveClearErrors() throws Exception {
+        Cli.Result badFlag = Cli.run(dir, "kv", "--model", "llama-3.1-8b", "--context", "lots");
+        assertEquals(2, badFlag.code());
+        assertTrue(badFlag.err().contains("'lots' is not a long") && badFlag.err().contains("Usage:"), badFlag.err());
+        Cli.Result unknown = Cli.run(dir, "mem", "--model", "llama-3.1-8b", "--gpu", "h300");
+        assertEquals(1, unknown.code());
+        assertTrue(unknown.err().contains("unknown GPU 'h300'") && unknown.err().contains("h100-sxm"), unknown.err());
+        Files.writeString(dir.resolve("config.json"), "{\n  \"model_type\": \"llama\",\n  \"hidden_size\": 64,\n  \"num_hidden_layers\": 2,\n  \"num_attention_heads\": 0\n}");
+        Cli.Result cfg = Cli.run(dir, "kv", "--model", "config.json", "--context", "4");
+        assertEquals(1, cfg.code());
+        assertTrue(cfg.err().contains("config.json:5:") && cfg.err().contains("must be > 0"), cfg.err());
+        Cli.Result missing = Cli.run(dir, "run", "nope.yaml");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("nope.yaml: error: file not found"), missing.err());
+    }
+
+    @Test
+    void malformedExperimentWritesNothing() throws Exception {
+        Files.writeString(dir.resolve("bad.yaml"), "apiVersion: llmwb/v1\nkind: calculator\nspec:\n  calculator: kv\n  model: llama-2-7b\n  context: [1, 2\n");
+        Cli.Result r = Cli.run(dir, "run", "bad.yaml", "--out", "out");
+        assertEquals(1, r.code());
+        assertTrue(r.err().matches("(?s).*bad\\.yaml:\\d+:\\d+: error: malformed YAML.*"), r.err());
+        assertFalse(Files.exists(dir.resolve("out")));
+        Files.writeString(dir.resolve("typo.yaml"), "apiVersion: llmwb/v1\nkind: calculator\nspec:\n  calculator: kv\n  model: llama-2-7b\n  contxt: 5\n");
+        Cli.Result t = Cli.run(dir, "run", "typo.yaml", "--out", "out");
+        assertEquals(1, t.code());
+        assertTrue(t.err().contains("typo.yaml:6:3: error: unknown field 'contxt' (did you mean 'context'?)"), t.err());
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of("bad.yaml", "typo.yaml"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void runWritesTheResultFolder() throws Exception {
+        Path exp = Cli.repo().resolve("lessons/sizing/decode-roofline.llmwb.yaml");
+        Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "res", "--json");
+        JsonNode summary = json(r);
+        assertEquals("ok", summary.get("status").asText());
+        assertEquals(5, summary.get("records").asLong()); // batch 1, 4, 16, 64, 256
+        Path res = dir.resolve("res");
+        assertEquals(5, Files.readAllLines(res.resolve("results.jsonl")).size());
+        assertEquals(6, Files.readAllLines(res.resolve("results.csv")).size());
+        for (String f : List.of("summary.json", "env.json", "experiment.yaml", "roofline.svg", "roofline.csv")) {
+            assertTrue(Files.isRegularFile(res.resolve(f)), f);
+        }
+        JsonNode env = Json.parse(Files.readString(res.resolve("env.json")));
+        assertTrue(env.has("jvm") && env.has("commit") && env.at("/device/kind").asText().equals("none"));
+        Cli.Result again = Cli.run(dir, "run", exp.toString(), "--out", "res");
+        assertEquals(1, again.code());
+        assertTrue(again.err().contains("not empty"), again.err());
+    }
+
+    @Test
+    void everyShippedExperimentRuns() throws Exception {
+        try (Stream<Path> s = Files.walk(Cli.repo().resolve("lessons"))) {
+            List<Path> exps = s.filter(p -> p.toString().endsWith(".llmwb.yaml")).toList();
+            assertTrue(exps.size() >= 5);
+            for (Path e : exps) {
+                Cli.Result r = Cli.run(dir, "run", e.toString(), "--no-write");
+                assertEquals(0, r.code(), e + ": " + r.err());
+            }
+        }
+    }
+
+    @Test
+    void helpAndVersion() throws Exception {
+        Cli.Result h = Cli.run(dir, "--help");
+        assertEquals(0, h.code());
+        for (String c : List.of("kv", "mem", "roofline", "plan", "run", "serve", "models", "gpus")) {
+            assertTrue(h.out().contains(c), c);
+        }
+        JsonNode models = json(Cli.run(dir, "models", "--json"));
+        assertTrue(models.size() >= 10);
+    }
+}

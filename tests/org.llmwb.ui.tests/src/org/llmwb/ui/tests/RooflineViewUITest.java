@@ -1,0 +1,71 @@
+package org.llmwb.ui.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.eclipse.swt.graphics.Point;
+import org.eclipse.swt.graphics.RGB;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.llmwb.core.plot.Palette;
+import org.llmwb.core.plot.PlotModel;
+import org.llmwb.ui.views.RooflineView;
+import org.llmwb.viz.PlotCanvas;
+
+class RooflineViewUITest {
+    private RooflineView view;
+
+    @BeforeEach
+    void open() throws Exception {
+        view = Ui.show(RooflineView.ID, RooflineView.class);
+        view.batchText().setText("8");
+        view.gpuCombo().setText("h100-sxm");
+        view.recompute();
+        Ui.spin(200);
+    }
+
+    @Test
+    void plotsRoofsAndTheModelsPoints() {
+        PlotCanvas plot = view.plot();
+        PlotModel m = plot.getModel();
+        assertNotNull(m);
+        assertEquals(2, m.lines().size());
+        assertTrue(m.lines().get(0).label().startsWith("BF16 989 TFLOP/s"), m.lines().get(0).label());
+        assertEquals(2, m.markers().size());
+        PlotModel.Marker decode = m.markers().get(0);
+        assertEquals("decode b=8 (7.9 FLOP/B)".substring(0, 9), decode.label().substring(0, 9));
+        // the decode marker is painted at its pixel in its colour
+        Point p = plot.toPixel(decode.x(), decode.y());
+        int[] c = Palette.rgb(decode.colorIndex() + 3);
+        assertEquals(new RGB(c[0], c[1], c[2]), Ui.pixel(plot, p.x, p.y));
+    }
+
+    @Test
+    void hoverShowsTheNumbers() {
+        PlotCanvas plot = view.plot();
+        PlotModel.Marker decode = plot.getModel().markers().get(0);
+        Point p = plot.toPixel(decode.x(), decode.y());
+        Ui.mouseMove(plot, p.x + 2, p.y + 1);
+        String tip = plot.getToolTipText();
+        assertNotNull(tip);
+        assertTrue(tip.contains("bound by: memory bandwidth") && tip.contains("intensity:"), tip);
+        Ui.mouseMove(plot, 2, 2);
+        assertNull(plot.getToolTipText());
+    }
+
+    @Test
+    void batchMovesDecodeTowardsTheRidge() {
+        double ai8 = view.plot().getModel().markers().get(0).x();
+        view.batchText().setText("128");
+        view.recompute();
+        double ai128 = view.plot().getModel().markers().get(0).x();
+        // 16× the batch reuses each weight 16× more, but each sequence still reads its own 2048-token KV,
+        // so intensity rises ~5.6× (7.5 → 41.7 FLOP/B), not 16×
+        assertTrue(ai128 > 5 * ai8 && ai128 < 16 * ai8, ai8 + " → " + ai128);
+        view.batchText().setText("0");
+        view.recompute();
+        assertTrue(view.errorText().contains("batch must be between 1"), view.errorText());
+    }
+}

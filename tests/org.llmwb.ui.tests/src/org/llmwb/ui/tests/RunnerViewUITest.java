@@ -1,0 +1,74 @@
+package org.llmwb.ui.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.eclipse.core.runtime.IStatus;
+import org.eclipse.swt.widgets.TableItem;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.llmwb.ui.views.RunnerView;
+
+/** Starts the real runner child process from the build's runner/lib and talks to it. */
+class RunnerViewUITest {
+    private RunnerView view;
+
+    @BeforeEach
+    void open() throws Exception {
+        view = Ui.show(RunnerView.ID, RunnerView.class);
+        view.startRunner();
+        Ui.waitFor("the runner's hello", 30_000, () -> rows("hello").size() > 0);
+        assertTrue(view.statusText().startsWith("runner running (pid"), view.statusText());
+    }
+
+    @AfterEach
+    void stop() {
+        view.stopRunner();
+        Ui.waitFor("the runner to stop", 10_000, () -> !view.runnerAlive());
+    }
+
+    private List<TableItem> rows(String event) {
+        return Arrays.stream(view.table().getItems()).filter(i -> i.getText(0).equals(event)).toList();
+    }
+
+    @Test
+    void runsTheDefaultExperimentAsAJob() {
+        view.experimentText().setText(RunnerView.DEFAULT_EXPERIMENT);
+        int before = view.table().getItemCount();
+        RunnerView.RunExperimentJobHandle h = view.runExperiment();
+        Ui.waitFor("the run to finish", 60_000, () -> h.job().getResult() != null);
+        assertEquals(IStatus.OK, h.job().getResult().getSeverity(), h.job().getResult().getMessage());
+        Ui.waitFor("the completed row", 5_000, () -> rows("completed").stream().anyMatch(r -> r.getText(1).equals(h.id())));
+        TableItem done = rows("completed").stream().filter(r -> r.getText(1).equals(h.id())).findFirst().orElseThrow();
+        assertEquals("ok, 9 records", done.getText(2));
+        List<TableItem> records = rows("record").stream().filter(r -> r.getText(1).equals(h.id())).toList();
+        assertEquals(9, records.size());
+        assertTrue(records.get(0).getText(2).contains("Llama-3.1-8B ctx 1024 × 1: 128.00 MiB"), records.get(0).getText(2));
+        assertTrue(view.table().getItemCount() > before);
+    }
+
+    @Test
+    void aBrokenExperimentShowsItsErrorInPlace() {
+        view.experimentText().setText("apiVersion: llmwb/v1\nkind: calculator\nspec:\n  calculator: kv\n  modle: llama-2-7b\n");
+        RunnerView.RunExperimentJobHandle h = view.runExperiment();
+        Ui.waitFor("the run to fail", 30_000, () -> h.job().getResult() != null);
+        assertEquals(IStatus.ERROR, h.job().getResult().getSeverity());
+        Ui.waitFor("the error row", 5_000, () -> rows("error").stream().anyMatch(r -> r.getText(1).equals(h.id())));
+        TableItem err = rows("error").stream().filter(r -> r.getText(1).equals(h.id())).findFirst().orElseThrow();
+        assertTrue(err.getText(2).contains("workbench.llmwb.yaml:5:3"), err.getText(2));
+        Ui.waitFor("the status text", 5_000, () -> view.runStatusText().contains("did you mean 'model'"));
+    }
+
+    @Test
+    void aDeadRunnerIsReportedAndCanBeRestarted() {
+        view.stopRunner();
+        Ui.waitFor("the exit to be reported", 10_000, () -> view.statusText().startsWith("runner exited with code"));
+        assertTrue(view.statusText().contains("press Start runner to restart"), view.statusText());
+        view.startRunner();
+        Ui.waitFor("the restarted runner", 30_000, () -> view.statusText().startsWith("runner running"));
+    }
+}

@@ -32,7 +32,8 @@ import org.llmwb.viz.BarCanvas;
 public class MemoryKvView extends ViewPart {
     public static final String ID = "org.llmwb.ui.views.memory";
 
-    private final GpuCatalog gpus = GpuCatalog.builtIn();
+    private final Catalogs.Loaded loaded = Catalogs.load();
+    private final GpuCatalog gpus = loaded.catalog();
     private Inputs inputs;
     private Combo model;
     private Combo gpu;
@@ -103,9 +104,10 @@ public class MemoryKvView extends ViewPart {
                             + Units.gib(batchKv.totalBytes()) + " of KV: " + fit + "."
                     : "Does not fit: weights " + Units.gib(r.weightBytes()) + " exceed the usable " + Units.gib(r.usableBytes()) + " of one " + g.id()
                             + ". Use more GPUs (Plan) or narrower weights.");
-            error.setText("");
-            bar.setModel(BarModel.gpuMemory(m.name() + " on " + g.name() + " (" + m.attention() + ", " + String.format(java.util.Locale.ROOT,
-                    "%.2fB params", m.totalParams() / 1e9) + ")", r, b));
+            error.setText(loaded.problem() == null ? "" : loaded.problem());
+            bar.setModel(BarModel.gpuMemory(m.name() + " on " + g.name() + (g.isUserDefined() ? " [user-defined GPU]" : "") + " ("
+                    + m.attention() + ", " + String.format(java.util.Locale.ROOT, "%.2fB params", m.totalParams() / 1e9) + ")", r, b));
+            bar.setToolTipText(Catalogs.provenance(g));
             StringBuilder s = new StringBuilder();
             for (Formula f : r.formulas()) {
                 s.append(f.render()).append("\n\n");

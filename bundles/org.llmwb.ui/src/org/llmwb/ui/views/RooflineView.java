@@ -29,7 +29,8 @@ import org.llmwb.viz.PlotCanvas;
 public class RooflineView extends ViewPart {
     public static final String ID = "org.llmwb.ui.views.roofline";
 
-    private final GpuCatalog gpus = GpuCatalog.builtIn();
+    private final Catalogs.Loaded loaded = Catalogs.load();
+    private final GpuCatalog gpus = loaded.catalog();
     private Inputs inputs;
     private Combo gpu;
     private Combo model;
@@ -93,8 +94,9 @@ public class RooflineView extends ViewPart {
                 s.append(mk.label()).append(": ").append(mk.details().get("attainable")).append(", bound ")
                         .append(mk.details().get("time lower bound")).append(" (").append(mk.details().get("bound by")).append(")\n");
             }
+            s.append(g.name()).append(": ").append(Catalogs.provenance(g)).append('\n');
             details.setText(s.toString());
-            error.setText("");
+            error.setText(loaded.problem() == null ? "" : loaded.problem());
         } catch (InputException e) {
             error.setText(e.getMessage());
         }

@@ -68,4 +68,16 @@ class RooflineViewUITest {
         view.recompute();
         assertTrue(view.errorText().contains("batch must be between 1"), view.errorText());
     }
+
+    @Test
+    void userDefinedGpusAreOfferedAndLabelled() {
+        view.gpuCombo().setText("lab-gpu");
+        view.recompute();
+        PlotModel m = view.plot().getModel();
+        assertTrue(m.lines().get(0).label().endsWith("(user-defined)"), m.lines().get(0).label());
+        assertTrue(m.lines().get(0).label().startsWith("BF16 400 TFLOP/s · 1.00 TB/s"), m.lines().get(0).label());
+        view.gpuCombo().setText("h100-sxm");
+        view.recompute();
+        assertTrue(view.plot().getModel().lines().get(0).label().endsWith("(datasheet)"));
+    }
 }

@@ -58,9 +58,10 @@ public final class RooflinePlot {
             double ridge = p / bw;
             List<double[]> pts = List.of(new double[] {xmin, xmin * bw / Units.TFLOPS}, new double[] {ridge, p / Units.TFLOPS},
                     new double[] {xmax, p / Units.TFLOPS});
-            String label = String.format(Locale.ROOT, "%s %.0f TFLOP/s · %.2f TB/s · ridge %.0f FLOP/B (datasheet)", k.toUpperCase(Locale.ROOT),
-                    p / Units.TFLOPS, bw / Units.TB, ridge);
-            lines.add(new PlotModel.Line(label, "datasheet", "solid", color++, pts));
+            String kind = gpu.isUserDefined() ? "user-defined" : "datasheet";
+            String label = String.format(Locale.ROOT, "%s %.0f TFLOP/s · %.2f TB/s · ridge %.0f FLOP/B (%s)", k.toUpperCase(Locale.ROOT),
+                    p / Units.TFLOPS, bw / Units.TB, ridge, kind);
+            lines.add(new PlotModel.Line(label, kind, "solid", color++, pts));
         }
         return new PlotModel("Roofline · " + gpu.name(), new PlotModel.Axis("arithmetic intensity (FLOP/byte)", xmin, xmax, true),
                 new PlotModel.Axis("attainable TFLOP/s", ymin, ymax, true), lines, markers, notes);

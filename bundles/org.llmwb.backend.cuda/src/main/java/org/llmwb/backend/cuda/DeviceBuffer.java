@@ -1,0 +1,50 @@
+package org.llmwb.backend.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemFree;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+/** Device memory of a known size, freed by {@link #close()}. */
+public final class DeviceBuffer implements AutoCloseable {
+    private final CUdeviceptr ptr;
+    private final long bytes;
+    private boolean freed;
+
+    DeviceBuffer(CUdeviceptr ptr, long bytes) {
+        this.ptr = ptr;
+        this.bytes = bytes;
+    }
+
+    public CUdeviceptr ptr() {
+        if (freed) {
+            throw new IllegalStateException("buffer already freed");
+        }
+        return ptr;
+    }
+
+    /** A device pointer {@code offsetBytes} into this buffer. */
+    public CUdeviceptr at(long offsetBytes) {
+        if (offsetBytes < 0 || offsetBytes > bytes) {
+            throw new IndexOutOfBoundsException(offsetBytes + " outside 0.." + bytes);
+        }
+        return ptr().withByteOffset(offsetBytes);
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** The kernel-parameter form of this pointer. */
+    public Pointer param() {
+        return Pointer.to(ptr());
+    }
+
+    @Override
+    public void close() {
+        if (!freed) {
+            freed = true;
+            cuMemFree(ptr);
+        }
+    }
+}

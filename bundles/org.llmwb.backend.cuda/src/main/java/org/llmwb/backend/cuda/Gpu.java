@@ -1,0 +1,320 @@
+package org.llmwb.backend.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxCreate;
+import static jcuda.driver.JCudaDriver.cuCtxDestroy;
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoD;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD8;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One CUDA context on one device, with the kernels of {@code org.llmwb.kernels} loaded on demand,
+ * device memory, copies, launches on the context's stream, event timing and CUDA graphs.
+ * Not thread-safe: one thread drives a {@code Gpu}.
+ */
+public final class Gpu implements AutoCloseable {
+    private final CUcontext context = new CUcontext();
+    private final CUstream stream = new CUstream();
+    private final Map<String, CUmodule> modules = new HashMap<>();
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final CudaProbe.Result device;
+
+    private Gpu(CudaProbe.Result device) {
+        this.device = device;
+    }
+
+    /** Opens device 0; fails with the probe's reason when there is no usable GPU. */
+    public static Gpu open() {
+        CudaProbe.Result p = CudaProbe.probe();
+        if (!p.available()) {
+            throw new CudaException("no usable GPU: " + p.reason());
+        }
+        JCudaDriver.setExceptionsEnabled(true);
+        Gpu g = new Gpu(p);
+        CUdevice dev = new CUdevice();
+        cuDeviceGet(dev, 0);
+        cuCtxCreate(g.context, 0, dev);
+        cuStreamCreate(g.stream, 0);
+        return g;
+    }
+
+    public CudaProbe.Result device() {
+        return device;
+    }
+
+    public CUstream stream() {
+        return stream;
+    }
+
+    /** Makes this context current on the calling thread. */
+    public void bind() {
+        cuCtxSetCurrent(context);
+    }
+
+    /** A kernel from {@code kernels/<area>/<op>.cu}, e.g. {@code function("gemm/gemv", "gemv_bf16_b1")}. */
+    public CUfunction function(String module, String name) {
+        String key = module + "#" + name;
+        CUfunction f = functions.get(key);
+        if (f == null) {
+            CUmodule m = modules.computeIfAbsent(module, this::load);
+            f = new CUfunction();
+            try {
+                cuModuleGetFunction(f, m, name);
+            } catch (jcuda.CudaException e) {
+                throw new CudaException("kernel " + name + " not found in " + module + ".fatbin", e);
+            }
+            functions.put(key, f);
+        }
+        return f;
+    }
+
+    private CUmodule load(String module) {
+        String res = "/org/llmwb/kernels/" + module + ".fatbin";
+        byte[] image;
+        try (InputStream in = Gpu.class.getResourceAsStream(res)) {
+            if (in == null) {
+                throw new CudaException("kernel module " + res + " is not on the classpath (was org.llmwb.kernels built with nvcc?)");
+            }
+            image = in.readAllBytes();
+        } catch (IOException e) {
+            throw new CudaException("cannot read " + res, e);
+        }
+        CUmodule m = new CUmodule();
+        cuModuleLoadData(m, image);
+        return m;
+    }
+
+    /** Allocates {@code bytes}; a failure says what was asked and what is free. */
+    public DeviceBuffer alloc(String what, long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("allocation of " + bytes + " bytes for " + what);
+        }
+        long[] free = new long[1];
+        long[] total = new long[1];
+        cuMemGetInfo(free, total);
+        if (bytes > free[0]) {
+            throw new GpuOutOfMemoryException(what, bytes, free[0], total[0]);
+        }
+        CUdeviceptr p = new CUdeviceptr();
+        try {
+            cuMemAlloc(p, bytes);
+        } catch (jcuda.CudaException e) {
+            cuMemGetInfo(free, total);
+            throw new GpuOutOfMemoryException(what, bytes, free[0], total[0]);
+        }
+        return new DeviceBuffer(p, bytes);
+    }
+
+    public long[] memoryInfo() {
+        long[] free = new long[1];
+        long[] total = new long[1];
+        cuMemGetInfo(free, total);
+        return new long[] {free[0], total[0]};
+    }
+
+    public DeviceBuffer upload(String what, short[] a) {
+        DeviceBuffer b = alloc(what, 2L * a.length);
+        cuMemcpyHtoD(b.ptr(), Pointer.to(a), b.bytes());
+        return b;
+    }
+
+    public DeviceBuffer upload(String what, float[] a) {
+        DeviceBuffer b = alloc(what, 4L * a.length);
+        cuMemcpyHtoD(b.ptr(), Pointer.to(a), b.bytes());
+        return b;
+    }
+
+    public DeviceBuffer upload(String what, int[] a) {
+        DeviceBuffer b = alloc(what, 4L * a.length);
+        cuMemcpyHtoD(b.ptr(), Pointer.to(a), b.bytes());
+        return b;
+    }
+
+    public DeviceBuffer upload(String what, byte[] a) {
+        DeviceBuffer b = alloc(what, a.length);
+        cuMemcpyHtoD(b.ptr(), Pointer.to(a), b.bytes());
+        return b;
+    }
+
+    public short[] downloadShorts(DeviceBuffer b, int n) {
+        short[] a = new short[n];
+        cuStreamSynchronize(stream);
+        cuMemcpyDtoH(Pointer.to(a), b.ptr(), 2L * n);
+        return a;
+    }
+
+    public float[] downloadFloats(DeviceBuffer b, int n) {
+        float[] a = new float[n];
+        cuStreamSynchronize(stream);
+        cuMemcpyDtoH(Pointer.to(a), b.ptr(), 4L * n);
+        return a;
+    }
+
+    public byte[] downloadBytes(DeviceBuffer b, int n) {
+        byte[] a = new byte[n];
+        cuStreamSynchronize(stream);
+        cuMemcpyDtoH(Pointer.to(a), b.ptr(), n);
+        return a;
+    }
+
+    public void memset(DeviceBuffer b, byte value) {
+        cuMemsetD8(b.ptr(), value, b.bytes());
+    }
+
+    public void copy(DeviceBuffer dst, DeviceBuffer src, long bytes) {
+        cuMemcpyDtoD(dst.ptr(), src.ptr(), bytes);
+    }
+
+    /** Launches on this context's stream; {@code args} are the kernel parameters (Pointer.to(...) each). */
+    public void launch(CUfunction f, int gx, int gy, int gz, int block, int sharedBytes, Pointer... args) {
+        try {
+            cuLaunchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(args), null);
+        } catch (jcuda.CudaException e) {
+            throw new CudaException("launch failed (grid " + gx + "×" + gy + "×" + gz + ", block " + block + "): " + e.getMessage(), e);
+        }
+    }
+
+    public void sync() {
+        try {
+            cuCtxSynchronize();
+        } catch (jcuda.CudaException e) {
+            throw new CudaException("kernel failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Times {@code body} with CUDA events: {@code warmup} untimed calls, then {@code runs} timed ones
+     * (each its own event pair, so the median is of single runs). The body gets the run index so it
+     * can rotate through input copies larger than L2 together.
+     *
+     * @return per-run milliseconds, sorted
+     */
+    public float[] time(int warmup, int runs, IntConsumer body) {
+        for (int i = 0; i < warmup; i++) {
+            body.accept(i);
+        }
+        CUevent[] ev = new CUevent[runs + 1];
+        for (int i = 0; i <= runs; i++) {
+            ev[i] = new CUevent();
+            cuEventCreate(ev[i], 0);
+        }
+        cuEventRecord(ev[0], stream);
+        for (int i = 0; i < runs; i++) {
+            body.accept(warmup + i);
+            cuEventRecord(ev[i + 1], stream);
+        }
+        cuEventSynchronize(ev[runs]);
+        float[] ms = new float[runs];
+        float[] t = new float[1];
+        for (int i = 0; i < runs; i++) {
+            cuEventElapsedTime(t, ev[i], ev[i + 1]);
+            ms[i] = t[0];
+        }
+        for (CUevent e : ev) {
+            cuEventDestroy(e);
+        }
+        Arrays.sort(ms);
+        return ms;
+    }
+
+    public static float median(float[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** A captured sequence of launches, replayed with one call (what decode steps need: ~7 µs per JCuda launch otherwise). */
+    public final class Graph implements AutoCloseable {
+        private final CUgraph graph = new CUgraph();
+        private final CUgraphExec exec = new CUgraphExec();
+
+        private Graph(Runnable launches) {
+            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+            try {
+                launches.run();
+            } finally {
+                cuStreamEndCapture(stream, graph);
+            }
+            cuGraphInstantiate(exec, graph, 0);
+        }
+
+        public void replay() {
+            cuGraphLaunch(exec, stream);
+        }
+
+        @Override
+        public void close() {
+            cuGraphExecDestroy(exec);
+            cuGraphDestroy(graph);
+        }
+    }
+
+    /** Captures the launches {@code launches} makes on this context's stream into a graph. */
+    public Graph capture(Runnable launches) {
+        return new Graph(launches);
+    }
+
+    @Override
+    public void close() {
+        try {
+            cuCtxSynchronize();
+        } catch (RuntimeException e) {
+            // closing after a failed kernel: free what we can
+        }
+        List<CUmodule> ms = new ArrayList<>(modules.values());
+        for (CUmodule m : ms) {
+            cuModuleUnload(m);
+        }
+        cuStreamDestroy(stream);
+        cuCtxDestroy(context);
+    }
+
+    static String err(int rc) {
+        return CUresult.stringFor(rc);
+    }
+}

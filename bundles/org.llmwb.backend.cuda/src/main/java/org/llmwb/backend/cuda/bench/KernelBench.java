@@ -1,0 +1,347 @@
+package org.llmwb.backend.cuda.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.IntConsumer;
+
+import org.llmwb.backend.cpu.Compare;
+import org.llmwb.backend.cpu.DecodeAttentionRef;
+import org.llmwb.backend.cpu.GemvRef;
+import org.llmwb.backend.cpu.Quantize;
+import org.llmwb.backend.cuda.DeviceBuffer;
+import org.llmwb.backend.cuda.Gpu;
+import org.llmwb.backend.cuda.ops.Ceilings;
+import org.llmwb.backend.cuda.ops.DecodeAttention;
+import org.llmwb.backend.cuda.ops.Gemv;
+import org.llmwb.backend.cuda.ops.KvCacheOps;
+import org.llmwb.core.numeric.Half;
+import org.llmwb.core.result.EnvFingerprint;
+import org.llmwb.core.result.Json;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The kernel benchmarks behind the issue's targets, on the GPU this runs on. Every record has the
+ * median of many CUDA-event-timed runs after warm-up, FLOPs and bytes from the formulas in the op
+ * launchers, the fraction of the ceiling measured here in the same run, the error against the CPU
+ * reference, and, given PyTorch's timings of the same op from the same machine (torch_baselines.py),
+ * the speedup over PyTorch. Inputs are random (never zeros) and rotated through copies larger than
+ * L2 where one copy would fit in it.
+ *
+ * <pre>java -cp 'lib/*' org.llmwb.backend.cuda.bench.KernelBench --out bench.jsonl --env env.json [--torch torch.json]</pre>
+ */
+public final class KernelBench {
+    private static final long L2_ROTATE_BYTES = 200L << 20; // rotate through >= 200 MiB: 4× the 50 MB L2
+    private final Gpu gpu;
+    private final JsonNode torch;
+    private final List<Map<String, Object>> records = new ArrayList<>();
+    private double copyBandwidth;
+    private double mmaPeak;
+    private double fmaPeak;
+    private final Random rnd = new Random(42);
+
+    KernelBench(Gpu gpu, JsonNode torch) {
+        this.gpu = gpu;
+        this.torch = torch;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path out = Path.of("bench.jsonl");
+        Path env = Path.of("env.json");
+        JsonNode torch = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--env" -> env = Path.of(args[++i]);
+                case "--torch" -> torch = Json.parse(Files.readString(Path.of(args[++i])));
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        try (Gpu gpu = Gpu.open()) {
+            KernelBench b = new KernelBench(gpu, torch);
+            b.ceilings();
+            b.gemvs();
+            b.attention();
+            b.kvCache();
+            StringBuilder s = new StringBuilder();
+            for (Map<String, Object> r : b.records) {
+                s.append(Json.line(r)).append('\n');
+            }
+            Files.writeString(out, s.toString());
+            Map<String, Object> device = new LinkedHashMap<>();
+            device.put("kind", "cuda");
+            device.put("name", gpu.device().name());
+            device.put("computeCapability", gpu.device().computeMajor() + "." + gpu.device().computeMinor());
+            device.put("multiprocessors", gpu.device().multiprocessors());
+            device.put("memoryBytes", gpu.device().memoryBytes());
+            device.put("driverVersion", gpu.device().driverVersion());
+            device.put("measuredCopyBandwidth", b.copyBandwidth);
+            device.put("measuredFp32Fma", b.fmaPeak);
+            device.put("measuredBf16MmaSync", b.mmaPeak);
+            if (torch != null) {
+                device.put("torch", torch.path("torch").asText());
+            }
+            Files.writeString(env, Json.pretty(EnvFingerprint.capture(device)));
+        }
+    }
+
+    private double torchMs(String key) {
+        if (torch == null || !torch.path("results").has(key) || !torch.path("results").get(key).isNumber()) {
+            return Double.NaN;
+        }
+        return torch.path("results").get(key).asDouble();
+    }
+
+    private Map<String, Object> record(String op, String version, String shape, float[] sorted, double flops, double bytes, String roof,
+            Double relErr, String torchKey) {
+        double ms = Gpu.median(sorted);
+        double s = ms / 1e3;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("op", op);
+        r.put("version", version);
+        r.put("shape", shape);
+        r.put("medianMs", ms);
+        r.put("minMs", (double) sorted[0]);
+        r.put("runs", sorted.length);
+        r.put("flops", flops);
+        r.put("bytes", bytes);
+        r.put("tflops", flops / s / 1e12);
+        r.put("gbs", bytes / s / 1e9);
+        r.put("intensity", bytes == 0 ? 0 : flops / bytes);
+        double frac = switch (roof) {
+            case "copy" -> copyBandwidth > 0 ? bytes / s / copyBandwidth : Double.NaN;
+            case "mma" -> mmaPeak > 0 ? flops / s / mmaPeak : Double.NaN;
+            default -> Double.NaN;
+        };
+        r.put("roof", roof);
+        r.put("roofFraction", frac);
+        r.put("maxRelErr", relErr);
+        if (torchKey != null) {
+            double t = torchMs(torchKey);
+            r.put("torchOp", torchKey);
+            r.put("torchMs", Double.isNaN(t) ? null : t);
+            r.put("speedupVsTorch", Double.isNaN(t) ? null : t / ms);
+        }
+        records.add(r);
+        System.out.println(String.format(Locale.ROOT, "%-22s %-16s %-34s %9.4f ms %8.1f GB/s %8.2f TFLOP/s roof %5.1f%% err %s torch %s",
+                op, version, shape, ms, bytes / s / 1e9, flops / s / 1e12, 100 * frac, relErr, r.get("speedupVsTorch")));
+        return r;
+    }
+
+    // ---- ceilings ----
+    void ceilings() {
+        Ceilings c = new Ceilings(gpu);
+        long bytes = 1L << 30; // 1 GiB each way
+        try (DeviceBuffer a = gpu.alloc("copy src", bytes); DeviceBuffer b = gpu.alloc("copy dst", bytes)) {
+            gpu.memset(a, (byte) 0x5a); // the copy kernel's speed does not depend on the values
+            for (int v = 1; v <= 2; v++) {
+                int version = v;
+                float[] ms = gpu.time(3, 30, i -> c.copy(version, a, b, bytes));
+                Map<String, Object> r = record("copy", "v" + v, "1 GiB", ms, 0, 2.0 * bytes, "none", null, "copy_1GiB");
+                copyBandwidth = Math.max(copyBandwidth, 2.0 * bytes / (Gpu.median(ms) / 1e3));
+                r.put("note", "bytes = 2 × size (read + write)");
+            }
+        }
+        int sms = gpu.device().multiprocessors();
+        try (DeviceBuffer out = gpu.alloc("fma out", 4L * sms * 8 * 256)) {
+            int iters = 8192;
+            float[] ms = gpu.time(2, 20, i -> c.fma(out, sms * 8, 256, iters));
+            fmaPeak = Ceilings.fmaFlops(sms * 8, 256, iters) / (Gpu.median(ms) / 1e3);
+            record("fma_fp32", "v1", sms * 8 + "x256 thr, " + iters + " it", ms, Ceilings.fmaFlops(sms * 8, 256, iters), 0, "none", null, null);
+            int mIters = 2048;
+            float[] mms = gpu.time(2, 20, i -> c.mma(out, sms * 8, 256, mIters));
+            mmaPeak = Ceilings.mmaFlops(sms * 8, 256, mIters) / (Gpu.median(mms) / 1e3);
+            record("mma_bf16", "mma.sync", sms * 8 + "x256 thr, " + mIters + " it", mms, Ceilings.mmaFlops(sms * 8, 256, mIters), 0, "none", null,
+                    null);
+        }
+        System.out.printf(Locale.ROOT, "measured: copy %.1f GB/s, FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s%n", copyBandwidth / 1e9,
+                fmaPeak / 1e12, mmaPeak / 1e12);
+    }
+
+    // ---- GEMV 4096 → 14336 ----
+    void gemvs() {
+        int n = 14336;
+        int k = 4096;
+        float[] w = Half.roundBf16(gaussian(n * k, 0.02));
+        Quantize.Int8 q8 = Quantize.int8PerChannel(w, n, k);
+        Quantize.Int4 q4 = Quantize.int4Grouped(w, n, k, false);
+        Gemv g = new Gemv(gpu);
+        for (int batch : new int[] {1, 4, 16}) {
+            float[] x = Half.roundBf16(gaussian(batch * k, 1));
+            String shape = "B" + batch + " " + k + "→" + n;
+            try (DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n)) {
+                // bf16
+                try (Rotation rw = new Rotation(Half.toBf16(w), null, null)) {
+                    g.bf16(rw.w[0], dx, dy, batch, n, k);
+                    double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)),
+                            GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k)).maxRel();
+                    float[] ms = gpu.time(10, 100, i -> g.bf16(rw.w[i % rw.copies], dx, dy, batch, n, k));
+                    record("gemv", "bf16", shape, ms, Gemv.flops(batch, n, k), Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err,
+                            "linear_bf16_b" + batch);
+                }
+                try (Rotation rw = new Rotation(null, q8.q(), q8.scales())) {
+                    g.w8a16(rw.w[0], rw.s[0], dx, dy, batch, n, k);
+                    double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), GemvRef.compute(q8::dequant, x, batch, n, k)).maxRel();
+                    float[] ms = gpu.time(10, 100, i -> g.w8a16(rw.w[i % rw.copies], rw.s[i % rw.copies], dx, dy, batch, n, k));
+                    record("gemv", "w8a16", shape, ms, Gemv.flops(batch, n, k), Gemv.bytes(Gemv.Format.W8A16, batch, n, k, false), "copy", err,
+                            "linear_bf16_b" + batch);
+                }
+                try (Rotation rw = new Rotation(null, q4.packed(), q4.scales())) {
+                    g.w4a16(rw.w[0], rw.s[0], null, dx, dy, batch, n, k);
+                    double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), GemvRef.compute(q4::dequant, x, batch, n, k)).maxRel();
+                    float[] ms = gpu.time(10, 100, i -> g.w4a16(rw.w[i % rw.copies], rw.s[i % rw.copies], null, dx, dy, batch, n, k));
+                    record("gemv", "w4a16-g128", shape, ms, Gemv.flops(batch, n, k), Gemv.bytes(Gemv.Format.W4A16, batch, n, k, false), "copy", err,
+                            "int4_b" + batch);
+                }
+            }
+        }
+    }
+
+    /** Copies of one weight (and its scales) on the GPU, enough to exceed L2 together. */
+    private final class Rotation implements AutoCloseable {
+        final DeviceBuffer[] w;
+        final DeviceBuffer[] s;
+        final int copies;
+
+        Rotation(short[] bf16, byte[] q, float[] scales) {
+            long bytes = bf16 != null ? 2L * bf16.length : q.length;
+            copies = (int) Math.max(2, (L2_ROTATE_BYTES + bytes - 1) / bytes);
+            w = new DeviceBuffer[copies];
+            s = new DeviceBuffer[copies];
+            for (int i = 0; i < copies; i++) {
+                w[i] = bf16 != null ? gpu.upload("weight copy", bf16) : gpu.upload("weight copy", q);
+                s[i] = scales != null ? gpu.upload("scales copy", scales) : null;
+            }
+        }
+
+        @Override
+        public void close() {
+            for (int i = 0; i < copies; i++) {
+                w[i].close();
+                if (s[i] != null) {
+                    s[i].close();
+                }
+            }
+        }
+    }
+
+    // ---- decode attention ----
+    void attention() {
+        attentionCase(32, 4096, new int[] {0, 256, 512});
+        attentionCase(4, 32768, new int[] {0, 512, 1024, 2048});
+    }
+
+    private void attentionCase(int batch, int ctx, int[] partitions) {
+        int heads = 32;
+        int kvh = 8;
+        int d = 128;
+        int bs = 16;
+        int row = kvh * d;
+        DecodeAttention.Shape s = new DecodeAttention.Shape(batch, heads, kvh, d, DecodeAttention.Dtype.BF16);
+        int[] lens = new int[batch];
+        java.util.Arrays.fill(lens, ctx);
+        int maxBlocks = ctx / bs;
+        int poolBlocks = batch * maxBlocks;
+        // block tables: a random permutation of the pool (a fragmented, realistic paged layout)
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < poolBlocks; i++) {
+            ids.add(i);
+        }
+        java.util.Collections.shuffle(ids, rnd);
+        int[] flat = new int[poolBlocks];
+        int[][] tables = new int[batch][maxBlocks];
+        for (int i = 0; i < poolBlocks; i++) {
+            flat[i] = ids.get(i);
+            tables[i / maxBlocks][i % maxBlocks] = flat[i];
+        }
+        long elems = (long) batch * ctx * row;
+        float[] q = Half.roundBf16(gaussian(batch * heads * d, 1));
+        // values live in the contiguous layout; the paged pool holds the same rows at the table's places
+        float[] kc = Half.roundBf16(gaussian((int) elems, 1));
+        float[] vc = Half.roundBf16(gaussian((int) elems, 1));
+        short[] kcb = Half.toBf16(kc);
+        short[] vcb = Half.toBf16(vc);
+        short[] kpb = new short[(int) elems];
+        short[] vpb = new short[(int) elems];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < ctx; t++) {
+                int prow = tables[b][t / bs] * bs + t % bs;
+                System.arraycopy(kcb, (b * ctx + t) * row, kpb, prow * row, row);
+                System.arraycopy(vcb, (b * ctx + t) * row, vpb, prow * row, row);
+            }
+        }
+        float[] ref = DecodeAttentionRef.compute(q, kc, vc, null, lens, batch, heads, kvh, d, ctx, 1);
+        DecodeAttention attn = new DecodeAttention(gpu);
+        String shape = "B" + batch + " ctx" + ctx + " H32/8 D128";
+        String torchKey = "sdpa_b" + batch + "_c" + ctx;
+        int maxParts = DecodeAttention.partitions(ctx, 256);
+        try (DeviceBuffer dq = gpu.upload("q", Half.toBf16(q)); DeviceBuffer dkc = gpu.upload("kc", kcb); DeviceBuffer dvc = gpu.upload("vc", vcb);
+                DeviceBuffer dkp = gpu.upload("kp", kpb); DeviceBuffer dvp = gpu.upload("vp", vpb); DeviceBuffer dbt = gpu.upload("tables", flat);
+                DeviceBuffer dl = gpu.upload("lens", lens); DeviceBuffer out = gpu.alloc("out", 2L * batch * heads * d);
+                DeviceBuffer ws = gpu.alloc("ws", 4L * DecodeAttention.workspaceFloats(s, maxParts))) {
+            for (boolean paged : new boolean[] {false, true}) {
+                for (int p : partitions) {
+                    IntConsumer run = i -> attn.run(s, dq, paged ? dkp : dkc, paged ? dvp : dvc, paged ? dbt : null, maxBlocks, bs, dl, ctx, ctx, out, p,
+                            ws);
+                    run.accept(0);
+                    double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(out, batch * heads * d)), ref).maxRel();
+                    float[] ms = gpu.time(5, 50, run);
+                    String version = (paged ? "paged-bs16" : "contiguous") + (p == 0 ? " single-pass" : " split-K " + p);
+                    record("decode_attention", version, shape, ms, DecodeAttention.flops(s, lens), DecodeAttention.bytes(s, lens), "copy", err,
+                            torchKey);
+                }
+            }
+        }
+    }
+
+    // ---- KV cache movement ----
+    void kvCache() {
+        KvCacheOps ops = new KvCacheOps(gpu);
+        int rowBytes = 8 * 128 * 2; // Llama-3 8B-shaped row: 8 KV heads × 128 × bf16
+        int tokens = 65536;
+        int blockSize = 16;
+        int poolBlocks = tokens / blockSize * 2;
+        byte[] fresh = new byte[tokens * rowBytes];
+        rnd.nextBytes(fresh);
+        int[] slots = new int[tokens];
+        List<Integer> perm = new ArrayList<>();
+        for (int i = 0; i < poolBlocks * blockSize; i++) {
+            perm.add(i);
+        }
+        java.util.Collections.shuffle(perm, rnd);
+        for (int t = 0; t < tokens; t++) {
+            slots[t] = perm.get(t);
+        }
+        long blockBytes = (long) blockSize * rowBytes;
+        try (DeviceBuffer k = gpu.upload("k new", fresh); DeviceBuffer v = gpu.upload("v new", fresh);
+                DeviceBuffer kc = gpu.alloc("k cache", poolBlocks * blockBytes); DeviceBuffer vc = gpu.alloc("v cache", poolBlocks * blockBytes);
+                DeviceBuffer ds = gpu.upload("slots", slots)) {
+            float[] ms = gpu.time(3, 30, i -> ops.writePaged(k, v, kc, vc, slots, ds, rowBytes));
+            record("kv_write_paged", "v1", tokens + " tokens × 2 KiB rows (K and V)", ms, 0, 4.0 * tokens * rowBytes, "copy", null, null);
+            int n = tokens / blockSize;
+            int[] blocks = new int[n];
+            for (int i = 0; i < n; i++) {
+                blocks[i] = (i * 7919) % poolBlocks;
+            }
+            try (DeviceBuffer st = gpu.alloc("staging", n * blockBytes); DeviceBuffer db = gpu.upload("blocks", blocks)) {
+                float[] g = gpu.time(3, 30, i -> ops.gather(kc, st, blocks, db, blockBytes));
+                record("kv_gather_blocks", "v1", n + " blocks of 16 tokens", g, 0, 2.0 * n * blockBytes, "copy", null, null);
+            }
+        }
+    }
+
+    private float[] gaussian(int n, double sigma) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (rnd.nextGaussian() * sigma);
+        }
+        return a;
+    }
+}

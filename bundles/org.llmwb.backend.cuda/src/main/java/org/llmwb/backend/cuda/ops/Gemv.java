@@ -1,0 +1,81 @@
+package org.llmwb.backend.cuda.ops;
+
+import jcuda.Pointer;
+
+import org.llmwb.backend.cuda.DeviceBuffer;
+import org.llmwb.backend.cuda.Gpu;
+
+/**
+ * Launchers of kernels/gemm/gemv.cu: y[B, N] = x[B, K] · Wᵀ with W in bf16, INT8 (per-channel) or
+ * INT4 (group 128). FLOPs = 2·B·N·K; bytes = weight bytes (values + scales + zeros) + 2·B·(K + N)
+ * (x read, y written, bf16).
+ */
+public final class Gemv {
+    public static final String MODULE = "gemm/gemv";
+    private static final int ROWS_PER_CTA = 8;
+    private final Gpu gpu;
+
+    public enum Format { BF16, W8A16, W4A16 }
+
+    public Gemv(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    static int bucket(int b) {
+        if (b < 1 || b > 16) {
+            throw new IllegalArgumentException("batch " + b + " is outside 1..16 (the GEMV kernels serve decode batches)");
+        }
+        return b <= 1 ? 1 : b <= 2 ? 2 : b <= 4 ? 4 : b <= 8 ? 8 : 16;
+    }
+
+    public static void validate(Format f, int batch, int n, int k) {
+        bucket(batch);
+        int mult = switch (f) {
+            case BF16 -> 8;
+            case W8A16 -> 16;
+            case W4A16 -> 128;
+        };
+        if (n <= 0 || k <= 0 || k % mult != 0) {
+            throw new IllegalArgumentException(f + " GEMV needs K a positive multiple of " + mult + " (got N " + n + ", K " + k + ")");
+        }
+    }
+
+    public static double weightBytes(Format f, long n, long k, boolean zeros) {
+        return switch (f) {
+            case BF16 -> 2.0 * n * k;
+            case W8A16 -> n * k + 4.0 * n;
+            case W4A16 -> n * k / 2.0 + 4.0 * n * (k / 128) + (zeros ? n * (k / 128) : 0);
+        };
+    }
+
+    public static double bytes(Format f, int batch, long n, long k, boolean zeros) {
+        return weightBytes(f, n, k, zeros) + 2.0 * batch * (k + n);
+    }
+
+    public static double flops(int batch, long n, long k) {
+        return 2.0 * batch * n * k;
+    }
+
+    public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
+        validate(Format.BF16, batch, n, k);
+        gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(), x.param(),
+                y.param(), ints(n), ints(k), ints(batch));
+    }
+
+    public void w8a16(DeviceBuffer w, DeviceBuffer scales, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
+        validate(Format.W8A16, batch, n, k);
+        gpu.launch(gpu.function(MODULE, "gemv_w8a16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(),
+                scales.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
+    }
+
+    /** @param zeros per-group zero points (asymmetric), or null for symmetric */
+    public void w4a16(DeviceBuffer w, DeviceBuffer scales, DeviceBuffer zeros, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
+        validate(Format.W4A16, batch, n, k);
+        gpu.launch(gpu.function(MODULE, "gemv_w4a16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(),
+                scales.param(), zeros == null ? Pointer.to(new long[] {0}) : zeros.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
+    }
+
+    private static Pointer ints(int v) {
+        return Pointer.to(new int[] {v});
+    }
+}

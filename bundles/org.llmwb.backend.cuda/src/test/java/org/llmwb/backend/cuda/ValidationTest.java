@@ -1,0 +1,48 @@
+package org.llmwb.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.llmwb.backend.cuda.ops.DecodeAttention;
+import org.llmwb.backend.cuda.ops.Gemv;
+
+/** Bad shapes are rejected in Java before any launch; these need no GPU and run in CI. */
+class ValidationTest {
+
+    @Test
+    void probeNeverThrowsAndExplainsItself() {
+        CudaProbe.Result r = CudaProbe.probe();
+        assertTrue(r.available() || (r.reason() != null && !r.reason().isBlank()), r.toString());
+        System.out.println("CUDA probe: " + r);
+    }
+
+    @Test
+    void decodeAttentionShapes() {
+        var bad = assertThrows(IllegalArgumentException.class,
+                () -> DecodeAttention.validate(new DecodeAttention.Shape(1, 32, 8, 96, DecodeAttention.Dtype.BF16)));
+        assertTrue(bad.getMessage().contains("head dim 96"));
+        assertThrows(IllegalArgumentException.class, () -> DecodeAttention.validate(new DecodeAttention.Shape(1, 12, 4, 128, DecodeAttention.Dtype.BF16)));
+        assertThrows(IllegalArgumentException.class, () -> DecodeAttention.validate(new DecodeAttention.Shape(1, 32, 3, 128, DecodeAttention.Dtype.BF16)));
+        DecodeAttention.validate(new DecodeAttention.Shape(19, 32, 8, 64, DecodeAttention.Dtype.FP16));
+        var past = assertThrows(IllegalArgumentException.class,
+                () -> DecodeAttention.validatePaged(new int[][] {{0, 1}, {2, 7}}, new int[] {20, 17}, 16, 4));
+        assertTrue(past.getMessage().contains("points at block 7, past the pool of 4"), past.getMessage());
+        var short_ = assertThrows(IllegalArgumentException.class, () -> DecodeAttention.validatePaged(new int[][] {{0}}, new int[] {17}, 16, 4));
+        assertTrue(short_.getMessage().contains("needs 2 blocks"));
+        assertEquals(8, DecodeAttention.partitions(4096, 512));
+        assertEquals(1, DecodeAttention.partitions(4096, 0));
+    }
+
+    @Test
+    void gemvShapesAndCounts() {
+        assertThrows(IllegalArgumentException.class, () -> Gemv.validate(Gemv.Format.W4A16, 1, 10, 200));
+        assertThrows(IllegalArgumentException.class, () -> Gemv.validate(Gemv.Format.BF16, 17, 10, 64));
+        assertThrows(IllegalArgumentException.class, () -> Gemv.validate(Gemv.Format.W8A16, 1, 10, 24));
+        Gemv.validate(Gemv.Format.W4A16, 16, 19, 384);
+        // 4096 → 14336 at batch 1: 2·N·K FLOPs; int4 bytes = N·K/2 + 4·N·K/128 (float scales) + 2·(K + N)
+        assertEquals(2.0 * 4096 * 14336, Gemv.flops(1, 14336, 4096));
+        assertEquals(14336.0 * 4096 / 2 + 4.0 * 14336 * 32 + 2.0 * (4096 + 14336), Gemv.bytes(Gemv.Format.W4A16, 1, 14336, 4096, false));
+    }
+}

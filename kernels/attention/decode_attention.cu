@@ -1,0 +1,217 @@
+// Decode attention: one new query token per sequence against its cached K/V, GQA-aware.
+// Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
+//
+// Shapes: q, out [B, H, D]; contiguous cache [B, maxLen, KVH, D]; paged cache [numBlocks, blockSize, KVH, D]
+// with blockTables [B, maxBlocksPerSeq] (int32) and contextLens [B]; element type bf16 or fp16; D = 64 or 128;
+// G = H / KVH query heads share one KV head (1, 2, 4 or 8).
+//
+// Kernel names: decode_attn_<bf16|f16>_d<D>_g<G>_<contig|paged>, and decode_attn_reduce_<bf16|f16>.
+//   v1 (gridDim.z = 1): one CTA per (sequence, KV head) walks the whole context and writes the output.
+//   v2 split-K (gridDim.z = P partitions of partitionSize tokens): each CTA handles one partition and writes
+//      its partial max, sum and unnormalised output to float workspaces; decode_attn_reduce combines the P
+//      partials per (sequence, head). Long contexts get P× more CTAs in flight, so the GPU is filled even
+//      when batch × KVH is smaller than the number of SMs.
+//
+// Why it is shaped this way:
+// - One CTA serves all G query heads of a KV head, so each K/V row is read from memory once per group, not
+//   G times (the whole point of GQA for decode bandwidth).
+// - A K row of one head is D × 2 bytes contiguous; D/8 lanes each load 16 bytes of it, so a warp covers
+//   32/(D/8) tokens per step with fully coalesced 16-byte loads.
+// - Each warp issues the loads of U = 4 steps before using any of them: more bytes in flight per SM, which
+//   is what a memory-bound kernel needs to approach HBM bandwidth.
+// - Softmax is online (running max m and sum l per head, rescaling the accumulator), in base 2 with
+//   log2(e) folded into the query scale; partials of the warps' token subsets are merged in shared memory.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math_constants.h>
+#include <stdint.h>
+
+namespace {
+
+template <typename T> struct Cvt;
+template <> struct Cvt<__nv_bfloat16> {
+    __device__ static float2 two(uint32_t w) { return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&w)); }
+    __device__ static __nv_bfloat16 from(float f) { return __float2bfloat16(f); }
+};
+template <> struct Cvt<__half> {
+    __device__ static float2 two(uint32_t w) { return __half22float2(*reinterpret_cast<__half2*>(&w)); }
+    __device__ static __half from(float f) { return __float2half(f); }
+};
+
+template <typename T>
+__device__ __forceinline__ void unpack8(const uint4& v, float* f) {
+    float2 a = Cvt<T>::two(v.x), b = Cvt<T>::two(v.y), c = Cvt<T>::two(v.z), d = Cvt<T>::two(v.w);
+    f[0] = a.x; f[1] = a.y; f[2] = b.x; f[3] = b.y; f[4] = c.x; f[5] = c.y; f[6] = d.x; f[7] = d.y;
+}
+
+constexpr int NW = 4;  // warps per CTA
+constexpr int U = 4;   // steps whose loads are issued together
+
+template <typename T, int D, int G, bool PAGED>
+__device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCache, const T* __restrict__ vCache,
+        const int* __restrict__ blockTables, const int* __restrict__ contextLens, T* __restrict__ out,
+        float* __restrict__ pm, float* __restrict__ pl, float* __restrict__ pacc,
+        int H, int KVH, int maxLen, int blockSize, int maxBlocks, int partitionSize, float scale) {
+    constexpr int LPT = D / 8;       // lanes per token row
+    constexpr int TPW = 32 / LPT;    // tokens per warp step
+    constexpr int NSLOT = NW * TPW;  // partial results merged at the end
+    __shared__ float smM[NSLOT][G];
+    __shared__ float smL[NSLOT][G];
+    __shared__ float smA[NSLOT][G][D];
+
+    const int b = blockIdx.x, kvh = blockIdx.y, part = blockIdx.z;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int sub = lane / LPT, sl = lane % LPT;
+    const int ctx = contextLens[b];
+    const int start = part * partitionSize;
+    const int end = min(ctx, start + partitionSize);
+    const float qscale = scale * 1.4426950408889634f;  // log2(e): softmax in base 2
+
+    float qf[G][8];
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        const uint4 raw = *reinterpret_cast<const uint4*>(q + ((long long)b * H + kvh * G + g) * D + sl * 8);
+        unpack8<T>(raw, qf[g]);
+#pragma unroll
+        for (int j = 0; j < 8; j++) qf[g][j] *= qscale;
+    }
+    float m[G], l[G], acc[G][8];
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        m[g] = -CUDART_INF_F;
+        l[g] = 0.f;
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[g][j] = 0.f;
+    }
+
+    const int stride = NW * TPW;
+    for (int t0 = start + warp * TPW + sub; t0 < end; t0 += stride * U) {
+        uint4 kr[U], vr[U];
+        bool ok[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int t = t0 + u * stride;
+            ok[u] = t < end;
+            if (ok[u]) {
+                long long row;
+                if (PAGED) {
+                    row = (long long)blockTables[(long long)b * maxBlocks + t / blockSize] * blockSize + t % blockSize;
+                } else {
+                    row = (long long)b * maxLen + t;
+                }
+                const long long off = (row * KVH + kvh) * D + sl * 8;
+                kr[u] = *reinterpret_cast<const uint4*>(kCache + off);
+                vr[u] = *reinterpret_cast<const uint4*>(vCache + off);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            // lanes of a subgroup agree on ok[u]; the shuffles below stay inside the subgroup
+            if (!ok[u]) continue;
+            float kf[8], vf[8];
+            unpack8<T>(kr[u], kf);
+            unpack8<T>(vr[u], vf);
+#pragma unroll
+            for (int g = 0; g < G; g++) {
+                float s = 0.f;
+#pragma unroll
+                for (int j = 0; j < 8; j++) s = fmaf(qf[g][j], kf[j], s);
+#pragma unroll
+                for (int o = LPT / 2; o > 0; o >>= 1) s += __shfl_xor_sync(__activemask(), s, o);
+                const float mNew = fmaxf(m[g], s);
+                const float corr = exp2f(m[g] - mNew);
+                const float p = exp2f(s - mNew);
+                l[g] = l[g] * corr + p;
+#pragma unroll
+                for (int j = 0; j < 8; j++) acc[g][j] = fmaf(acc[g][j], corr, p * vf[j]);
+                m[g] = mNew;
+            }
+        }
+    }
+
+    const int slot = warp * TPW + sub;
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (sl == 0) {
+            smM[slot][g] = m[g];
+            smL[slot][g] = l[g];
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) smA[slot][g][sl * 8 + j] = acc[g][j];
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
+        const int g = idx / D, d = idx % D;
+        float M = -CUDART_INF_F;
+        for (int s = 0; s < NSLOT; s++) M = fmaxf(M, smM[s][g]);
+        float L = 0.f, A = 0.f;
+        if (M != -CUDART_INF_F) {
+            for (int s = 0; s < NSLOT; s++) {
+                if (smL[s][g] > 0.f) {
+                    const float w = exp2f(smM[s][g] - M);
+                    L += smL[s][g] * w;
+                    A += smA[s][g][d] * w;
+                }
+            }
+        }
+        const long long head = (long long)b * H + kvh * G + g;
+        if (gridDim.z == 1) {
+            out[head * D + d] = Cvt<T>::from(A / L);
+        } else {
+            const long long pi = head * gridDim.z + part;
+            if (d == 0) {
+                pm[pi] = M;
+                pl[pi] = L;
+            }
+            pacc[pi * D + d] = A;
+        }
+    }
+}
+
+template <typename T>
+__device__ void decode_attn_reduce(const float* __restrict__ pm, const float* __restrict__ pl, const float* __restrict__ pacc,
+        T* __restrict__ out, int P, int D) {
+    const long long head = (long long)blockIdx.x * gridDim.y + blockIdx.y;
+    const int d = threadIdx.x;
+    float M = -CUDART_INF_F;
+    for (int p = 0; p < P; p++) M = fmaxf(M, pm[head * P + p]);
+    float L = 0.f, A = 0.f;
+    for (int p = 0; p < P; p++) {
+        const float lp = pl[head * P + p];
+        if (lp > 0.f) {
+            const float w = exp2f(pm[head * P + p] - M);
+            L += lp * w;
+            A += pacc[(head * P + p) * D + d] * w;
+        }
+    }
+    out[head * D + d] = Cvt<T>::from(A / L);
+}
+
+}  // namespace
+
+#define LLMWB_DECODE_ATTN(TN, T, D, G)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(NW * 32) decode_attn_##TN##_d##D##_g##G##_contig(                               \
+            const T* q, const T* k, const T* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H,  \
+            int KVH, int maxLen, int bs, int mb, int ps, float scale) {                                                          \
+        decode_attn<T, D, G, false>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale);                      \
+    }                                                                                                                            \
+    extern "C" __global__ void __launch_bounds__(NW * 32) decode_attn_##TN##_d##D##_g##G##_paged(                                \
+            const T* q, const T* k, const T* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H,  \
+            int KVH, int maxLen, int bs, int mb, int ps, float scale) {                                                          \
+        decode_attn<T, D, G, true>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale);                       \
+    }
+
+#define LLMWB_DECODE_ATTN_ALL_G(TN, T, D) \
+    LLMWB_DECODE_ATTN(TN, T, D, 1) LLMWB_DECODE_ATTN(TN, T, D, 2) LLMWB_DECODE_ATTN(TN, T, D, 4) LLMWB_DECODE_ATTN(TN, T, D, 8)
+
+LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, 64)
+LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, 128)
+LLMWB_DECODE_ATTN_ALL_G(f16, __half, 64)
+LLMWB_DECODE_ATTN_ALL_G(f16, __half, 128)
+
+extern "C" __global__ void decode_attn_reduce_bf16(const float* pm, const float* pl, const float* pacc, __nv_bfloat16* out, int P, int D) {
+    decode_attn_reduce<__nv_bfloat16>(pm, pl, pacc, out, P, D);
+}
+extern "C" __global__ void decode_attn_reduce_f16(const float* pm, const float* pl, const float* pacc, __half* out, int P, int D) {
+    decode_attn_reduce<__half>(pm, pl, pacc, out, P, D);
+}

@@ -1,0 +1,199 @@
+// Decode linear layers: y[B, N] = x[B, K] · Wᵀ for small batches (1 ≤ B ≤ 16), the weight streamed once.
+// Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
+//
+//   gemv_bf16_b<BB>   W [N, K] bf16 row-major.
+//   gemv_w8a16_b<BB>  W [N, K] int8 with one float scale per output row (per-channel, symmetric).
+//   gemv_w4a16_b<BB>  W [N, K/2] bytes, two 4-bit values per byte (element 2i in the low nibble), one float
+//                     scale per group of 128 along K ([N, K/128]); symmetric (value = (q − 8) · scale) when
+//                     zeros is null, else asymmetric with a uint8 zero point per group (value = (q − z) · scale).
+// x and y are bf16 [B, K] and [B, N]; BB is the batch bucket (1, 2, 4, 8, 16): the kernel serves any B ≤ BB.
+// Requirements the Java launchers check: K % 8 == 0 (bf16), K % 16 == 0 (int8), K % 128 == 0 (int4).
+//
+// Why: at small B every weight byte is used B times only, so these are bandwidth-bound; what matters is
+// reading W at full HBM speed. One warp per output row, each lane reading 16 contiguous bytes per step
+// (a warp covers 512 bytes of the row), 4 steps' loads issued before use (bytes in flight), x re-read from
+// L1/L2 (it is tiny), FP32 accumulation, one warp reduction per row at the end.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+namespace {
+
+constexpr int WARPS = 8;
+constexpr int U = 4;
+
+__device__ __forceinline__ void bf8(const uint4& v, float* f) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float2 p = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w[i]));
+        f[2 * i] = p.x;
+        f[2 * i + 1] = p.y;
+    }
+}
+
+__device__ __forceinline__ float warpSum(float s) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    return s;
+}
+
+template <int BB>
+__device__ void store(float (&acc)[BB], __nv_bfloat16* y, int n, int N, int B, float scale) {
+#pragma unroll
+    for (int b = 0; b < BB; b++) {
+        const float s = warpSum(acc[b]);
+        if (b < B && threadIdx.x % 32 == 0) y[(long long)b * N + n] = __float2bfloat16(s * scale);
+    }
+}
+
+template <int BB>
+__device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
+        int N, int K, int B) {
+    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
+    if (n >= N) return;
+    const int lane = threadIdx.x % 32;
+    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * K);
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
+    const int chunks = K / 8;
+    float acc[BB];
+#pragma unroll
+    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
+        uint4 wr[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c < chunks) wr[u] = __ldcs(w + c);  // streamed once: do not keep in L2
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c >= chunks) break;
+            float wf[8];
+            bf8(wr[u], wf);
+#pragma unroll
+            for (int b = 0; b < BB; b++) {
+                if (b < B) {
+                    float xf[8];
+                    bf8(xv[(long long)b * chunks + c], xf);
+#pragma unroll
+                    for (int j = 0; j < 8; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
+                }
+            }
+        }
+    }
+    store<BB>(acc, y, n, N, B, 1.f);
+}
+
+template <int BB>
+__device__ void gemv_w8a16(const int8_t* __restrict__ W, const float* __restrict__ scales, const __nv_bfloat16* __restrict__ x,
+        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
+    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
+    if (n >= N) return;
+    const int lane = threadIdx.x % 32;
+    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * K);
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
+    const int chunks = K / 16;
+    float acc[BB];
+#pragma unroll
+    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
+        uint4 wr[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c < chunks) wr[u] = __ldcs(w + c);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c >= chunks) break;
+            const int8_t* q = reinterpret_cast<const int8_t*>(&wr[u]);
+            float wf[16];
+#pragma unroll
+            for (int j = 0; j < 16; j++) wf[j] = (float)q[j];
+#pragma unroll
+            for (int b = 0; b < BB; b++) {
+                if (b < B) {
+                    float xf[16];
+                    bf8(xv[(long long)b * (K / 8) + 2 * c], xf);
+                    bf8(xv[(long long)b * (K / 8) + 2 * c + 1], xf + 8);
+#pragma unroll
+                    for (int j = 0; j < 16; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
+                }
+            }
+        }
+    }
+    store<BB>(acc, y, n, N, B, scales[n]);
+}
+
+template <int BB>
+__device__ void gemv_w4a16(const uint8_t* __restrict__ W, const float* __restrict__ scales, const uint8_t* __restrict__ zeros,
+        const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int N, int K, int B) {
+    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
+    if (n >= N) return;
+    const int lane = threadIdx.x % 32;
+    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * (K / 2));
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
+    const int chunks = K / 32;  // 16 bytes = 32 values; a group of 128 is 4 chunks
+    const int groups = K / 128;
+    float acc[BB];
+#pragma unroll
+    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
+        uint4 wr[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c < chunks) wr[u] = __ldcs(w + c);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c >= chunks) break;
+            const int g = c / 4;
+            const float s = scales[(long long)n * groups + g];
+            const float z = zeros ? (float)zeros[(long long)n * groups + g] : 8.f;
+            const uint32_t words[4] = {wr[u].x, wr[u].y, wr[u].z, wr[u].w};
+            float wf[32];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 8; j++) wf[8 * i + j] = ((float)((words[i] >> (4 * j)) & 0xFu) - z) * s;
+            }
+#pragma unroll
+            for (int b = 0; b < BB; b++) {
+                if (b < B) {
+                    float xf[32];
+#pragma unroll
+                    for (int i = 0; i < 4; i++) bf8(xv[(long long)b * (K / 8) + 4 * c + i], xf + 8 * i);
+#pragma unroll
+                    for (int j = 0; j < 32; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
+                }
+            }
+        }
+    }
+    store<BB>(acc, y, n, N, B, 1.f);
+}
+
+}  // namespace
+
+#define LLMWB_GEMV(BB)                                                                                                         \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_bf16_b##BB(const __nv_bfloat16* W, const __nv_bfloat16* x,   \
+            __nv_bfloat16* y, int N, int K, int B) {                                                                            \
+        gemv_bf16<BB>(W, x, y, N, K, B);                                                                                       \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_w8a16_b##BB(const int8_t* W, const float* s,                 \
+            const __nv_bfloat16* x, __nv_bfloat16* y, int N, int K, int B) {                                                    \
+        gemv_w8a16<BB>(W, s, x, y, N, K, B);                                                                                   \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_w4a16_b##BB(const uint8_t* W, const float* s,                \
+            const uint8_t* z, const __nv_bfloat16* x, __nv_bfloat16* y, int N, int K, int B) {                                  \
+        gemv_w4a16<BB>(W, s, z, x, y, N, K, B);                                                                                \
+    }
+
+LLMWB_GEMV(1)
+LLMWB_GEMV(2)
+LLMWB_GEMV(4)
+LLMWB_GEMV(8)
+LLMWB_GEMV(16)

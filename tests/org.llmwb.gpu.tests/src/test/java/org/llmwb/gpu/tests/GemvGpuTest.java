@@ -1,0 +1,58 @@
+package org.llmwb.gpu.tests;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.llmwb.backend.cpu.Compare;
+import org.llmwb.backend.cpu.GemvRef;
+import org.llmwb.backend.cpu.Quantize;
+import org.llmwb.backend.cuda.DeviceBuffer;
+import org.llmwb.backend.cuda.ops.Gemv;
+import org.llmwb.core.numeric.Half;
+
+/**
+ * BF16, W8A16 and W4A16 (symmetric and asymmetric) GEMV against the double reference of the same
+ * (de)quantized weights, over odd N, K and batches 1..16. Tolerance 1e-2 of the largest output
+ * magnitude (the output is bf16).
+ */
+class GemvGpuTest extends GpuTestBase {
+
+    @ParameterizedTest(name = "B{0} N{1} K{2}")
+    @CsvSource({"1, 1, 384", "3, 19, 384", "5, 257, 1152", "16, 100, 4096", "1, 1000, 640", "7, 33, 3200"})
+    void allFormatsMatchTheReference(int batch, int n, int k) {
+        Random r = new Random(n * 7L + k + batch);
+        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+        float[] x = Half.roundBf16(gaussian(r, batch * k, 1));
+        Quantize.Int8 q8 = Quantize.int8PerChannel(w, n, k);
+        Quantize.Int4 q4 = Quantize.int4Grouped(w, n, k, false);
+        Quantize.Int4 q4a = Quantize.int4Grouped(w, n, k, true);
+        float[] refBf16 = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
+        float[] ref8 = GemvRef.compute(q8::dequant, x, batch, n, k);
+        float[] ref4 = GemvRef.compute(q4::dequant, x, batch, n, k);
+        float[] ref4a = GemvRef.compute(q4a::dequant, x, batch, n, k);
+        Gemv gemv = new Gemv(gpu);
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x));
+                DeviceBuffer dy = gpu.alloc("y", 2L * batch * n); DeviceBuffer d8 = gpu.upload("w8", q8.q());
+                DeviceBuffer s8 = gpu.upload("s8", q8.scales()); DeviceBuffer d4 = gpu.upload("w4", q4.packed());
+                DeviceBuffer s4 = gpu.upload("s4", q4.scales()); DeviceBuffer d4a = gpu.upload("w4a", q4a.packed());
+                DeviceBuffer s4a = gpu.upload("s4a", q4a.scales()); DeviceBuffer z4a = gpu.upload("z4a", q4a.zeros())) {
+            gemv.bf16(dw, dx, dy, batch, n, k);
+            check("bf16", Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), refBf16);
+            gemv.w8a16(d8, s8, dx, dy, batch, n, k);
+            check("w8a16", Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref8);
+            gemv.w4a16(d4, s4, null, dx, dy, batch, n, k);
+            check("w4a16 sym", Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref4);
+            gemv.w4a16(d4a, s4a, z4a, dx, dy, batch, n, k);
+            check("w4a16 asym", Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref4a);
+        }
+    }
+
+    private static void check(String what, float[] got, float[] ref) {
+        Compare c = Compare.of(got, ref);
+        System.out.println("gemv " + what + ": " + c);
+        assertTrue(c.maxRel() <= 1e-2, what + ": " + c);
+    }
+}

@@ -2,7 +2,8 @@
 // Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
 //
 // Shapes: q, out [B, H, D]; contiguous cache [B, maxLen, KVH, D]; paged cache [numBlocks, blockSize, KVH, D]
-// with blockTables [B, maxBlocksPerSeq] (int32) and contextLens [B]; element type bf16 or fp16; D = 64 or 128;
+// with blockTables [B, maxBlocksPerSeq] (int32), contextLens [B] and blockShift = log2(blockSize) (block sizes
+// are powers of two: a shift and a mask replace a division on every token); element type bf16 or fp16; D = 64 or 128;
 // G = H / KVH query heads share one KV head (1, 2, 4 or 8).
 //
 // Kernel names: decode_attn_<bf16|f16>_d<D>_g<G>_<contig|paged>, and decode_attn_reduce_<bf16|f16>.
@@ -19,8 +20,9 @@
 //   32/(D/8) tokens per step with fully coalesced 16-byte loads.
 // - Each warp issues the loads of U = 4 steps before using any of them: more bytes in flight per SM, which
 //   is what a memory-bound kernel needs to approach HBM bandwidth.
-// - Softmax is online (running max m and sum l per head, rescaling the accumulator), in base 2 with
-//   log2(e) folded into the query scale; partials of the warps' token subsets are merged in shared memory.
+// - Softmax is online (running max m and sum l per head), in base 2 with log2(e) folded into the query scale;
+//   the U tokens of a step are scored first and the accumulator rescaled once per step (v1 rescaled per token,
+//   which doubled the accumulator FMAs and chained every token on the previous max); partials of the warps' token subsets are merged in shared memory.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math_constants.h>
@@ -51,7 +53,7 @@ template <typename T, int D, int G, bool PAGED>
 __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCache, const T* __restrict__ vCache,
         const int* __restrict__ blockTables, const int* __restrict__ contextLens, T* __restrict__ out,
         float* __restrict__ pm, float* __restrict__ pl, float* __restrict__ pacc,
-        int H, int KVH, int maxLen, int blockSize, int maxBlocks, int partitionSize, float scale) {
+        int H, int KVH, int maxLen, int blockShift, int maxBlocks, int partitionSize, float scale) {
     constexpr int LPT = D / 8;       // lanes per token row
     constexpr int TPW = 32 / LPT;    // tokens per warp step
     constexpr int NSLOT = NW * TPW;  // partial results merged at the end
@@ -85,17 +87,18 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
     }
 
     const int stride = NW * TPW;
-    for (int t0 = start + warp * TPW + sub; t0 < end; t0 += stride * U) {
+    // the loop bound is the same for the whole warp (full-mask shuffles below); lanes past the end only mask values
+    for (int tw = start + warp * TPW; tw < end; tw += stride * U) {
         uint4 kr[U], vr[U];
         bool ok[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const int t = t0 + u * stride;
+            const int t = tw + sub + u * stride;
             ok[u] = t < end;
             if (ok[u]) {
                 long long row;
                 if (PAGED) {
-                    row = (long long)blockTables[(long long)b * maxBlocks + t / blockSize] * blockSize + t % blockSize;
+                    row = ((long long)blockTables[(long long)b * maxBlocks + (t >> blockShift)] << blockShift) + (t & ((1 << blockShift) - 1));
                 } else {
                     row = (long long)b * maxLen + t;
                 }
@@ -104,28 +107,59 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
                 vr[u] = *reinterpret_cast<const uint4*>(vCache + off);
             }
         }
+        // scores of all U tokens first (independent dot products and shuffles pipeline well), then one
+        // online-softmax update per step: the accumulator is rescaled once per U tokens, not once per token
+        float sc[U][G];
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            // lanes of a subgroup agree on ok[u]; the shuffles below stay inside the subgroup
-            if (!ok[u]) continue;
-            float kf[8], vf[8];
-            unpack8<T>(kr[u], kf);
-            unpack8<T>(vr[u], vf);
+            // lanes of a subgroup agree on ok[u]; the shuffles stay inside the subgroup
+            float kf[8];
+            if (ok[u]) unpack8<T>(kr[u], kf);
 #pragma unroll
             for (int g = 0; g < G; g++) {
                 float s = 0.f;
+                if (ok[u]) {
 #pragma unroll
-                for (int j = 0; j < 8; j++) s = fmaf(qf[g][j], kf[j], s);
+                    for (int j = 0; j < 8; j++) s = fmaf(qf[g][j], kf[j], s);
+                }
 #pragma unroll
-                for (int o = LPT / 2; o > 0; o >>= 1) s += __shfl_xor_sync(__activemask(), s, o);
-                const float mNew = fmaxf(m[g], s);
-                const float corr = exp2f(m[g] - mNew);
-                const float p = exp2f(s - mNew);
-                l[g] = l[g] * corr + p;
-#pragma unroll
-                for (int j = 0; j < 8; j++) acc[g][j] = fmaf(acc[g][j], corr, p * vf[j]);
-                m[g] = mNew;
+                for (int o = LPT / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+                sc[u][g] = ok[u] ? s : -CUDART_INF_F;
             }
+        }
+        float vf[U][8];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            if (ok[u]) {
+                unpack8<T>(vr[u], vf[u]);
+            } else {
+#pragma unroll
+                for (int j = 0; j < 8; j++) vf[u][j] = 0.f;
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            float mt = m[g];
+#pragma unroll
+            for (int u = 0; u < U; u++) mt = fmaxf(mt, sc[u][g]);
+            if (mt == -CUDART_INF_F) continue;  // nothing valid for this subgroup yet
+            const float corr = exp2f(m[g] - mt);
+            float p[U];
+            float psum = 0.f;
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                p[u] = exp2f(sc[u][g] - mt);
+                psum += p[u];
+            }
+            l[g] = fmaf(l[g], corr, psum);
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                float a = acc[g][j] * corr;
+#pragma unroll
+                for (int u = 0; u < U; u++) a = fmaf(p[u], vf[u][j], a);
+                acc[g][j] = a;
+            }
+            m[g] = mt;
         }
     }
 

@@ -41,6 +41,10 @@ public final class EnvFingerprint {
 
     /** The commit of the llmwb checkout (llmwb.repo.root or the working directory), or "unknown". */
     static String gitCommit() {
+        String given = System.getProperty("llmwb.commit");
+        if (given != null && !given.isBlank()) {
+            return given.trim(); // e.g. on a GPU machine that got a copy of the tree without .git
+        }
         Path dir = Path.of(System.getProperty("llmwb.repo.root", ".")).toAbsolutePath();
         for (Path d = dir; d != null; d = d.getParent()) {
             Path head = d.resolve(".git/HEAD");
@@ -49,7 +53,18 @@ public final class EnvFingerprint {
                     String h = Files.readString(head).trim();
                     if (h.startsWith("ref: ")) {
                         Path ref = d.resolve(".git").resolve(h.substring(5));
-                        return Files.isRegularFile(ref) ? Files.readString(ref).trim() : h.substring(5);
+                        if (Files.isRegularFile(ref)) {
+                            return Files.readString(ref).trim();
+                        }
+                        Path packed = d.resolve(".git/packed-refs");
+                        if (Files.isRegularFile(packed)) {
+                            for (String line : Files.readAllLines(packed)) {
+                                if (line.endsWith(" " + h.substring(5))) {
+                                    return line.substring(0, line.indexOf(' '));
+                                }
+                            }
+                        }
+                        return "unknown (" + h.substring(5) + ")";
                     }
                     return h;
                 } catch (IOException ex) {

@@ -46,8 +46,8 @@ public final class DecodeAttention {
 
     /** Paged tables: every block id a sequence uses must exist in the pool, and the table must cover the context. */
     public static void validatePaged(int[][] blockTables, int[] contextLens, int blockSize, int poolBlocks) {
-        if (blockSize <= 0) {
-            throw new IllegalArgumentException("block size must be > 0");
+        if (blockSize <= 0 || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("block size " + blockSize + " must be a power of two (8, 16, 32, ...)");
         }
         for (int b = 0; b < contextLens.length; b++) {
             int need = (contextLens[b] + blockSize - 1) / blockSize;
@@ -114,9 +114,13 @@ public final class DecodeAttention {
             pacc = Pointer.to(workspace.at(8L * heads * p));
         }
         Pointer bt = blockTables == null ? Pointer.to(new long[] {0}) : blockTables.param();
+        if (blockTables != null && Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("block size " + blockSize + " must be a power of two");
+        }
+        int blockShift = blockTables == null ? 0 : Integer.numberOfTrailingZeros(blockSize);
         gpu.launch(gpu.function(MODULE, name), s.batch(), s.kvHeads(), p, 128, 0, q.param(), kCache.param(), vCache.param(), bt,
                 contextLens.param(), out.param(), pm, pl, pacc, Pointer.to(new int[] {s.heads()}), Pointer.to(new int[] {s.kvHeads()}),
-                Pointer.to(new int[] {maxLen}), Pointer.to(new int[] {blockSize}), Pointer.to(new int[] {maxBlocks}), Pointer.to(new int[] {ps}),
+                Pointer.to(new int[] {maxLen}), Pointer.to(new int[] {blockShift}), Pointer.to(new int[] {maxBlocks}), Pointer.to(new int[] {ps}),
                 Pointer.to(new float[] {(float) (1.0 / Math.sqrt(s.headDim()))}));
         if (p > 1) {
             gpu.launch(gpu.function(MODULE, "decode_attn_reduce_" + t), s.batch(), s.heads(), 1, s.headDim(), 0, pm, pl, pacc, out.param(),

@@ -18,7 +18,7 @@
 //   G times (the whole point of GQA for decode bandwidth).
 // - A K row of one head is D × 2 bytes contiguous; D/8 lanes each load 16 bytes of it, so a warp covers
 //   32/(D/8) tokens per step with fully coalesced 16-byte loads.
-// - Each warp issues the loads of U = 4 steps before using any of them: more bytes in flight per SM, which
+// - Each warp issues the loads of U steps (8 for G <= 4, else 4) before using any of them: more bytes in flight per SM, which
 //   is what a memory-bound kernel needs to approach HBM bandwidth.
 // - Softmax is online (running max m and sum l per head), in base 2 with log2(e) folded into the query scale;
 //   the U tokens of a step are scored first and the accumulator rescaled once per step (v1 rescaled per token,
@@ -47,7 +47,6 @@ __device__ __forceinline__ void unpack8(const uint4& v, float* f) {
 }
 
 constexpr int NW = 4;  // warps per CTA
-constexpr int U = 4;   // steps whose loads are issued together
 
 template <typename T, int D, int G, bool PAGED>
 __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCache, const T* __restrict__ vCache,
@@ -57,6 +56,7 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
     constexpr int LPT = D / 8;       // lanes per token row
     constexpr int TPW = 32 / LPT;    // tokens per warp step
     constexpr int NSLOT = NW * TPW;  // partial results merged at the end
+    constexpr int U = G <= 4 ? 8 : 4;  // steps whose loads are issued together (G = 8 has no registers left for 8)
     __shared__ float smM[NSLOT][G];
     __shared__ float smL[NSLOT][G];
     __shared__ float smA[NSLOT][G][D];

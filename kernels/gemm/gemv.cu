@@ -7,6 +7,7 @@
 //                     scale per group of 128 along K ([N, K/128]); symmetric (value = (q − 8) · scale) when
 //                     zeros is null, else asymmetric with a uint8 zero point per group (value = (q − z) · scale).
 // x and y are bf16 [B, K] and [B, N]; BB is the batch bucket (1, 2, 4, 8, 16): the kernel serves any B ≤ BB.
+// Rows per warp: 1 (bf16), 2 (w8a16), 4 (w4a16); a CTA has 8 warps.
 // Requirements the Java launchers check: K % 8 == 0 (bf16), K % 16 == 0 (int8), K % 128 == 0 (int4).
 //
 // Why: at small B every weight byte is used B times only, so these are bandwidth-bound; what matters is
@@ -22,6 +23,8 @@ namespace {
 
 constexpr int WARPS = 8;
 constexpr int U = 4;
+constexpr int W8_ROWS = 2;  // output rows per warp (the launcher sizes the grid to match)
+constexpr int W4_ROWS = 4;
 
 __device__ __forceinline__ void bf8(const uint4& v, float* f) {
     const uint32_t w[4] = {v.x, v.y, v.z, v.w};
@@ -87,107 +90,137 @@ __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat
     store<BB>(acc, y, n, N, B, 1.f);
 }
 
-template <int BB>
+template <int BB, int R>
 __device__ void gemv_w8a16(const int8_t* __restrict__ W, const float* __restrict__ scales, const __nv_bfloat16* __restrict__ x,
         __nv_bfloat16* __restrict__ y, int N, int K, int B) {
-    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
-    if (n >= N) return;
+    // R rows per warp: all their loads are issued before any is used (v1 had one row, one round of loads per
+    // warp for K = 4096, and left HBM idle while warps computed and reduced)
+    const int n0 = (blockIdx.x * WARPS + threadIdx.x / 32) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x % 32;
-    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * K);
     const uint4* xv = reinterpret_cast<const uint4*>(x);
     const int chunks = K / 16;
-    float acc[BB];
+    float acc[R][BB];
 #pragma unroll
-    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int b = 0; b < BB; b++) acc[r][b] = 0.f;
     for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
-        uint4 wr[U];
+        uint4 wr[R][U];
 #pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int c = c0 + u * 32;
-            if (c < chunks) wr[u] = __ldcs(w + c);
+        for (int r = 0; r < R; r++) {
+            const uint4* w = reinterpret_cast<const uint4*>(W + (long long)min(n0 + r, N - 1) * K);
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int c = c0 + u * 32;
+                if (c < chunks) wr[r][u] = __ldcs(w + c);
+            }
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
-            // int8 → float without I2F (quarter rate on Hopper): flip the sign bit to get u = q + 128, place u
-            // in the mantissa of 2^23 with one byte permute, subtract 2^23 + 128
-            const uint32_t words[4] = {wr[u].x ^ 0x80808080u, wr[u].y ^ 0x80808080u, wr[u].z ^ 0x80808080u, wr[u].w ^ 0x80808080u};
-            float wf[16];
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int r = 0; r < R; r++) {
+                // int8 → float without I2F: flip the sign bit (u = q + 128), place u in the mantissa of 2^23 with
+                // one byte permute, subtract 2^23 + 128
+                const uint32_t words[4] = {wr[r][u].x ^ 0x80808080u, wr[r][u].y ^ 0x80808080u, wr[r][u].z ^ 0x80808080u,
+                        wr[r][u].w ^ 0x80808080u};
+                float wf[16];
 #pragma unroll
-                for (int j = 0; j < 4; j++) {
-                    wf[4 * i + j] = __uint_as_float(__byte_perm(words[i], 0x4B000000u, j | (4 << 4) | (5 << 8) | (7 << 12))) - 8388736.f;
+                for (int i = 0; i < 4; i++) {
+#pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        wf[4 * i + j] = __uint_as_float(__byte_perm(words[i], 0x4B000000u, j | (4 << 4) | (5 << 8) | (7 << 12))) - 8388736.f;
+                    }
                 }
-            }
 #pragma unroll
-            for (int b = 0; b < BB; b++) {
-                if (b < B) {
-                    float xf[16];
-                    bf8(xv[(long long)b * (K / 8) + 2 * c], xf);
-                    bf8(xv[(long long)b * (K / 8) + 2 * c + 1], xf + 8);
+                for (int b = 0; b < BB; b++) {
+                    if (b < B) {
+                        float xf[16];
+                        bf8(xv[(long long)b * (K / 8) + 2 * c], xf);
+                        bf8(xv[(long long)b * (K / 8) + 2 * c + 1], xf + 8);
 #pragma unroll
-                    for (int j = 0; j < 16; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
+                        for (int j = 0; j < 16; j++) acc[r][b] = fmaf(wf[j], xf[j], acc[r][b]);
+                    }
                 }
             }
         }
     }
-    store<BB>(acc, y, n, N, B, scales[n]);
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        if (n0 + r < N) store<BB>(acc[r], y, n0 + r, N, B, scales[n0 + r]);
+        else store<BB>(acc[r], y, n0 + r, N, 0, 1.f);  // keep the warp's shuffles uniform; writes nothing
+    }
 }
 
-template <int BB>
+template <int BB, int R>
 __device__ void gemv_w4a16(const uint8_t* __restrict__ W, const float* __restrict__ scales, const uint8_t* __restrict__ zeros,
         const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int N, int K, int B) {
-    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
-    if (n >= N) return;
+    const int n0 = (blockIdx.x * WARPS + threadIdx.x / 32) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x % 32;
-    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * (K / 2));
     const uint4* xv = reinterpret_cast<const uint4*>(x);
     const int chunks = K / 32;  // 16 bytes = 32 values; a group of 128 is 4 chunks
     const int groups = K / 128;
-    float acc[BB];
+    float acc[R][BB];
 #pragma unroll
-    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int b = 0; b < BB; b++) acc[r][b] = 0.f;
     for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
-        uint4 wr[U];
+        uint4 wr[R][U];
+        float sr[R][U];
+        float zr[R][U];
 #pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int c = c0 + u * 32;
-            if (c < chunks) wr[u] = __ldcs(w + c);
+        for (int r = 0; r < R; r++) {
+            const int n = min(n0 + r, N - 1);
+            const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * (K / 2));
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int c = c0 + u * 32;
+                if (c < chunks) {
+                    wr[r][u] = __ldcs(w + c);
+                    sr[r][u] = scales[(long long)n * groups + c / 4];
+                    zr[r][u] = 8388608.f + (zeros ? (float)zeros[(long long)n * groups + c / 4] : 8.f);
+                }
+            }
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
-            const int g = c / 4;  // a lane's 32 values lie in one group: scale once per chunk
-            const float s = scales[(long long)n * groups + g];
-            const float zoff = 8388608.f + (zeros ? (float)zeros[(long long)n * groups + g] : 8.f);
-            const uint32_t words[4] = {wr[u].x, wr[u].y, wr[u].z, wr[u].w};
-            float wf[32];
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int r = 0; r < R; r++) {
+                const uint32_t words[4] = {wr[r][u].x, wr[r][u].y, wr[r][u].z, wr[r][u].w};
+                float wf[32];
 #pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    // nibble → float without I2F: put it in the mantissa of 2^23 and subtract 2^23 + zero point
-                    wf[8 * i + j] = __uint_as_float(0x4B000000u | ((words[i] >> (4 * j)) & 0xFu)) - zoff;
+                for (int i = 0; i < 4; i++) {
+#pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        // nibble → float without I2F: put it in the mantissa of 2^23, subtract 2^23 + zero point
+                        wf[8 * i + j] = __uint_as_float(0x4B000000u | ((words[i] >> (4 * j)) & 0xFu)) - zr[r][u];
+                    }
                 }
-            }
 #pragma unroll
-            for (int b = 0; b < BB; b++) {
-                if (b < B) {
-                    float xf[32];
+                for (int b = 0; b < BB; b++) {
+                    if (b < B) {
+                        float xf[32];
 #pragma unroll
-                    for (int i = 0; i < 4; i++) bf8(xv[(long long)b * (K / 8) + 4 * c + i], xf + 8 * i);
-                    float part = 0.f;
+                        for (int i = 0; i < 4; i++) bf8(xv[(long long)b * (K / 8) + 4 * c + i], xf + 8 * i);
+                        float part = 0.f;  // a lane's 32 values lie in one group: scale once per chunk
 #pragma unroll
-                    for (int j = 0; j < 32; j++) part = fmaf(wf[j], xf[j], part);
-                    acc[b] = fmaf(part, s, acc[b]);
+                        for (int j = 0; j < 32; j++) part = fmaf(wf[j], xf[j], part);
+                        acc[r][b] = fmaf(part, sr[r][u], acc[r][b]);
+                    }
                 }
             }
         }
     }
-    store<BB>(acc, y, n, N, B, 1.f);
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        store<BB>(acc[r], y, n0 + r, N, n0 + r < N ? B : 0, 1.f);
+    }
 }
 
 }  // namespace
@@ -199,11 +232,11 @@ __device__ void gemv_w4a16(const uint8_t* __restrict__ W, const float* __restric
     }                                                                                                                           \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_w8a16_b##BB(const int8_t* W, const float* s,                 \
             const __nv_bfloat16* x, __nv_bfloat16* y, int N, int K, int B) {                                                    \
-        gemv_w8a16<BB>(W, s, x, y, N, K, B);                                                                                   \
+        gemv_w8a16<BB, W8_ROWS>(W, s, x, y, N, K, B);                                                                                   \
     }                                                                                                                           \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_w4a16_b##BB(const uint8_t* W, const float* s,                \
             const uint8_t* z, const __nv_bfloat16* x, __nv_bfloat16* y, int N, int K, int B) {                                  \
-        gemv_w4a16<BB>(W, s, z, x, y, N, K, B);                                                                                \
+        gemv_w4a16<BB, W4_ROWS>(W, s, z, x, y, N, K, B);                                                                                \
     }
 
 LLMWB_GEMV(1)

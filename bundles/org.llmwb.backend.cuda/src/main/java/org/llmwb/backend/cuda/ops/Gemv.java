@@ -12,7 +12,7 @@ import org.llmwb.backend.cuda.Gpu;
  */
 public final class Gemv {
     public static final String MODULE = "gemm/gemv";
-    private static final int ROWS_PER_CTA = 8;
+    private static final int WARPS_PER_CTA = 8;
     private final Gpu gpu;
 
     public enum Format { BF16, W8A16, W4A16 }
@@ -58,21 +58,27 @@ public final class Gemv {
 
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         validate(Format.BF16, batch, n, k);
-        gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(), x.param(),
+        gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), grid(n, 1), 1, 1, 256, 0, w.param(), x.param(),
                 y.param(), ints(n), ints(k), ints(batch));
     }
 
     public void w8a16(DeviceBuffer w, DeviceBuffer scales, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         validate(Format.W8A16, batch, n, k);
-        gpu.launch(gpu.function(MODULE, "gemv_w8a16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(),
+        gpu.launch(gpu.function(MODULE, "gemv_w8a16_b" + bucket(batch)), grid(n, 2), 1, 1, 256, 0, w.param(),
                 scales.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
     }
 
     /** @param zeros per-group zero points (asymmetric), or null for symmetric */
     public void w4a16(DeviceBuffer w, DeviceBuffer scales, DeviceBuffer zeros, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         validate(Format.W4A16, batch, n, k);
-        gpu.launch(gpu.function(MODULE, "gemv_w4a16_b" + bucket(batch)), (n + ROWS_PER_CTA - 1) / ROWS_PER_CTA, 1, 1, 256, 0, w.param(),
+        gpu.launch(gpu.function(MODULE, "gemv_w4a16_b" + bucket(batch)), grid(n, 4), 1, 1, 256, 0, w.param(),
                 scales.param(), zeros == null ? Pointer.to(new long[] {0}) : zeros.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
+    }
+
+    /** CTAs for N rows at {@code rowsPerWarp} rows per warp (gemv.cu: 1 bf16, 2 w8a16, 4 w4a16), 8 warps per CTA. */
+    private static int grid(int n, int rowsPerWarp) {
+        int rowsPerCta = WARPS_PER_CTA * rowsPerWarp;
+        return (n + rowsPerCta - 1) / rowsPerCta;
     }
 
     private static Pointer ints(int v) {

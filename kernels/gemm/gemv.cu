@@ -190,27 +190,32 @@ __device__ void gemv_w4a16(const uint8_t* __restrict__ W, const float* __restric
         for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
+            // x of this chunk is converted once per batch row and shared by the R rows
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                const uint32_t words[4] = {wr[r][u].x, wr[r][u].y, wr[r][u].z, wr[r][u].w};
-                float wf[32];
+            for (int b = 0; b < BB; b++) {
+                if (b < B) {
+                    float xf[32];
 #pragma unroll
-                for (int i = 0; i < 4; i++) {
+                    for (int i = 0; i < 4; i++) bf8(xv[(long long)b * (K / 8) + 4 * c + i], xf + 8 * i);
 #pragma unroll
-                    for (int j = 0; j < 8; j++) {
-                        // nibble → float without I2F: put it in the mantissa of 2^23, subtract 2^23 + zero point
-                        wf[8 * i + j] = __uint_as_float(0x4B000000u | ((words[i] >> (4 * j)) & 0xFu)) - zr[r][u];
-                    }
-                }
-#pragma unroll
-                for (int b = 0; b < BB; b++) {
-                    if (b < B) {
-                        float xf[32];
-#pragma unroll
-                        for (int i = 0; i < 4; i++) bf8(xv[(long long)b * (K / 8) + 4 * c + i], xf + 8 * i);
+                    for (int r = 0; r < R; r++) {
                         float part = 0.f;  // a lane's 32 values lie in one group: scale once per chunk
+                        const uint32_t words[4] = {wr[r][u].x, wr[r][u].y, wr[r][u].z, wr[r][u].w};
 #pragma unroll
-                        for (int j = 0; j < 32; j++) part = fmaf(wf[j], xf[j], part);
+                        for (int i = 0; i < 4; i++) {
+                            // byte k of a word holds elements 2k (low nibble) and 2k + 1 (high nibble); one mask per
+                            // word isolates four nibbles, and one byte permute per value places it in the mantissa of
+                            // 2^23 (no int-to-float conversion), one add removes 2^23 + zero point
+                            const uint32_t lo = words[i] & 0x0F0F0F0Fu;
+                            const uint32_t hi = (words[i] >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+                            for (int k = 0; k < 4; k++) {
+                                const float e = __uint_as_float(__byte_perm(lo, 0x4B000000u, k | 0x7540)) - zr[r][u];
+                                const float o = __uint_as_float(__byte_perm(hi, 0x4B000000u, k | 0x7540)) - zr[r][u];
+                                part = fmaf(e, xf[8 * i + 2 * k], part);
+                                part = fmaf(o, xf[8 * i + 2 * k + 1], part);
+                            }
+                        }
                         acc[r][b] = fmaf(part, sr[r][u], acc[r][b]);
                     }
                 }

@@ -45,4 +45,16 @@ class ValidationTest {
         assertEquals(2.0 * 4096 * 14336, Gemv.flops(1, 14336, 4096));
         assertEquals(14336.0 * 4096 / 2 + 4.0 * 14336 * 32 + 2.0 * (4096 + 14336), Gemv.bytes(Gemv.Format.W4A16, 1, 14336, 4096, false));
     }
+
+    @Test
+    void kvMovesRejectRacingDestinations() {
+        org.llmwb.backend.cuda.ops.KvCacheOps.checkDestinations(new int[] {0, 1, 2, 3}, 1, 2, true);
+        org.llmwb.backend.cuda.ops.KvCacheOps.checkDestinations(new int[] {4, 3, 1}, 0, 1, false);
+        assertThrows(IllegalArgumentException.class, () -> org.llmwb.backend.cuda.ops.KvCacheOps.checkDestinations(new int[] {0, 4, 1, 4}, 1, 2, true));
+        var both = assertThrows(IllegalArgumentException.class,
+                () -> org.llmwb.backend.cuda.ops.KvCacheOps.checkDestinations(new int[] {0, 1, 1, 2}, 1, 2, true));
+        assertTrue(both.getMessage().contains("both copied from and copied to"), both.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> org.llmwb.backend.cuda.ops.KvCacheOps.checkDestinations(new int[] {3, 1, 3}, 0, 1, false)).getMessage().contains("twice"));
+    }
 }

@@ -70,7 +70,7 @@ class KvCacheAndRuntimeGpuTest extends GpuTestBase {
             assertArrayEquals(vExp, gpu.downloadBytes(vc, vExp.length));
             // gather 3 blocks out, scatter them into other places
             int[] src = {2, 0, blocks - 1};
-            int[] dst = {blocks - 3, 3, 4};
+            int[] dst = {blocks - 3, 3, 1}; // distinct (blocks >= 7); the launcher rejects duplicates, see below
             try (DeviceBuffer st = gpu.alloc("staging", 3 * blockBytes); DeviceBuffer dsrc = gpu.upload("src", src);
                     DeviceBuffer ddst = gpu.upload("dst", dst)) {
                 ops.gather(kc, st, src, dsrc, blockBytes);
@@ -84,6 +84,7 @@ class KvCacheAndRuntimeGpuTest extends GpuTestBase {
                     System.arraycopy(staged, (int) (i * blockBytes), kExp, (int) (dst[i] * blockBytes), (int) blockBytes);
                 }
                 assertArrayEquals(kExp, gpu.downloadBytes(kc, kExp.length));
+                assertThrows(IllegalArgumentException.class, () -> ops.scatter(st, kc, new int[] {3, 1, 3}, ddst, blockBytes));
             }
             // a slot past the pool is rejected before the launch
             int[] bad = {0, poolSlots};

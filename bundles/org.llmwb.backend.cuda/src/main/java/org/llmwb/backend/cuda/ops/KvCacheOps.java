@@ -61,6 +61,7 @@ public final class KvCacheOps {
     public void copyBlocks(DeviceBuffer kCache, DeviceBuffer vCache, int[] pairs, DeviceBuffer pairsOnGpu, long blockBytes) {
         checkRow(blockBytes);
         checkBlocks(pairs, kCache.bytes() / blockBytes);
+        checkDestinations(pairs, 1, 2, true);
         gpu.launch(gpu.function(MODULE, "kv_copy_blocks"), pairs.length / 2, 1, 1, THREADS, 0, kCache.param(), vCache.param(),
                 pairsOnGpu.param(), Pointer.to(new long[] {blockBytes / 16}));
     }
@@ -78,8 +79,29 @@ public final class KvCacheOps {
     public void scatter(DeviceBuffer staging, DeviceBuffer cache, int[] blocks, DeviceBuffer blocksOnGpu, long blockBytes) {
         checkRow(blockBytes);
         checkBlocks(blocks, cache.bytes() / blockBytes);
+        checkDestinations(blocks, 0, 1, false);
         gpu.launch(gpu.function(MODULE, "kv_scatter_blocks"), blocks.length, 1, 1, THREADS, 0, staging.param(), cache.param(),
                 blocksOnGpu.param(), Pointer.to(new long[] {blockBytes / 16}));
+    }
+
+    /**
+     * Destinations must be distinct (two CTAs writing one block race), and for block copies no block may be
+     * both a source and a destination (the result would depend on CTA order).
+     */
+    public static void checkDestinations(int[] ids, int first, int step, boolean pairs) {
+        java.util.Set<Integer> dst = new java.util.HashSet<>();
+        for (int i = first; i < ids.length; i += step) {
+            if (!dst.add(ids[i])) {
+                throw new IllegalArgumentException("block " + ids[i] + " is a destination twice: the writes would race");
+            }
+        }
+        if (pairs) {
+            for (int i = 0; i < ids.length; i += 2) {
+                if (dst.contains(ids[i])) {
+                    throw new IllegalArgumentException("block " + ids[i] + " is both copied from and copied to in one call");
+                }
+            }
+        }
     }
 
     private static void checkBlocks(int[] ids, long poolBlocks) {

@@ -73,8 +73,20 @@ public final class CudaProbe {
             String n = new String(name, java.nio.charset.StandardCharsets.US_ASCII).trim().replace("\0", "");
             return new Result(true, null, n, major[0], minor[0], sms[0], mem[0], drv[0]);
         } catch (Throwable t) { // UnsatisfiedLinkError without libcuda, NoClassDefFoundError after it
-            return none(t.getClass().getSimpleName() + ": " + t.getMessage());
+            return none(summarize(t));
         }
+    }
+
+    /** One line: JCuda's load errors carry pages of nested stack traces. */
+    static String summarize(Throwable t) {
+        String m = String.valueOf(t.getMessage());
+        if (m.contains("libcuda.so")) {
+            return "the NVIDIA driver library libcuda.so.1 is not installed (no GPU driver on this machine)";
+        }
+        if (t instanceof NoClassDefFoundError) {
+            return "JCuda failed to initialise earlier in this process";
+        }
+        return t.getClass().getSimpleName() + ": " + m.lines().findFirst().orElse("");
     }
 
     private static Result none(String reason) {

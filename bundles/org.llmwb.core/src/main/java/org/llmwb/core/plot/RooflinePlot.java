@@ -67,6 +67,36 @@ public final class RooflinePlot {
                 new PlotModel.Axis("attainable TFLOP/s", ymin, ymax, true), lines, markers, notes);
     }
 
+    /**
+     * Roofs measured on the user's GPU (e.g. by {@code llmwb ceilings}): copy bandwidth in B/s and peaks in
+     * FLOP/s by name (e.g. "fp32 FMA", "bf16 mma.sync").
+     */
+    public record Measured(double bandwidth, Map<String, Double> peaks, String source) {
+    }
+
+    /** {@link #of} plus dashed measured roofs, labelled as measured, next to the datasheet ones. */
+    public static PlotModel withMeasured(GpuSpec gpu, List<String> computeKeys, Measured measured, List<PlotModel.Marker> markers,
+            List<String> notes) {
+        PlotModel base = of(gpu, computeKeys, markers, notes);
+        List<PlotModel.Line> lines = new ArrayList<>(base.lines());
+        double xmin = base.x().min();
+        double xmax = base.x().max();
+        double ymax = base.y().max();
+        int color = lines.size();
+        for (Map.Entry<String, Double> e : measured.peaks().entrySet()) {
+            double p = e.getValue();
+            double ridge = p / measured.bandwidth();
+            List<double[]> pts = List.of(new double[] {xmin, xmin * measured.bandwidth() / Units.TFLOPS}, new double[] {ridge, p / Units.TFLOPS},
+                    new double[] {xmax, p / Units.TFLOPS});
+            lines.add(new PlotModel.Line(String.format(Locale.ROOT, "%s %.0f TFLOP/s · copy %.2f TB/s · ridge %.0f FLOP/B (measured%s)", e.getKey(),
+                    p / Units.TFLOPS, measured.bandwidth() / Units.TB, ridge, measured.source() == null ? "" : ", " + measured.source()), "measured",
+                    "dashed", color++, pts));
+            ymax = Math.max(ymax, p / Units.TFLOPS * 3);
+        }
+        return new PlotModel(base.title(), base.x(), new PlotModel.Axis(base.y().label(), base.y().min(), Math.pow(10, Math.ceil(Math.log10(ymax))), true),
+                lines, base.markers(), base.notes());
+    }
+
     /** The roofline of a GPU with a model's decode and prefill steps at a batch size as points. */
     public static PlotModel forModel(ModelConfig m, GpuSpec gpu, Precision w, Precision kv, long batch, long context, long promptLength) {
         InferenceCost.Step dec = InferenceCost.decode(m, gpu, w, kv, batch, context);

@@ -79,6 +79,7 @@ public final class RunnerClient implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaExecutable.toString());
         cmd.add("-Xss4m");
+        cmd.add("--enable-native-access=ALL-UNNAMED"); // the runner may load JCuda's native library
         cmd.add("-cp");
         cmd.add(String.join(File.pathSeparator, jars));
         cmd.add("org.llmwb.runner.Main");

@@ -44,4 +44,19 @@ class RooflinePlotTest {
         assertEquals(java.util.List.of(0.1, 1.0, 10.0, 100.0, 1000.0), a.ticks());
         assertEquals(0.5, a.fraction(Math.sqrt(10) * 3.1622776601683795), 1e-9);
     }
+
+    @Test
+    void measuredRoofsAreDashedAndLabelled() {
+        GpuSpec h100 = GpuCatalog.builtIn().get("h100-sxm");
+        PlotModel p = RooflinePlot.withMeasured(h100, java.util.List.of("bf16"),
+                new RooflinePlot.Measured(2.88e12, java.util.Map.of("bf16 mma.sync", 656e12), "llmwb ceilings"), java.util.List.of(),
+                java.util.List.of());
+        assertEquals(2, p.lines().size());
+        PlotModel.Line m = p.lines().get(1);
+        assertEquals("measured", m.kind());
+        assertEquals("dashed", m.style());
+        assertEquals(656e12 / 2.88e12, m.points().get(1)[0], 1e-9); // measured ridge ≈ 228 FLOP/B
+        assertTrue(m.label().contains("(measured, llmwb ceilings)"), m.label());
+        assertTrue(SvgExport.render(p, 600, 400).contains("stroke-dasharray"));
+    }
 }

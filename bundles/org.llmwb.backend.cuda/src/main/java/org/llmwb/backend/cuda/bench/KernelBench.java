@@ -137,6 +137,8 @@ public final class KernelBench {
 
     // ---- ceilings ----
     void ceilings() {
+        // the copy kernels are also recorded one by one (with PyTorch's copy in the same run); the roofs come
+        // from CeilingsBenchmark, the code `llmwb ceilings` runs
         Ceilings c = new Ceilings(gpu);
         long bytes = 1L << 30; // 1 GiB each way
         try (DeviceBuffer a = gpu.alloc("copy src", bytes); DeviceBuffer b = gpu.alloc("copy dst", bytes)) {
@@ -144,23 +146,13 @@ public final class KernelBench {
             for (int v = 1; v <= 2; v++) {
                 int version = v;
                 float[] ms = gpu.time(3, 30, i -> c.copy(version, a, b, bytes));
-                Map<String, Object> r = record("copy", "v" + v, "1 GiB", ms, 0, 2.0 * bytes, "none", null, "copy_1GiB");
-                copyBandwidth = Math.max(copyBandwidth, 2.0 * bytes / (Gpu.median(ms) / 1e3));
-                r.put("note", "bytes = 2 × size (read + write)");
+                record("copy", "v" + v, "1 GiB", ms, 0, 2.0 * bytes, "none", null, "copy_1GiB").put("note", "bytes = 2 × size (read + write)");
             }
         }
-        int sms = gpu.device().multiprocessors();
-        try (DeviceBuffer out = gpu.alloc("fma out", 4L * sms * 8 * 256)) {
-            int iters = 8192;
-            float[] ms = gpu.time(2, 20, i -> c.fma(out, sms * 8, 256, iters));
-            fmaPeak = Ceilings.fmaFlops(sms * 8, 256, iters) / (Gpu.median(ms) / 1e3);
-            record("fma_fp32", "v1", sms * 8 + "x256 thr, " + iters + " it", ms, Ceilings.fmaFlops(sms * 8, 256, iters), 0, "none", null, null);
-            int mIters = 2048;
-            float[] mms = gpu.time(2, 20, i -> c.mma(out, sms * 8, 256, mIters));
-            mmaPeak = Ceilings.mmaFlops(sms * 8, 256, mIters) / (Gpu.median(mms) / 1e3);
-            record("mma_bf16", "mma.sync", sms * 8 + "x256 thr, " + mIters + " it", mms, Ceilings.mmaFlops(sms * 8, 256, mIters), 0, "none", null,
-                    null);
-        }
+        CeilingsBenchmark.Result r = CeilingsBenchmark.measure(gpu, bytes, 30);
+        copyBandwidth = r.copyBandwidth();
+        fmaPeak = r.fp32Fma();
+        mmaPeak = r.bf16MmaSync();
         System.out.printf(Locale.ROOT, "measured: copy %.1f GB/s, FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s%n", copyBandwidth / 1e9,
                 fmaPeak / 1e12, mmaPeak / 1e12);
     }

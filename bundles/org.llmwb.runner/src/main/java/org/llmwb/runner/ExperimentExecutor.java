@@ -82,6 +82,7 @@ final class ExperimentExecutor {
                     PlotModel plot = rooflineOf(roofPoints, gpus);
                     w.file("roofline.svg", SvgExport.render(plot, 900, 640));
                     w.file("roofline.csv", CsvExport.render(plot));
+                    w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));
                 }
                 Map<String, Object> device = new LinkedHashMap<>();
                 device.put("kind", "none");

@@ -79,10 +79,11 @@ final class KernelReportCommand implements Callable<Integer> {
                             ? String.format(Locale.ROOT, "%.2f× (%s %.1f µs)", r.path("speedupVsTorch").asDouble(), r.path("torchOp").asText(),
                                     r.path("torchMs").asDouble() * 1e3) : "–"));
             if (flops > 0 && bytes > 0) {
-                int color = colors.computeIfAbsent(op, k -> colors.size());
+                // renderers draw markers in palette colour index + 3; roofs use 0..3, so ops start at 2 (palette 5, 6, 7)
+                int color = colors.computeIfAbsent(op, k -> 2 + colors.size());
                 Map<String, String> d = new LinkedHashMap<>();
                 r.fields().forEachRemaining(f -> d.put(f.getKey(), f.getValue().asText()));
-                String shape = switch (color % 4) {
+                String shape = switch ((color - 2) % 4) {
                     case 1 -> "square";
                     case 2 -> "triangle";
                     case 3 -> "diamond";
@@ -96,11 +97,13 @@ final class KernelReportCommand implements Callable<Integer> {
         peaks.put("FP32 FMA", env.at("/device/measuredFp32Fma").asDouble());
         PlotModel plot = RooflinePlot.withMeasured(g, List.of("bf16", "fp32"),
                 new RooflinePlot.Measured(env.at("/device/measuredCopyBandwidth").asDouble(), peaks, name), markers,
-                List.of("kernels: " + String.join(", ", colors.keySet()) + " (one colour and shape per op; hover in the SVG for each record)",
+                List.of("kernels: " + String.join(", ", colors.keySet().stream().map(k -> k + " (" + (colors.get(k) == 2 ? "brown circles"
+                        : colors.get(k) == 3 ? "pink squares" : "cyan triangles") + ")").toList()) + "; hover in the SVG for each record",
                         "llmwb " + env.path("llmwb").asText() + " · commit " + env.path("commit").asText() + " · " + env.path("time").asText()));
         Files.writeString(dir.resolve("roofline.svg"), SvgExport.render(plot, 1000, 720));
+        Files.write(dir.resolve("roofline.png"), org.llmwb.core.plot.PngExport.render(plot, 1000, 720));
         Files.writeString(dir.resolve("summary.md"), md.toString());
-        spec.commandLine().getOut().println("wrote " + dir.resolve("roofline.svg") + " and " + dir.resolve("summary.md") + " (" + rows.size() + " records)");
+        spec.commandLine().getOut().println("wrote " + dir.resolve("roofline.svg") + ", roofline.png and " + dir.resolve("summary.md") + " (" + rows.size() + " records)");
         return 0;
     }
 

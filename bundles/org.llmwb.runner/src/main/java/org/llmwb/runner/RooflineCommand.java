@@ -48,6 +48,8 @@ final class RooflineCommand implements Runnable {
     Path svg;
     @Option(names = "--csv", paramLabel = "FILE", description = "also write the chart's points as CSV")
     Path csv;
+    @Option(names = "--png", paramLabel = "FILE", description = "also write the roofline chart as PNG (headless)")
+    Path png;
 
     @Override
     public void run() {
@@ -61,6 +63,9 @@ final class RooflineCommand implements Runnable {
         try {
             if (svg != null) {
                 Files.writeString(svg, SvgExport.render(plot, 900, 640));
+            }
+            if (png != null) {
+                Files.write(png, org.llmwb.core.plot.PngExport.render(plot, 900, 640));
             }
             if (csv != null) {
                 Files.writeString(csv, CsvExport.render(plot));

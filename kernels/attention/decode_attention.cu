@@ -6,7 +6,8 @@
 // are powers of two: a shift and a mask replace a division on every token); element type bf16 or fp16; D = 64 or 128;
 // G = H / KVH query heads share one KV head (1, 2, 4 or 8).
 //
-// Kernel names: decode_attn_<bf16|f16>_d<D>_g<G>_<contig|paged>, and decode_attn_reduce_<bf16|f16>.
+// Kernel names: decode_attn_<bf16|f16|bf16_kvfp8>_d<D>_g<G>_<contig|paged>, and decode_attn_reduce_<bf16|f16>.
+// bf16_kvfp8: bf16 q/out over an FP8 E4M3 cache with per-tensor K and V scales (kScale, vScale: 1 otherwise).
 //   v1 (gridDim.z = 1): one CTA per (sequence, KV head) walks the whole context and writes the output.
 //   v2 split-K (gridDim.z = P partitions of partitionSize tokens): each CTA handles one partition and writes
 //      its partial max, sum and unnormalised output to float workspaces; decode_attn_reduce combines the P
@@ -25,6 +26,7 @@
 //   which doubled the accumulator FMAs and chained every token on the previous max); partials of the warps' token subsets are merged in shared memory.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <math_constants.h>
 #include <stdint.h>
 
@@ -46,13 +48,41 @@ __device__ __forceinline__ void unpack8(const uint4& v, float* f) {
     f[0] = a.x; f[1] = a.y; f[2] = b.x; f[3] = b.y; f[4] = c.x; f[5] = c.y; f[6] = d.x; f[7] = d.y;
 }
 
+// How a KV element type is loaded: 8 elements per lane per token row (16 bytes of bf16/fp16, 8 of fp8).
+template <typename KV> struct KvVec;
+template <> struct KvVec<__nv_bfloat16> {
+    using V = uint4;
+    __device__ static void unpack(const V& v, float* f) { unpack8<__nv_bfloat16>(v, f); }
+};
+template <> struct KvVec<__half> {
+    using V = uint4;
+    __device__ static void unpack(const V& v, float* f) { unpack8<__half>(v, f); }
+};
+template <> struct KvVec<uint8_t> {  // FP8 E4M3, dequantized here: hardware fp8x2 → half2 conversions
+    using V = uint2;
+    __device__ static void unpack(const V& v, float* f) {
+        const uint32_t w[2] = {v.x, v.y};
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2((__nv_fp8x2_storage_t)((w[i] >> (16 * j)) & 0xffffu), __NV_E4M3);
+                const float2 p = __half22float2(__half2(h));
+                f[4 * i + 2 * j] = p.x;
+                f[4 * i + 2 * j + 1] = p.y;
+            }
+        }
+    }
+};
+
 constexpr int NW = 4;  // warps per CTA
 
-template <typename T, int D, int G, bool PAGED>
-__device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCache, const T* __restrict__ vCache,
+template <typename T, typename KV, int D, int G, bool PAGED>
+__device__ void decode_attn(const T* __restrict__ q, const KV* __restrict__ kCache, const KV* __restrict__ vCache,
         const int* __restrict__ blockTables, const int* __restrict__ contextLens, T* __restrict__ out,
         float* __restrict__ pm, float* __restrict__ pl, float* __restrict__ pacc,
-        int H, int KVH, int maxLen, int blockShift, int maxBlocks, int partitionSize, float scale) {
+        int H, int KVH, int maxLen, int blockShift, int maxBlocks, int partitionSize, float scale, float kScale, float vScale) {
+    using Vec = typename KvVec<KV>::V;
     constexpr int LPT = D / 8;       // lanes per token row
     constexpr int TPW = 32 / LPT;    // tokens per warp step
     constexpr int NSLOT = NW * TPW;  // partial results merged at the end
@@ -67,7 +97,8 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
     const int ctx = contextLens[b];
     const int start = part * partitionSize;
     const int end = min(ctx, start + partitionSize);
-    const float qscale = scale * 1.4426950408889634f;  // log2(e): softmax in base 2
+    // log2(e): softmax in base 2; an fp8 cache's K scale is folded into q, its V scale applied once at the end
+    const float qscale = scale * 1.4426950408889634f * kScale;
 
     float qf[G][8];
 #pragma unroll
@@ -91,7 +122,7 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
     const int stride = NW * TPW;
     // the loop bound is the same for the whole warp (full-mask shuffles below); lanes past the end only mask values
     for (int tw = start + warp * TPW; tw < end; tw += stride * U) {
-        uint4 kr[U], vr[U];
+        Vec kr[U], vr[U];
         bool ok[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
@@ -105,8 +136,8 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
                     row = (long long)b * maxLen + t;
                 }
                 const long long off = (row * KVH + kvh) * D + sl * 8;
-                kr[u] = *reinterpret_cast<const uint4*>(kCache + off);
-                vr[u] = *reinterpret_cast<const uint4*>(vCache + off);
+                kr[u] = *reinterpret_cast<const Vec*>(kCache + off);
+                vr[u] = *reinterpret_cast<const Vec*>(vCache + off);
             }
         }
         // scores of all U tokens first (independent dot products and shuffles pipeline well), then one
@@ -116,7 +147,7 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
         for (int u = 0; u < U; u++) {
             // lanes of a subgroup agree on ok[u]; the shuffles stay inside the subgroup
             float kf[8];
-            if (ok[u]) unpack8<T>(kr[u], kf);
+            if (ok[u]) KvVec<KV>::unpack(kr[u], kf);
 #pragma unroll
             for (int g = 0; g < G; g++) {
                 float s = 0.f;
@@ -133,7 +164,7 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
 #pragma unroll
         for (int u = 0; u < U; u++) {
             if (ok[u]) {
-                unpack8<T>(vr[u], vf[u]);
+                KvVec<KV>::unpack(vr[u], vf[u]);
             } else {
 #pragma unroll
                 for (int j = 0; j < 8; j++) vf[u][j] = 0.f;
@@ -173,7 +204,7 @@ __device__ void decode_attn(const T* __restrict__ q, const T* __restrict__ kCach
             smL[slot][g] = l[g];
         }
 #pragma unroll
-        for (int j = 0; j < 8; j++) smA[slot][g][sl * 8 + j] = acc[g][j];
+        for (int j = 0; j < 8; j++) smA[slot][g][sl * 8 + j] = acc[g][j] * vScale;
     }
     __syncthreads();
     for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
@@ -225,25 +256,29 @@ __device__ void decode_attn_reduce(const float* __restrict__ pm, const float* __
 
 }  // namespace
 
-#define LLMWB_DECODE_ATTN(TN, T, D, G)                                                                                          \
+#define LLMWB_DECODE_ATTN(TN, T, KV, D, G)                                                                                      \
     extern "C" __global__ void __launch_bounds__(NW * 32) decode_attn_##TN##_d##D##_g##G##_contig(                               \
-            const T* q, const T* k, const T* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H,  \
-            int KVH, int maxLen, int bs, int mb, int ps, float scale) {                                                          \
-        decode_attn<T, D, G, false>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale);                      \
+            const T* q, const KV* k, const KV* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H, \
+            int KVH, int maxLen, int bs, int mb, int ps, float scale, float ks, float vs) {                                      \
+        decode_attn<T, KV, D, G, false>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale, ks, vs);          \
     }                                                                                                                            \
     extern "C" __global__ void __launch_bounds__(NW * 32) decode_attn_##TN##_d##D##_g##G##_paged(                                \
-            const T* q, const T* k, const T* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H,  \
-            int KVH, int maxLen, int bs, int mb, int ps, float scale) {                                                          \
-        decode_attn<T, D, G, true>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale);                       \
+            const T* q, const KV* k, const KV* v, const int* bt, const int* cl, T* out, float* pm, float* pl, float* pacc, int H, \
+            int KVH, int maxLen, int bs, int mb, int ps, float scale, float ks, float vs) {                                      \
+        decode_attn<T, KV, D, G, true>(q, k, v, bt, cl, out, pm, pl, pacc, H, KVH, maxLen, bs, mb, ps, scale, ks, vs);           \
     }
 
-#define LLMWB_DECODE_ATTN_ALL_G(TN, T, D) \
-    LLMWB_DECODE_ATTN(TN, T, D, 1) LLMWB_DECODE_ATTN(TN, T, D, 2) LLMWB_DECODE_ATTN(TN, T, D, 4) LLMWB_DECODE_ATTN(TN, T, D, 8)
+#define LLMWB_DECODE_ATTN_ALL_G(TN, T, KV, D)                                                                 \
+    LLMWB_DECODE_ATTN(TN, T, KV, D, 1) LLMWB_DECODE_ATTN(TN, T, KV, D, 2) LLMWB_DECODE_ATTN(TN, T, KV, D, 4) \
+    LLMWB_DECODE_ATTN(TN, T, KV, D, 8)
 
-LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, 64)
-LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, 128)
-LLMWB_DECODE_ATTN_ALL_G(f16, __half, 64)
-LLMWB_DECODE_ATTN_ALL_G(f16, __half, 128)
+LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, __nv_bfloat16, 64)
+LLMWB_DECODE_ATTN_ALL_G(bf16, __nv_bfloat16, __nv_bfloat16, 128)
+LLMWB_DECODE_ATTN_ALL_G(f16, __half, __half, 64)
+LLMWB_DECODE_ATTN_ALL_G(f16, __half, __half, 128)
+// FP8 (E4M3) KV cache with bf16 queries and output: half the KV bytes of bf16, dequantized in the kernel
+LLMWB_DECODE_ATTN_ALL_G(bf16_kvfp8, __nv_bfloat16, uint8_t, 64)
+LLMWB_DECODE_ATTN_ALL_G(bf16_kvfp8, __nv_bfloat16, uint8_t, 128)
 
 extern "C" __global__ void decode_attn_reduce_bf16(const float* pm, const float* pl, const float* pacc, __nv_bfloat16* out, int P, int D) {
     decode_attn_reduce<__nv_bfloat16>(pm, pl, pacc, out, P, D);

@@ -228,6 +228,83 @@ public final class KernelBench {
     void attention() {
         attentionCase(32, 4096, new int[] {0, 256, 512});
         attentionCase(4, 32768, new int[] {0, 512, 1024, 2048});
+        fp8KvCase(8, 16384, new int[] {0, 1024, 2048});
+    }
+
+    /** Paged decode over an FP8 E4M3 cache vs the same over bf16 (same values, same tables), batch × ctx. */
+    private void fp8KvCase(int batch, int ctx, int[] partitions) {
+        int heads = 32;
+        int kvh = 8;
+        int d = 128;
+        int bs = 16;
+        int row = kvh * d;
+        int[] lens = new int[batch];
+        java.util.Arrays.fill(lens, ctx);
+        int maxBlocks = ctx / bs;
+        int pool = batch * maxBlocks;
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < pool; i++) {
+            ids.add(i);
+        }
+        java.util.Collections.shuffle(ids, rnd);
+        int[] flat = ids.stream().mapToInt(Integer::intValue).toArray();
+        int elems = pool * bs * row;
+        float[] q = Half.roundBf16(gaussian(batch * heads * d, 1));
+        float[] k = gaussian(elems, 1);
+        float[] v = gaussian(elems, 1);
+        float ks = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(absMax(k), org.llmwb.core.numeric.Fp8.Format.E4M3);
+        float vs = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(absMax(v), org.llmwb.core.numeric.Fp8.Format.E4M3);
+        byte[] kq = new byte[elems];
+        byte[] vq = new byte[elems];
+        float[] kd = new float[elems];
+        float[] vd = new float[elems];
+        for (int i = 0; i < elems; i++) {
+            kq[i] = org.llmwb.core.numeric.Fp8.encode(org.llmwb.core.numeric.Fp8.Format.E4M3, k[i] / ks);
+            vq[i] = org.llmwb.core.numeric.Fp8.encode(org.llmwb.core.numeric.Fp8.Format.E4M3, v[i] / vs);
+            kd[i] = org.llmwb.core.numeric.Fp8.decode(org.llmwb.core.numeric.Fp8.Format.E4M3, kq[i]) * ks;
+            vd[i] = org.llmwb.core.numeric.Fp8.decode(org.llmwb.core.numeric.Fp8.Format.E4M3, vq[i]) * vs;
+        }
+        // the reference reads the pool through the tables: build the contiguous view of the dequantized values
+        float[] kc = new float[batch * ctx * row];
+        float[] vc = new float[kc.length];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < ctx; t++) {
+                int prow = flat[b * maxBlocks + t / bs] * bs + t % bs;
+                System.arraycopy(kd, prow * row, kc, (b * ctx + t) * row, row);
+                System.arraycopy(vd, prow * row, vc, (b * ctx + t) * row, row);
+            }
+        }
+        float[] ref = DecodeAttentionRef.compute(q, kc, vc, null, lens, batch, heads, kvh, d, ctx, 1);
+        DecodeAttention attn = new DecodeAttention(gpu);
+        String shape = "B" + batch + " ctx" + ctx + " H32/8 D128";
+        int maxParts = DecodeAttention.partitions(ctx, 256);
+        DecodeAttention.Shape s8 = new DecodeAttention.Shape(batch, heads, kvh, d, DecodeAttention.Dtype.BF16_KV_FP8);
+        DecodeAttention.Shape s16 = new DecodeAttention.Shape(batch, heads, kvh, d, DecodeAttention.Dtype.BF16);
+        try (DeviceBuffer dq = gpu.upload("q", Half.toBf16(q)); DeviceBuffer k8 = gpu.upload("k fp8", kq); DeviceBuffer v8 = gpu.upload("v fp8", vq);
+                DeviceBuffer k16 = gpu.upload("k bf16", Half.toBf16(kd)); DeviceBuffer v16 = gpu.upload("v bf16", Half.toBf16(vd));
+                DeviceBuffer dbt = gpu.upload("tables", flat); DeviceBuffer dl = gpu.upload("lens", lens);
+                DeviceBuffer out = gpu.alloc("out", 2L * batch * heads * d); DeviceBuffer ws = gpu.alloc("ws", 4L * DecodeAttention.workspaceFloats(s16, maxParts))) {
+            for (int p : partitions) {
+                for (boolean fp8 : new boolean[] {false, true}) {
+                    DecodeAttention.Shape s = fp8 ? s8 : s16;
+                    IntConsumer run = i -> attn.run(s, dq, fp8 ? k8 : k16, fp8 ? v8 : v16, dbt, maxBlocks, bs, dl, ctx, ctx, out, p, ws, fp8 ? ks : 1f,
+                            fp8 ? vs : 1f);
+                    run.accept(0);
+                    double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(out, batch * heads * d)), ref).maxRel();
+                    float[] ms = gpu.time(5, 50, run);
+                    record("decode_attention", (fp8 ? "paged fp8-KV" : "paged bf16-KV") + (p == 0 ? " single-pass" : " split-K " + p), shape, ms,
+                            DecodeAttention.flops(s, lens), DecodeAttention.bytes(s, lens), "copy", err, null);
+                }
+            }
+        }
+    }
+
+    private static float absMax(float[] a) {
+        float m = 0;
+        for (float x : a) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
     }
 
     private void attentionCase(int batch, int ctx, int[] partitions) {

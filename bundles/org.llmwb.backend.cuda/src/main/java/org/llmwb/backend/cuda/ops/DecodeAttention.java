@@ -18,7 +18,22 @@ public final class DecodeAttention {
     public static final String MODULE = "attention/decode_attention";
     private final Gpu gpu;
 
-    public enum Dtype { BF16, FP16 }
+    /** Query/output and KV types: bf16, fp16, or bf16 queries over an FP8 E4M3 KV cache (per-tensor K and V scales). */
+    public enum Dtype {
+        BF16("bf16", 2), FP16("f16", 2), BF16_KV_FP8("bf16_kvfp8", 1);
+
+        final String kernel;
+        final int kvBytes;
+
+        Dtype(String kernel, int kvBytes) {
+            this.kernel = kernel;
+            this.kvBytes = kvBytes;
+        }
+
+        public int kvBytes() {
+            return kvBytes;
+        }
+    }
 
     /** The shape of one decode attention call. */
     public record Shape(int batch, int heads, int kvHeads, int headDim, Dtype dtype) {
@@ -79,7 +94,7 @@ public final class DecodeAttention {
         for (int c : contextLens) {
             tokens += c;
         }
-        return tokens * 2.0 * s.kvHeads() * s.headDim() * 2 + 2.0 * s.batch() * s.heads() * s.headDim() * 2;
+        return tokens * 2.0 * s.kvHeads() * s.headDim() * s.dtype().kvBytes() + 2.0 * s.batch() * s.heads() * s.headDim() * 2;
     }
 
     /** Number of split-K partitions for a context and partition size (1 = single pass). */
@@ -96,11 +111,18 @@ public final class DecodeAttention {
      */
     public void run(Shape s, DeviceBuffer q, DeviceBuffer kCache, DeviceBuffer vCache, DeviceBuffer blockTables, int maxBlocks, int blockSize,
             DeviceBuffer contextLens, int maxContext, int maxLen, DeviceBuffer out, int partitionSize, DeviceBuffer workspace) {
+        run(s, q, kCache, vCache, blockTables, maxBlocks, blockSize, contextLens, maxContext, maxLen, out, partitionSize, workspace, 1f, 1f);
+    }
+
+    /** As above, with the per-tensor scales of an FP8 KV cache (value = code × scale). */
+    public void run(Shape s, DeviceBuffer q, DeviceBuffer kCache, DeviceBuffer vCache, DeviceBuffer blockTables, int maxBlocks, int blockSize,
+            DeviceBuffer contextLens, int maxContext, int maxLen, DeviceBuffer out, int partitionSize, DeviceBuffer workspace, float kScale,
+            float vScale) {
         validate(s);
         int p = partitions(maxContext, partitionSize);
         int ps = p == 1 ? Integer.MAX_VALUE / 2 : partitionSize;
-        String t = s.dtype() == Dtype.BF16 ? "bf16" : "f16";
-        String name = "decode_attn_" + t + "_d" + s.headDim() + "_g" + s.group() + (blockTables == null ? "_contig" : "_paged");
+        String t = s.dtype() == Dtype.FP16 ? "f16" : "bf16";
+        String name = "decode_attn_" + s.dtype().kernel + "_d" + s.headDim() + "_g" + s.group() + (blockTables == null ? "_contig" : "_paged");
         long heads = (long) s.batch() * s.heads();
         Pointer pm = Pointer.to(new long[] {0});
         Pointer pl = pm;
@@ -121,7 +143,8 @@ public final class DecodeAttention {
         gpu.launch(gpu.function(MODULE, name), s.batch(), s.kvHeads(), p, 128, 0, q.param(), kCache.param(), vCache.param(), bt,
                 contextLens.param(), out.param(), pm, pl, pacc, Pointer.to(new int[] {s.heads()}), Pointer.to(new int[] {s.kvHeads()}),
                 Pointer.to(new int[] {maxLen}), Pointer.to(new int[] {blockShift}), Pointer.to(new int[] {maxBlocks}), Pointer.to(new int[] {ps}),
-                Pointer.to(new float[] {(float) (1.0 / Math.sqrt(s.headDim()))}));
+                Pointer.to(new float[] {(float) (1.0 / Math.sqrt(s.headDim()))}), Pointer.to(new float[] {kScale}),
+                Pointer.to(new float[] {vScale}));
         if (p > 1) {
             gpu.launch(gpu.function(MODULE, "decode_attn_reduce_" + t), s.batch(), s.heads(), 1, s.headDim(), 0, pm, pl, pacc, out.param(),
                     Pointer.to(new int[] {p}), Pointer.to(new int[] {s.headDim()}));

@@ -19,7 +19,8 @@
 //   G times (the whole point of GQA for decode bandwidth).
 // - A K row of one head is D × 2 bytes contiguous; D/8 lanes each load 16 bytes of it, so a warp covers
 //   32/(D/8) tokens per step with fully coalesced 16-byte loads.
-// - Each warp issues the loads of U steps (8 for G <= 4, else 4) before using any of them: more bytes in flight per SM, which
+// - Each warp keeps two steps of U = 4 tokens' loads in flight (the next step's are issued before this one is
+//   computed): more bytes in flight per SM, which
 //   is what a memory-bound kernel needs to approach HBM bandwidth.
 // - Softmax is online (running max m and sum l per head), in base 2 with log2(e) folded into the query scale;
 //   the U tokens of a step are scored first and the accumulator rescaled once per step (v1 rescaled per token,
@@ -86,7 +87,7 @@ __device__ void decode_attn(const T* __restrict__ q, const KV* __restrict__ kCac
     constexpr int LPT = D / 8;       // lanes per token row
     constexpr int TPW = 32 / LPT;    // tokens per warp step
     constexpr int NSLOT = NW * TPW;  // partial results merged at the end
-    constexpr int U = G <= 4 ? 8 : 4;  // steps whose loads are issued together (G = 8 has no registers left for 8)
+    constexpr int U = 4;  // tokens per subgroup per step; two steps' loads are in flight (double-buffered registers)
     __shared__ float smM[NSLOT][G];
     __shared__ float smL[NSLOT][G];
     __shared__ float smA[NSLOT][G][D];
@@ -117,18 +118,20 @@ __device__ void decode_attn(const T* __restrict__ q, const KV* __restrict__ kCac
         for (int j = 0; j < 8; j++) acc[g][j] = 0.f;
     }
 
-    // (a version that fetched the next step's block-table entries ahead was measured slower on the H100:
-    // 0.345 vs 0.227 ms at batch 32 × 4096; the table loads stay in front of each step's K/V loads)
+    // Software pipelining: the K/V loads of step i + 1 are issued before step i is computed, so every warp
+    // has a step's bytes in flight while it computes (v4 loaded, waited, then computed: latency-bound, which
+    // is why halving the bytes with an fp8 cache did not make it faster). A version that fetched only the
+    // block-table entries ahead was measured slower (0.345 vs 0.227 ms at batch 32 × 4096).
     const int stride = NW * TPW;
-    // the loop bound is the same for the whole warp (full-mask shuffles below); lanes past the end only mask values
-    for (int tw = start + warp * TPW; tw < end; tw += stride * U) {
-        Vec kr[U], vr[U];
-        bool ok[U];
+    const int step = stride * U;
+    Vec kr[U], vr[U];
+    bool ok[U];
+    auto issue = [&](int tw, Vec* kd, Vec* vd, bool* okd) {
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int t = tw + sub + u * stride;
-            ok[u] = t < end;
-            if (ok[u]) {
+            okd[u] = t < end;
+            if (okd[u]) {
                 long long row;
                 if (PAGED) {
                     row = ((long long)blockTables[(long long)b * maxBlocks + (t >> blockShift)] << blockShift) + (t & ((1 << blockShift) - 1));
@@ -136,9 +139,21 @@ __device__ void decode_attn(const T* __restrict__ q, const KV* __restrict__ kCac
                     row = (long long)b * maxLen + t;
                 }
                 const long long off = (row * KVH + kvh) * D + sl * 8;
-                kr[u] = *reinterpret_cast<const Vec*>(kCache + off);
-                vr[u] = *reinterpret_cast<const Vec*>(vCache + off);
+                kd[u] = *reinterpret_cast<const Vec*>(kCache + off);
+                vd[u] = *reinterpret_cast<const Vec*>(vCache + off);
             }
+        }
+    };
+    issue(start + warp * TPW, kr, vr, ok);
+    // the loop bound is the same for the whole warp (full-mask shuffles below); lanes past the end only mask values
+    for (int tw = start + warp * TPW; tw < end; tw += step) {
+        Vec kn[U], vn[U];
+        bool okn[U];
+        if (tw + step < end) {
+            issue(tw + step, kn, vn, okn);
+        } else {
+#pragma unroll
+            for (int u = 0; u < U; u++) okn[u] = false;
         }
         // scores of all U tokens first (independent dot products and shuffles pipeline well), then one
         // online-softmax update per step: the accumulator is rescaled once per U tokens, not once per token
@@ -193,6 +208,12 @@ __device__ void decode_attn(const T* __restrict__ q, const KV* __restrict__ kCac
                 acc[g][j] = a;
             }
             m[g] = mt;
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            kr[u] = kn[u];
+            vr[u] = vn[u];
+            ok[u] = okn[u];
         }
     }
 

@@ -89,4 +89,69 @@ public final class Quantize {
         }
         return new Int4(packed, scales, zeros, n, k);
     }
+
+    /** E2M1 magnitudes by code 0..7 (bit 3 is the sign). */
+    public static final float[] E2M1 = {0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f};
+
+    /**
+     * NVFP4 (emulated on GPUs without FP4 units): blocks of 16 values share an E4M3 scale, the tensor an
+     * FP32 scale g = absmax / (6 · 448); values are E2M1 codes, two per byte (element 2i in the low nibble).
+     */
+    public record Nvfp4(byte[] packed, byte[] blockScales, float globalScale, int n) {
+        public float dequant(int i) {
+            int c = (packed[i >> 1] >> ((i & 1) * 4)) & 0xf;
+            float mag = E2M1[c & 7];
+            float sb = org.llmwb.core.numeric.Fp8.decode(org.llmwb.core.numeric.Fp8.Format.E4M3, blockScales[i / 16]) * globalScale;
+            return ((c & 8) != 0 ? -mag : mag) * sb;
+        }
+    }
+
+    public static float nvfp4GlobalScale(float[] x) {
+        float a = 0;
+        for (float v : x) {
+            a = Math.max(a, Math.abs(v));
+        }
+        return a == 0 ? 1f : a / (6f * 448f);
+    }
+
+    /** Same float operations, in the same order, as kernels/quant/quantize.cu's nvfp4_quant. */
+    public static Nvfp4 nvfp4(float[] x, float globalScale) {
+        if (x.length % 16 != 0) {
+            throw new IllegalArgumentException("NVFP4 needs a multiple of 16 values, got " + x.length);
+        }
+        int blocks = x.length / 16;
+        byte[] packed = new byte[x.length / 2];
+        byte[] scales = new byte[blocks];
+        for (int b = 0; b < blocks; b++) {
+            float a = 0;
+            for (int j = 0; j < 16; j++) {
+                a = Math.max(a, Math.abs(x[b * 16 + j]));
+            }
+            byte sc = org.llmwb.core.numeric.Fp8.encode(org.llmwb.core.numeric.Fp8.Format.E4M3, a / (6f * globalScale));
+            scales[b] = sc;
+            float sb = org.llmwb.core.numeric.Fp8.decode(org.llmwb.core.numeric.Fp8.Format.E4M3, sc) * globalScale;
+            for (int j = 0; j < 16; j += 2) {
+                int lo = sb == 0 ? 0 : e2m1(x[b * 16 + j] / sb);
+                int hi = sb == 0 ? 0 : e2m1(x[b * 16 + j + 1] / sb);
+                packed[b * 8 + j / 2] = (byte) (lo | (hi << 4));
+            }
+        }
+        return new Nvfp4(packed, scales, globalScale, x.length);
+    }
+
+    /** Nearest E2M1 code, ties to the even code, saturating at ±6. */
+    static int e2m1(float x) {
+        int sign = x < 0 ? 8 : 0;
+        float a = Math.abs(x);
+        int best = 0;
+        float bestD = a;
+        for (int c = 1; c < 8; c++) {
+            float d = Math.abs(a - E2M1[c]);
+            if (d < bestD || (d == bestD && (c & 1) == 0)) {
+                bestD = d;
+                best = c;
+            }
+        }
+        return sign | best;
+    }
 }

@@ -88,4 +88,36 @@ class ReferenceTest {
         assertEquals(1.0078125f, Half.bf16ToFloat(Half.toBf16(1.005f)));
         assertTrue(Float.isNaN(Half.bf16ToFloat(Half.toBf16(Float.NaN))));
     }
+
+    @Test
+    void ropeFrequenciesAndRotation() {
+        // no scaling: 1 / theta^(2i/d); position 0 leaves x unchanged; a rotation keeps each pair's norm
+        float[] inv = LayersRef.ropeInvFreq(4, 10000, 0, 0, 0, 0);
+        assertEquals(1f, inv[0]);
+        assertEquals(0.01f, inv[1], 1e-9);
+        float[] x = {1, 2, 3, 4};
+        assertEquals(java.util.Arrays.toString(x), java.util.Arrays.toString(LayersRef.rope(x, new int[] {0}, inv, 1, 4)));
+        float[] y = LayersRef.rope(x, new int[] {7}, inv, 1, 4);
+        assertEquals(1 * 1 + 3 * 3, y[0] * y[0] + y[2] * y[2], 1e-4);
+        // Llama-3 scaling: the longest wavelengths are divided by the factor, the shortest kept
+        float[] l3 = LayersRef.ropeInvFreq(128, 500000, 8, 1, 4, 8192);
+        float[] plain = LayersRef.ropeInvFreq(128, 500000, 0, 0, 0, 0);
+        assertEquals(plain[0], l3[0]);
+        assertEquals(plain[63] / 8, l3[63], 1e-12);
+    }
+
+    @Test
+    void nvfp4ByHand() {
+        // one block: absmax 6 → global scale 6 / (6 · 448); block scale e4m3(6 / (6 · g)) = 448 → codes are x itself
+        float[] x = new float[16];
+        x[0] = 6f;
+        x[1] = -0.75f; // halfway between 0.5 (code 1, odd) and 1.0 (code 2, even): ties to even → -1.0
+        x[2] = 2.4f; // nearest 2.0
+        float g = Quantize.nvfp4GlobalScale(x);
+        Quantize.Nvfp4 q = Quantize.nvfp4(x, g);
+        assertEquals(6f, q.dequant(0), 1e-6);
+        assertEquals(-1f, q.dequant(1), 1e-6);
+        assertEquals(2f, q.dequant(2), 1e-6);
+        assertEquals(0f, q.dequant(3));
+    }
 }

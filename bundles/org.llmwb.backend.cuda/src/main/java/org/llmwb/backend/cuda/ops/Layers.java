@@ -1,0 +1,59 @@
+package org.llmwb.backend.cuda.ops;
+
+import jcuda.Pointer;
+
+import org.llmwb.backend.cuda.DeviceBuffer;
+import org.llmwb.backend.cuda.Gpu;
+
+/** Launchers of kernels/layers/layers.cu (bf16 tensors; shapes and indices checked before any launch). */
+public final class Layers {
+    public static final String MODULE = "layers/layers";
+    private final Gpu gpu;
+
+    public Layers(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    public void rmsnorm(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, int rows, int dim, float eps) {
+        require(rows > 0 && dim > 0 && x.bytes() >= 2L * rows * dim && w.bytes() >= 2L * dim && y.bytes() >= 2L * rows * dim, "rmsnorm shapes");
+        gpu.launch(gpu.function(MODULE, "rmsnorm_bf16"), rows, 1, 1, 256, 0, x.param(), w.param(), y.param(), Pointer.to(new int[] {dim}),
+                Pointer.to(new float[] {eps}));
+    }
+
+    /** In-place RoPE on x [tokens, heads, headDim]; invFreq holds headDim/2 floats. */
+    public void rope(DeviceBuffer x, DeviceBuffer positions, DeviceBuffer invFreq, int tokens, int heads, int headDim) {
+        require(headDim % 2 == 0 && tokens > 0 && x.bytes() >= 2L * tokens * heads * headDim && invFreq.bytes() >= 2L * headDim, "rope shapes");
+        gpu.launch(gpu.function(MODULE, "rope_bf16"), tokens, 1, 1, 128, 0, x.param(), positions.param(), invFreq.param(),
+                Pointer.to(new int[] {heads}), Pointer.to(new int[] {headDim}));
+    }
+
+    public void siluMul(DeviceBuffer gateUp, DeviceBuffer out, long tokens, int inter) {
+        require(gateUp.bytes() >= 4L * tokens * inter && out.bytes() >= 2L * tokens * inter, "silu_mul shapes");
+        int grid = (int) Math.max(1, Math.min((tokens * inter + 255) / 256, gpu.device().multiprocessors() * 16L));
+        gpu.launch(gpu.function(MODULE, "silu_mul_bf16"), grid, 1, 1, 256, 0, gateUp.param(), out.param(), Pointer.to(new long[] {tokens}),
+                Pointer.to(new int[] {inter}));
+    }
+
+    /** Gathers rows of the table; every id must be inside the vocabulary. */
+    public void embedding(DeviceBuffer table, int vocab, int dim, int[] ids, DeviceBuffer idsOnGpu, DeviceBuffer out) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException("token id " + ids[i] + " at position " + i + " is outside the vocabulary of " + vocab);
+            }
+        }
+        require(table.bytes() >= 2L * vocab * dim && out.bytes() >= 2L * ids.length * dim, "embedding shapes");
+        gpu.launch(gpu.function(MODULE, "embedding_bf16"), ids.length, 1, 1, 256, 0, table.param(), idsOnGpu.param(), out.param(),
+                Pointer.to(new int[] {dim}));
+    }
+
+    public void argmax(DeviceBuffer logits, DeviceBuffer out, int rows, int vocab) {
+        require(logits.bytes() >= 4L * rows * vocab && out.bytes() >= 4L * rows, "argmax shapes");
+        gpu.launch(gpu.function(MODULE, "argmax_f32"), rows, 1, 1, 1024, 0, logits.param(), out.param(), Pointer.to(new int[] {vocab}));
+    }
+
+    private static void require(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException(what + " do not match the buffers");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+// Building blocks of a Llama-family forward pass, bf16 in and out, FP32 math inside.
+// Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
+//
+//   rmsnorm_bf16     y = x / sqrt(mean(x²) + eps) · w, one CTA per row (dim % 8 == 0)
+//   rope_bf16        in-place rotary embedding on x [tokens, heads, headDim], HF "rotate_half" pairing
+//                    (i, i + headDim/2), angle = position · invFreq[i]; invFreq comes from the host, which
+//                    applies the model's theta and Llama-3 frequency scaling
+//   silu_mul_bf16    out[t, i] = silu(gateUp[t, i]) · gateUp[t, I + i] (SwiGLU with gate and up fused)
+//   embedding_bf16   out[t] = table[ids[t]] (ids are checked on the host)
+//   argmax_f32       index of the largest logit per row (lowest index on ties; NaN never wins)
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+namespace {
+
+__device__ __forceinline__ float blockSum(float v, float* sh) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    float s = 0.f;
+    if (threadIdx.x < 32) {
+        s = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (threadIdx.x == 0) sh[0] = s;
+    }
+    __syncthreads();
+    s = sh[0];
+    __syncthreads();
+    return s;
+}
+
+}  // namespace
+
+extern "C" __global__ void rmsnorm_bf16(const __nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ w, __nv_bfloat16* __restrict__ y,
+        int dim, float eps) {
+    __shared__ float sh[32];
+    const long long row = (long long)blockIdx.x * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float v = __bfloat162float(x[row + i]);
+        ss = fmaf(v, v, ss);
+    }
+    const float inv = rsqrtf(blockSum(ss, sh) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        y[row + i] = __float2bfloat16(__bfloat162float(x[row + i]) * inv * __bfloat162float(w[i]));
+    }
+}
+
+extern "C" __global__ void rope_bf16(__nv_bfloat16* __restrict__ x, const int* __restrict__ positions, const float* __restrict__ invFreq,
+        int heads, int headDim) {
+    const int t = blockIdx.x;
+    const int half = headDim / 2;
+    const float pos = (float)positions[t];
+    for (int idx = threadIdx.x; idx < heads * half; idx += blockDim.x) {
+        const int h = idx / half, i = idx % half;
+        float s, c;
+        sincosf(pos * invFreq[i], &s, &c);  // accurate sincos: angles reach 10^5 rad at long positions
+        const long long base = ((long long)t * heads + h) * headDim;
+        const float x1 = __bfloat162float(x[base + i]);
+        const float x2 = __bfloat162float(x[base + i + half]);
+        x[base + i] = __float2bfloat16(x1 * c - x2 * s);
+        x[base + i + half] = __float2bfloat16(x2 * c + x1 * s);
+    }
+}
+
+extern "C" __global__ void silu_mul_bf16(const __nv_bfloat16* __restrict__ gateUp, __nv_bfloat16* __restrict__ out, long long tokens, int inter) {
+    const long long n = tokens * inter;
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (long long)gridDim.x * blockDim.x) {
+        const long long t = k / inter;
+        const int i = (int)(k % inter);
+        const float g = __bfloat162float(gateUp[t * 2 * inter + i]);
+        const float u = __bfloat162float(gateUp[t * 2 * inter + inter + i]);
+        out[k] = __float2bfloat16(g / (1.f + expf(-g)) * u);
+    }
+}
+
+extern "C" __global__ void embedding_bf16(const __nv_bfloat16* __restrict__ table, const int* __restrict__ ids, __nv_bfloat16* __restrict__ out,
+        int dim) {
+    const long long src = (long long)ids[blockIdx.x] * dim;
+    const long long dst = (long long)blockIdx.x * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) out[dst + i] = table[src + i];
+}
+
+extern "C" __global__ void argmax_f32(const float* __restrict__ logits, int* __restrict__ out, int vocab) {
+    __shared__ float bv[32];
+    __shared__ int bi[32];
+    const long long row = (long long)blockIdx.x * vocab;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        const float v = logits[row + i];
+        if (v > best || (v == best && i < idx)) {
+            best = v;
+            idx = i;
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (ov > best || (ov == best && oi < idx)) {
+            best = ov;
+            idx = oi;
+        }
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) {
+        bv[warp] = best;
+        bi[warp] = idx;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < blockDim.x / 32; w++) {
+            if (bv[w] > best || (bv[w] == best && bi[w] < idx)) {
+                best = bv[w];
+                idx = bi[w];
+            }
+        }
+        out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+    }
+}

@@ -96,7 +96,7 @@ class LayersAndQuantGpuTest extends GpuTestBase {
     void quantizersAreBitExact(int rows, int cols) {
         Random r = new Random(rows * cols);
         float[] w = Half.roundBf16(gaussian(r, rows * cols, 0.05));
-        w[3] = 0.2f; // an outlier
+        w[3] = Half.bf16ToFloat(Half.toBf16(0.2f)); // an outlier, rounded to bf16 like every input the GPU sees
         Quantize.Int8 q8 = Quantize.int8PerChannel(w, rows, cols);
         Quantize.Int4 q4 = Quantize.int4Grouped(w, rows, cols, false);
         Quantize.Int4 q4a = Quantize.int4Grouped(w, rows, cols, true);

@@ -86,7 +86,7 @@ public class RooflineView extends ViewPart {
             return;
         }
         try {
-            Precision kv = w.isQuantized() ? Precision.BF16 : w;
+            Precision kv = w.defaultKv();
             PlotModel pm = RooflinePlot.forModel(m, g, w, kv, b, c, p);
             plot.setModel(pm);
             StringBuilder s = new StringBuilder();

@@ -40,7 +40,7 @@ final class MemCommand implements Runnable {
     public void run() {
         ModelConfig m = ModelPresets.resolve(model);
         Precision w = Precision.parse(precision);
-        Precision kv = kvPrecision != null ? Precision.parse(kvPrecision) : w.isQuantized() ? Precision.BF16 : w;
+        Precision kv = Precision.kvOrDefault(kvPrecision, w);
         GpuSpec g = common.catalog().get(gpu);
         KvCapacity.Result r = KvCapacity.compute(m, g, w, kv, context, utilization);
         var out = spec.commandLine().getOut();

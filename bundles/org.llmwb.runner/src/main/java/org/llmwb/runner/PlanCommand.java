@@ -64,7 +64,7 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
         ModelConfig m = ModelPresets.resolve(model);
         GpuSpec g = common.catalog().get(gpu);
         Precision w = Precision.parse(precision);
-        Precision kv = kvPrecision != null ? Precision.parse(kvPrecision) : w.isQuantized() ? Precision.BF16 : w;
+        Precision kv = Precision.kvOrDefault(kvPrecision, w);
         if (gpusPerNode < 1) {
             throw new InputException("--gpus-per-node must be >= 1");
         }

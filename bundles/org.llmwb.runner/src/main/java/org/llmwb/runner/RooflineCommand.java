@@ -56,7 +56,7 @@ final class RooflineCommand implements Runnable {
         ModelConfig m = ModelPresets.resolve(model);
         GpuSpec g = common.catalog().get(gpu);
         Precision w = Precision.parse(precision);
-        Precision kv = kvPrecision != null ? Precision.parse(kvPrecision) : w.isQuantized() ? Precision.BF16 : w;
+        Precision kv = Precision.kvOrDefault(kvPrecision, w);
         InferenceCost.Step d = InferenceCost.decode(m, g, w, kv, batch, context);
         InferenceCost.Step p = InferenceCost.prefill(m, g, w, kv, batch, prompt);
         PlotModel plot = RooflinePlot.forModel(m, g, w, kv, batch, context, prompt);

@@ -105,6 +105,19 @@ public enum Precision {
         return valueBits < 16;
     }
 
+    /**
+     * The KV-cache precision used when none is given: the weights' own for 16/32-bit weights; BF16 for
+     * weight-quantized models (weight quantization does not change how the cache is stored).
+     */
+    public Precision defaultKv() {
+        return isQuantized() ? BF16 : this;
+    }
+
+    /** The given KV precision, or {@link #defaultKv()} of these weights when {@code kv} is null. */
+    public static Precision kvOrDefault(String kv, Precision weights) {
+        return kv != null ? parse(kv) : weights.defaultKv();
+    }
+
     /** Which peak of a GPU the math runs at: weight-only formats compute in BF16 after dequantizing. */
     public String computeKey() {
         return computeKey;

@@ -141,7 +141,7 @@ public final class CalculatorRun {
         ModelConfig m = model(s);
         GpuSpec g = gpu(s);
         Precision w = prec(s, "precision", "bf16");
-        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        Precision kv = Precision.kvOrDefault((String) s.get("kvPrecision"), w);
         long ctx = num(s, "context", 4096);
         double util = ((Number) s.getOrDefault("utilization", KvCapacity.DEFAULT_UTILIZATION)).doubleValue();
         KvCapacity.Result c = KvCapacity.compute(m, g, w, kv, ctx, util);
@@ -164,7 +164,7 @@ public final class CalculatorRun {
         ModelConfig m = model(s);
         GpuSpec g = gpu(s);
         Precision w = prec(s, "precision", "bf16");
-        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        Precision kv = Precision.kvOrDefault((String) s.get("kvPrecision"), w);
         long batch = num(s, "batch", 1);
         long ctx = num(s, "context", 4096);
         long prompt = num(s, "prompt", 2048);
@@ -200,7 +200,7 @@ public final class CalculatorRun {
         ModelConfig m = model(s);
         GpuSpec g = gpu(s);
         Precision w = prec(s, "precision", "bf16");
-        Precision kv = prec(s, "kvPrecision", w.isQuantized() ? "bf16" : w.id());
+        Precision kv = Precision.kvOrDefault((String) s.get("kvPrecision"), w);
         ParallelConfig p = new ParallelConfig((int) num(s, "tp", 1), (int) num(s, "pp", 1), (int) num(s, "dp", 1), (int) num(s, "ep", 1),
                 (int) num(s, "cp", 1), Boolean.TRUE.equals(s.get("sp")));
         long ctx = num(s, "context", 4096);

@@ -9,6 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
+import org.llmwb.backend.cuda.CudaProbe;
+import org.llmwb.backend.cuda.Gpu;
+import org.llmwb.backend.cuda.bench.KernelSweepRun;
+import org.llmwb.core.InputException;
 import org.llmwb.core.catalog.GpuCatalog;
 import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.experiment.CalculatorRun;
@@ -41,13 +45,79 @@ final class ExperimentExecutor {
     private ExperimentExecutor() {
     }
 
+    /** What runs the points of one experiment kind. */
+    private interface Body {
+        long total();
+
+        long run(CalculatorRun.Sink sink, BooleanSupplier cancelled);
+
+        Map<String, Object> device();
+    }
+
     static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled) {
+        if ("kernel-sweep".equals(e.kind())) {
+            CudaProbe.Result probe = CudaProbe.probe();
+            if (!probe.available()) {
+                throw new InputException(e.location(), "kind: kernel-sweep runs our CUDA kernels and needs a GPU, but there is none here ("
+                        + probe.reason() + ")");
+            }
+            try (Gpu gpu = Gpu.open()) {
+                KernelSweepRun run = new KernelSweepRun(gpu, e);
+                return execute(e, experimentText, gpus, out, events, cancelled, new Body() {
+                    @Override
+                    public long total() {
+                        return run.total();
+                    }
+
+                    @Override
+                    public long run(CalculatorRun.Sink sink, BooleanSupplier c) {
+                        return run.run(sink::record, c);
+                    }
+
+                    @Override
+                    public Map<String, Object> device() {
+                        Map<String, Object> d = new LinkedHashMap<>();
+                        d.put("kind", "cuda");
+                        d.put("name", probe.name());
+                        d.put("computeCapability", probe.computeMajor() + "." + probe.computeMinor());
+                        d.put("multiprocessors", probe.multiprocessors());
+                        d.put("memoryBytes", probe.memoryBytes());
+                        d.put("driverVersion", probe.driverVersion());
+                        d.put("measuredCopyBandwidth", run.copyBandwidth());
+                        return d;
+                    }
+                });
+            }
+        }
         CalculatorRun run = new CalculatorRun(e, gpus);
+        return execute(e, experimentText, gpus, out, events, cancelled, new Body() {
+            @Override
+            public long total() {
+                return run.total();
+            }
+
+            @Override
+            public long run(CalculatorRun.Sink sink, BooleanSupplier c) {
+                return run.run(sink, c);
+            }
+
+            @Override
+            public Map<String, Object> device() {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("kind", "none");
+                d.put("note", "calculator experiments run on the CPU from datasheet figures");
+                return d;
+            }
+        });
+    }
+
+    private static Outcome execute(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled,
+            Body run) {
         long total = run.total();
         Instant t0 = Instant.now();
         events.started(total);
         List<Map<String, Object>> roofPoints = new ArrayList<>();
-        boolean roofline = "roofline".equals(e.calculator().calculator());
+        boolean roofline = "calculator".equals(e.kind()) && "roofline".equals(e.sweep().target());
         long step = Math.max(1, total / 100);
         try (ResultWriter w = out == null ? null : ResultWriter.open(out)) {
             long[] lastProgress = {System.nanoTime()};
@@ -69,7 +139,7 @@ final class ExperimentExecutor {
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("experiment", e.name());
             summary.put("kind", e.kind());
-            summary.put("calculator", e.calculator().calculator());
+            summary.put("target", e.sweep().target());
             summary.put("status", status);
             summary.put("records", n);
             summary.put("total", total);
@@ -84,10 +154,7 @@ final class ExperimentExecutor {
                     w.file("roofline.csv", CsvExport.render(plot));
                     w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));
                 }
-                Map<String, Object> device = new LinkedHashMap<>();
-                device.put("kind", "none");
-                device.put("note", "calculator experiments run on the CPU from datasheet figures");
-                written = w.commit(summary, EnvFingerprint.capture(device));
+                written = w.commit(summary, EnvFingerprint.capture(run.device()));
                 summary.put("out", written.toString());
             }
             return new Outcome(status, n, total, written, summary);

@@ -66,7 +66,7 @@ final class RunCommand implements Callable<Integer> {
             o = ExperimentExecutor.run(e, text, common.catalog(), target, new ExperimentExecutor.Events() {
                 @Override
                 public void started(long total) {
-                    stderr.println("running " + e.name() + " (" + e.calculator().calculator() + ", " + total + " points)");
+                    stderr.println("running " + e.name() + " (" + e.kind() + " " + e.sweep().target() + ", " + total + " points)");
                 }
 
                 @Override

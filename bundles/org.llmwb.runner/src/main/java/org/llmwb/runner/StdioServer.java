@@ -51,7 +51,7 @@ final class StdioServer {
 
     int serve() throws IOException {
         ObjectNode hello = Protocol.event(Protocol.EV_HELLO, null).put("version", EnvFingerprint.VERSION).put("protocol", Protocol.VERSION);
-        hello.putArray("kinds").add("calculator");
+        hello.putArray("kinds").add("calculator").add("kernel-sweep");
         emit(hello);
         String line;
         while ((line = in.readLine()) != null) {

@@ -36,14 +36,14 @@ public final class CalculatorRun {
         void record(long index, long total, Map<String, Object> record);
     }
 
-    private final Experiment.CalculatorSpec spec;
+    private final Experiment.SweepSpec spec;
     private final GpuCatalog gpus;
 
     public CalculatorRun(Experiment e, GpuCatalog gpus) {
-        if (e.calculator() == null) {
-            throw new InputException("experiment '" + e.name() + "' has no calculator spec");
+        if (!"calculator".equals(e.kind()) || e.sweep() == null) {
+            throw new InputException("experiment '" + e.name() + "' is not a calculator experiment");
         }
-        this.spec = e.calculator();
+        this.spec = e.sweep();
         this.gpus = gpus;
     }
 
@@ -53,31 +53,7 @@ public final class CalculatorRun {
 
     /** @return the number of records produced; fewer than {@link #total()} when cancelled */
     public long run(Sink sink, BooleanSupplier cancelled) {
-        List<String> keys = new ArrayList<>(spec.sweep().keySet());
-        int[] idx = new int[keys.size()];
-        long n = 0;
-        while (true) {
-            if (cancelled.getAsBoolean()) {
-                return n;
-            }
-            Map<String, Object> point = new LinkedHashMap<>(spec.base());
-            for (int i = 0; i < keys.size(); i++) {
-                point.put(keys.get(i), spec.sweep().get(keys.get(i)).get(idx[i]));
-            }
-            sink.record(n, spec.points(), evaluate(spec.calculator(), point));
-            n++;
-            int k = keys.size() - 1;
-            while (k >= 0) {
-                if (++idx[k] < spec.sweep().get(keys.get(k)).size()) {
-                    break;
-                }
-                idx[k] = 0;
-                k--;
-            }
-            if (k < 0) {
-                return n;
-            }
-        }
+        return spec.walk(cancelled, (i, point) -> sink.record(i, spec.points(), evaluate(spec.target(), point)));
     }
 
     /** One point: the settings, then the calculator's outputs. */
@@ -263,6 +239,12 @@ public final class CalculatorRun {
 
     /** A short human line for a record (logs, the runner view). */
     public static String describe(Map<String, Object> r) {
+        if (r.get("op") != null && r.get("medianMs") instanceof Number ms) {
+            return String.format(java.util.Locale.ROOT, "%s %s: %.1f us, %.0f GB/s, %.2f TFLOP/s (%.1f%% of copy BW), err %s", r.get("op"),
+                    r.getOrDefault("version", ""), ms.doubleValue() * 1e3, ((Number) r.get("gbs")).doubleValue(),
+                    ((Number) r.get("tflops")).doubleValue(), 100 * ((Number) r.get("roofFraction")).doubleValue(),
+                    r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
+        }
         return switch (String.valueOf(r.get("calculator"))) {
             case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());
             case "memory" -> r.get("model") + " on " + r.get("gpu") + ": weights " + Units.bytes(((Number) r.get("weightBytes")).doubleValue())

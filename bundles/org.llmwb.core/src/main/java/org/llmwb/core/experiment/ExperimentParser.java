@@ -20,14 +20,46 @@ import org.llmwb.core.yaml.YNode;
  */
 public final class ExperimentParser {
     public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
-    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator");
+    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep");
     public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging");
+    public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
     static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec");
     static final Set<String> METADATA = Set.of("name", "description");
     static final long MAX_POINTS = 10_000_000L;
 
+    /**
+     * What a runnable kind's spec holds: the key naming its target, the targets, the settings with their types
+     * (each may also be swept), and the settings each target needs.
+     */
+    record KindSchema(String targetKey, List<String> targets, Map<String, String> settings, Map<String, List<String>> required) {
+    }
+
     /** Settings a calculator spec may hold, with their types; each may also be swept. */
     static final Map<String, String> SETTINGS = new LinkedHashMap<>();
+    /** Settings of a kernel sweep; "choice:a|b" lists the allowed values. */
+    static final Map<String, String> KERNEL_SETTINGS = new LinkedHashMap<>();
+
+    static {
+        KERNEL_SETTINGS.put("version", "choice:v1|v2|bf16|w8a16|w4a16|contiguous|paged");
+        KERNEL_SETTINGS.put("kvDtype", "choice:bf16|fp16|fp8");
+        KERNEL_SETTINGS.put("batch", "int");
+        KERNEL_SETTINGS.put("n", "int");
+        KERNEL_SETTINGS.put("k", "int");
+        KERNEL_SETTINGS.put("context", "int");
+        KERNEL_SETTINGS.put("heads", "int");
+        KERNEL_SETTINGS.put("kvHeads", "int");
+        KERNEL_SETTINGS.put("headDim", "int");
+        KERNEL_SETTINGS.put("blockSize", "int");
+        KERNEL_SETTINGS.put("partition", "count");
+        KERNEL_SETTINGS.put("sizeMiB", "int");
+        KERNEL_SETTINGS.put("runs", "int");
+        KERNEL_SETTINGS.put("warmup", "count");
+        KERNEL_SETTINGS.put("seed", "long");
+    }
+
+    static final KindSchema CALCULATOR_SCHEMA;
+    static final KindSchema KERNEL_SCHEMA = new KindSchema("op", KERNEL_OPS, KERNEL_SETTINGS,
+            Map.of("copy", List.of(), "gemv", List.of("n", "k"), "decode_attention", List.of("context")));
 
     static {
         SETTINGS.put("model", "model");
@@ -49,12 +81,15 @@ public final class ExperimentParser {
         SETTINGS.put("sequences", "int");
         SETTINGS.put("seed", "long");
         SETTINGS.put("meanLength", "long");
+        CALCULATOR_SCHEMA = new KindSchema("calculator", CALCULATORS, SETTINGS, Map.of("kv", List.of("model", "context"),
+                "memory", List.of("model", "gpu"), "roofline", List.of("model", "gpu"), "plan", List.of("model", "gpu"), "paging", List.of("context")));
     }
 
     private final String source;
     private final Path baseDir;
     private final GpuCatalog gpus;
     private final List<Problem> problems = new ArrayList<>();
+    private Map<String, String> settings = SETTINGS;
 
     private ExperimentParser(String source, Path baseDir, GpuCatalog gpus) {
         this.source = source;
@@ -126,40 +161,44 @@ public final class ExperimentParser {
             }
         }
         YNode spec = root.get("spec");
-        Experiment.CalculatorSpec calc = null;
+        Experiment.SweepSpec sweepSpec = null;
         if (spec == null) {
             err(root, "missing 'spec'", null);
         } else if ("calculator".equals(kind)) {
-            calc = calculatorSpec(spec);
+            sweepSpec = sweepSpec(spec, CALCULATOR_SCHEMA);
+        } else if ("kernel-sweep".equals(kind)) {
+            sweepSpec = sweepSpec(spec, KERNEL_SCHEMA);
         }
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new Experiment(Experiment.API_VERSION, kind, name == null ? "experiment" : name, description, root.location(), baseDir, calc);
+        return new Experiment(Experiment.API_VERSION, kind, name == null ? "experiment" : name, description, root.location(), baseDir, sweepSpec);
     }
 
-    private Experiment.CalculatorSpec calculatorSpec(YNode spec) {
+    private Experiment.SweepSpec sweepSpec(YNode spec, KindSchema schema) {
         if (!spec.isMap()) {
             err(spec, "'spec' must be a mapping", null);
             return null;
         }
-        Set<String> allowed = new java.util.HashSet<>(SETTINGS.keySet());
-        allowed.add("calculator");
+        this.settings = schema.settings();
+        Set<String> allowed = new java.util.HashSet<>(schema.settings().keySet());
+        allowed.add(schema.targetKey());
         allowed.add("sweep");
         unknownKeys(spec, allowed);
-        YNode c = spec.get("calculator");
-        String calculator = null;
+        YNode c = spec.get(schema.targetKey());
+        String target = null;
         if (c == null) {
-            err(spec, "missing 'calculator'", "one of " + CALCULATORS);
+            err(spec, "missing '" + schema.targetKey() + "'", "one of " + schema.targets());
         } else {
-            calculator = safeText(c);
-            if (!CALCULATORS.contains(calculator)) {
-                err(c, "unknown calculator '" + calculator + "'" + didYouMean(calculator, CALCULATORS), "one of " + CALCULATORS);
+            target = safeText(c);
+            if (!schema.targets().contains(target)) {
+                err(c, "unknown " + schema.targetKey() + " '" + target + "'" + didYouMean(target, schema.targets()), "one of " + schema.targets());
+                target = null;
             }
         }
         Map<String, Object> base = new LinkedHashMap<>();
         for (Map.Entry<String, YNode> e : spec.entries().entrySet()) {
-            if (SETTINGS.containsKey(e.getKey())) {
+            if (schema.settings().containsKey(e.getKey())) {
                 Object v = value(e.getKey(), e.getValue());
                 if (v != null) {
                     base.put(e.getKey(), v);
@@ -173,9 +212,9 @@ public final class ExperimentParser {
             if (!sw.isMap()) {
                 err(sw, "'sweep' must map settings to lists of values", "e.g. sweep: {context: [1024, 4096]}");
             } else {
-                unknownKeys(sw, SETTINGS.keySet());
+                unknownKeys(sw, schema.settings().keySet());
                 for (Map.Entry<String, YNode> e : sw.entries().entrySet()) {
-                    if (!SETTINGS.containsKey(e.getKey())) {
+                    if (!schema.settings().containsKey(e.getKey())) {
                         continue;
                     }
                     List<Object> vals = sweepValues(e.getKey(), e.getValue());
@@ -190,26 +229,18 @@ public final class ExperimentParser {
                 }
             }
         }
-        if (calculator != null) {
-            requireFor(calculator, spec, base, sweep);
+        if (target != null) {
+            requireFor(schema, target, spec);
         }
-        return new Experiment.CalculatorSpec(calculator, base, sweep, points);
+        return new Experiment.SweepSpec(target, base, sweep, points);
     }
 
-    private void requireFor(String calculator, YNode spec, Map<String, Object> base, Map<String, List<Object>> sweep) {
-        List<String> need = switch (calculator) {
-            case "kv" -> List.of("model", "context");
-            case "memory" -> List.of("model", "gpu");
-            case "roofline" -> List.of("model", "gpu");
-            case "plan" -> List.of("model", "gpu");
-            case "paging" -> List.of("context");
-            default -> List.of();
-        };
-        for (String k : need) {
+    private void requireFor(KindSchema schema, String target, YNode spec) {
+        for (String k : schema.required().getOrDefault(target, List.of())) {
             YNode sw = spec.get("sweep");
             boolean written = spec.has(k) || (sw != null && sw.isMap() && sw.has(k)); // present, even if invalid (reported there)
             if (!written) {
-                err(spec, "calculator '" + calculator + "' needs '" + k + "'", "set spec." + k + " or sweep it");
+                err(spec, schema.targetKey() + " '" + target + "' needs '" + k + "'", "set spec." + k + " or sweep it");
             }
         }
     }
@@ -231,8 +262,8 @@ public final class ExperimentParser {
         }
         if (n.isMap()) {
             unknownKeys(n, Set.of("from", "to", "step", "factor"));
-            String type = SETTINGS.get(key);
-            if (!type.equals("long") && !type.equals("int")) {
+            String type = settings.get(key);
+            if (!type.equals("long") && !type.equals("int") && !type.equals("count")) {
                 err(n, "a {from, to} range only works for numbers; list the values of '" + key + "'", null);
                 return null;
             }
@@ -263,7 +294,7 @@ public final class ExperimentParser {
                         return null;
                     }
                     for (long v = from; v <= to; v += step) {
-                        out.add(type.equals("int") ? (Object) (int) v : (Object) v);
+                        out.add(type.equals("long") ? (Object) v : (Object) (int) v);
                     }
                 }
             } catch (InputException e) {
@@ -283,7 +314,16 @@ public final class ExperimentParser {
     /** Converts and checks one setting value; records a problem and returns null when invalid. */
     private Object value(String key, YNode n) {
         try {
-            return switch (SETTINGS.get(key)) {
+            String type = settings.get(key);
+            if (type.startsWith("choice:")) {
+                List<String> choices = List.of(type.substring(7).split("\\|"));
+                String v = n.text();
+                if (!choices.contains(v)) {
+                    throw new InputException(n.location(), "'" + key + "' must be one of " + choices + " but is '" + v + "'" + didYouMean(v, choices));
+                }
+                return v;
+            }
+            return switch (type) {
                 case "model" -> {
                     String s = n.text();
                     String resolved = s;
@@ -310,6 +350,13 @@ public final class ExperimentParser {
                 case "precision" -> Precision.parse(n.text()).id();
                 case "long" -> positiveLong(n);
                 case "int" -> (int) Math.min(Integer.MAX_VALUE, positiveLong(n));
+                case "count" -> {
+                    long v = n.asLong();
+                    if (v < 0 || v > Integer.MAX_VALUE) {
+                        throw new InputException(n.location(), "'" + key + "' must be a whole number >= 0 but is " + v);
+                    }
+                    yield (int) v;
+                }
                 case "fraction" -> {
                     double d = n.asDouble();
                     if (d <= 0 || d > 1) {

@@ -38,7 +38,7 @@ class ExperimentParserTest {
     void parsesAndRunsTheCrossProduct() {
         Experiment e = ExperimentParser.parse(GOOD, "good.yaml", null, gpus);
         assertEquals("kv-sweep", e.name());
-        assertEquals(8, e.calculator().points()); // 2 contexts × batches 1, 2, 4, 8
+        assertEquals(8, e.sweep().points()); // 2 contexts × batches 1, 2, 4, 8
         List<Map<String, Object>> out = new ArrayList<>();
         long n = new CalculatorRun(e, gpus).run((i, total, r) -> out.add(r), () -> false);
         assertEquals(8, n);
@@ -80,7 +80,7 @@ class ExperimentParserTest {
         assertEquals(2, ps.get(1).location().line());
         assertEquals(7, ps.get(1).location().column());
         assertTrue(ps.get(1).message().contains("did you mean 'calculator'"), ps.toString());
-        List<Problem> later = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: kernel-sweep\nspec: {}\n", "k.yaml", null, gpus);
+        List<Problem> later = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: engine-run\nspec: {}\n", "k.yaml", null, gpus);
         assertTrue(later.get(0).message().contains("not supported by this version"), later.toString());
     }
 
@@ -134,5 +134,44 @@ class ExperimentParserTest {
     void didYouMeanDistance() {
         assertEquals(1, ExperimentParser.distance("modle", "mode"));
         assertEquals(2, ExperimentParser.distance("modle", "model"));
+    }
+
+    @Test
+    void kernelSweepSchema() {
+        String ok = """
+                apiVersion: llmwb/v1
+                kind: kernel-sweep
+                metadata: {name: gemv-formats}
+                spec:
+                  op: gemv
+                  n: 14336
+                  k: 4096
+                  partition: 0
+                  sweep:
+                    version: [bf16, w8a16, w4a16]
+                    batch: [1, 4, 16]
+                """;
+        Experiment e = ExperimentParser.parse(ok, "ok.yaml", null, gpus);
+        assertEquals("gemv", e.sweep().target());
+        assertEquals(9, e.sweep().points());
+        List<Map<String, Object>> pts = new ArrayList<>();
+        e.sweep().walk(() -> false, (i, p) -> pts.add(p));
+        assertEquals("w8a16", pts.get(3).get("version"));
+        assertEquals(16, pts.get(8).get("batch"));
+        String bad = """
+                apiVersion: llmwb/v1
+                kind: kernel-sweep
+                spec:
+                  op: gemm
+                  version: w3a16
+                  partition: -1
+                """;
+        List<Problem> ps = ExperimentParser.validate(bad, "bad.yaml", null, gpus);
+        String all = ps.toString();
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 4 && p.message().contains("unknown op 'gemm' (did you mean 'gemv'?)")), all);
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 5 && p.message().contains("must be one of")), all);
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 6 && p.message().contains(">= 0")), all);
+        List<Problem> missing = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: kernel-sweep\nspec:\n  op: decode_attention\n", "m.yaml", null, gpus);
+        assertTrue(missing.toString().contains("op 'decode_attention' needs 'context'"), missing.toString());
     }
 }

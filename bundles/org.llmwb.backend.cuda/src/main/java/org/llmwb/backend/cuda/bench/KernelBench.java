@@ -70,6 +70,7 @@ public final class KernelBench {
             b.gemvs();
             b.attention();
             b.kvCache();
+            b.layersAndQuant();
             StringBuilder s = new StringBuilder();
             for (Map<String, Object> r : b.records) {
                 s.append(Json.line(r)).append('\n');
@@ -403,6 +404,91 @@ public final class KernelBench {
                 float[] g = gpu.time(3, 30, i -> ops.gather(kc, st, blocks, db, blockBytes));
                 record("kv_gather_blocks", "v1", n + " blocks of 16 tokens", g, 0, 2.0 * n * blockBytes, "copy", null, null);
             }
+        }
+    }
+
+    /**
+     * The forward pass's building blocks, quantizers, FP8 conversion and sampling at Llama-3-8B-like shapes.
+     * Bytes count every tensor read or written once (formulas beside each call); all are memory-bound, so the
+     * roof is the measured copy bandwidth. Errors are covered by the GPU tests; these records time only.
+     */
+    void layersAndQuant() {
+        org.llmwb.backend.cuda.ops.Layers layers = new org.llmwb.backend.cuda.ops.Layers(gpu);
+        org.llmwb.backend.cuda.ops.Quantizers qz = new org.llmwb.backend.cuda.ops.Quantizers(gpu);
+        int tokens = 4096;
+        int hidden = 4096;
+        int inter = 14336;
+        try (DeviceBuffer x = gpu.upload("x", Half.toBf16(gaussian(tokens * hidden, 1))); DeviceBuffer w = gpu.upload("w", Half.toBf16(gaussian(hidden, 1)));
+                DeviceBuffer y = gpu.alloc("y", 2L * tokens * hidden)) {
+            // rmsnorm: read x and w, write y: (2·T·H + H) × 2 bytes; ~4 FLOPs per element
+            float[] ms = gpu.time(5, 50, i -> layers.rmsnorm(x, w, y, tokens, hidden, 1e-5f));
+            record("rmsnorm", "v1", tokens + "x" + hidden, ms, 4.0 * tokens * hidden, (2.0 * tokens * hidden + hidden) * 2, "copy", null, null);
+        }
+        int heads = 32;
+        int hd = 128;
+        int[] pos = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            pos[i] = i;
+        }
+        try (DeviceBuffer q = gpu.upload("q", Half.toBf16(gaussian(tokens * heads * hd, 1))); DeviceBuffer dp = gpu.upload("pos", pos);
+                DeviceBuffer f = gpu.upload("inv", org.llmwb.backend.cpu.LayersRef.ropeInvFreq(hd, 500000, 8, 1, 4, 8192))) {
+            // rope in place: read and write q once: 2 · T·heads·D × 2 bytes; 6 FLOPs per pair (sincos not counted)
+            float[] ms = gpu.time(5, 50, i -> layers.rope(q, dp, f, tokens, heads, hd));
+            record("rope", "v1", tokens + " tok x " + heads + " x " + hd, ms, 3.0 * tokens * heads * hd, 4.0 * tokens * heads * hd, "copy", null, null);
+        }
+        try (DeviceBuffer gu = gpu.upload("gate_up", Half.toBf16(gaussian(tokens * 2 * inter, 1))); DeviceBuffer o = gpu.alloc("out", 2L * tokens * inter)) {
+            // silu·mul: read 2·T·I, write T·I, bf16
+            float[] ms = gpu.time(5, 50, i -> layers.siluMul(gu, o, tokens, inter));
+            record("silu_mul", "v1", tokens + "x" + inter, ms, 5.0 * tokens * inter, 3.0 * tokens * inter * 2, "copy", null, null);
+        }
+        int vocab = 128256;
+        int[] ids = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            ids[i] = rnd.nextInt(vocab);
+        }
+        try (DeviceBuffer table = gpu.alloc("table", 2L * vocab * hidden); DeviceBuffer di = gpu.upload("ids", ids);
+                DeviceBuffer o = gpu.alloc("emb", 2L * tokens * hidden)) {
+            gpu.memset(table, (byte) 0x3c);
+            // embedding: read and write T·H bf16
+            float[] ms = gpu.time(5, 50, i -> layers.embedding(table, vocab, hidden, ids, di, o));
+            record("embedding", "v1", tokens + " ids x " + hidden, ms, 0, 2.0 * tokens * hidden * 2, "copy", null, null);
+        }
+        int rows = 32;
+        try (DeviceBuffer logits = gpu.upload("logits", gaussian(rows * vocab, 2)); DeviceBuffer u = gpu.upload("u", gaussian(rows, 0.1));
+                DeviceBuffer out = gpu.alloc("tokens", 4L * rows)) {
+            float[] uniforms = new float[rows];
+            for (int i = 0; i < rows; i++) {
+                uniforms[i] = rnd.nextFloat();
+            }
+            try (DeviceBuffer du = gpu.upload("uniforms", uniforms)) {
+                // argmax reads the logits once; sampling with top-p makes ~34 passes (max, 32 bisection steps, draw)
+                float[] a = gpu.time(5, 50, i -> layers.argmax(logits, out, rows, vocab));
+                record("argmax", "v1", rows + "x" + vocab, a, 0, 4.0 * rows * vocab, "copy", null, null);
+                org.llmwb.backend.cuda.ops.Sampling smp = new org.llmwb.backend.cuda.ops.Sampling(gpu);
+                float[] sk = gpu.time(3, 20, i -> smp.sample(logits, du, out, rows, vocab, 0.8f, 50, 1f));
+                record("sample", "top-k 50", rows + "x" + vocab, sk, 0, 4.0 * rows * vocab, "copy", null, null)
+                        .put("note", "bytes count one read of the logits; the kernel makes ~34 passes (L2-resident)");
+                float[] sp = gpu.time(3, 20, i -> smp.sample(logits, du, out, rows, vocab, 0.8f, 0, 0.9f));
+                record("sample", "top-p 0.9", rows + "x" + vocab, sp, 0, 4.0 * rows * vocab, "copy", null, null)
+                        .put("note", "bytes count one read of the logits; the kernel makes ~34 passes (L2-resident)");
+            }
+        }
+        int n = 14336;
+        int k = 4096;
+        try (DeviceBuffer wq = gpu.upload("w", Half.toBf16(gaussian(n * k, 0.02))); DeviceBuffer q8 = gpu.alloc("q8", (long) n * k);
+                DeviceBuffer s8 = gpu.alloc("s8", 4L * n); DeviceBuffer q4 = gpu.alloc("q4", (long) n * k / 2); DeviceBuffer s4 = gpu.alloc("s4", 4L * n * k / 128);
+                DeviceBuffer f8 = gpu.alloc("fp8", (long) n * k); DeviceBuffer p4 = gpu.alloc("nvfp4", (long) n * k / 2);
+                DeviceBuffer sc4 = gpu.alloc("nvfp4 scales", (long) n * k / 16)) {
+            long e = (long) n * k;
+            float[] a = gpu.time(3, 20, i -> qz.int8Rows(wq, q8, s8, n, k));
+            record("quant_int8_rows", "v1", n + "x" + k, a, 0, e * 2.0 + e + 4.0 * n, "copy", null, null);
+            float[] b = gpu.time(3, 20, i -> qz.int4Groups(wq, q4, s4, null, n, k));
+            record("quant_int4_groups", "sym", n + "x" + k, b, 0, e * 2.0 + e / 2.0 + 4.0 * e / 128, "copy", null, null);
+            float[] c = gpu.time(3, 20, i -> qz.nvfp4(wq, p4, sc4, e, 1e-3f));
+            record("nvfp4_quant", "emulated", n + "x" + k, c, 0, e * 2.0 + e / 2.0 + e / 16.0, "copy", null, null);
+            org.llmwb.backend.cuda.ops.Fp8Convert conv = new org.llmwb.backend.cuda.ops.Fp8Convert(gpu);
+            float[] d = gpu.time(3, 20, i -> conv.fromBf16(org.llmwb.core.numeric.Fp8.Format.E4M3, wq, f8, e, 0.01f));
+            record("fp8_from_bf16", "e4m3", n + "x" + k, d, 0, e * 3.0, "copy", null, null);
         }
     }
 

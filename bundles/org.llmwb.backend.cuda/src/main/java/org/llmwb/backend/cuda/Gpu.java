@@ -48,7 +48,6 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
@@ -312,9 +311,5 @@ public final class Gpu implements AutoCloseable {
         }
         cuStreamDestroy(stream);
         cuCtxDestroy(context);
-    }
-
-    static String err(int rc) {
-        return CUresult.stringFor(rc);
     }
 }

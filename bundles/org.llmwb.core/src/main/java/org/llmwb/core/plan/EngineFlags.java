@@ -17,11 +17,12 @@ public final class EngineFlags {
     private EngineFlags() {
     }
 
-    public static Map<String, String> all(PlanResult r) {
+    /** engine → command line for one plan's input. */
+    public static Map<String, String> all(PlanInput in) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("vllm", vllm(r.input()));
-        m.put("sglang", sglang(r.input()));
-        m.put("trtllm", trtllm(r.input()));
+        m.put("vllm", vllm(in));
+        m.put("sglang", sglang(in));
+        m.put("trtllm", trtllm(in));
         return m;
     }
 

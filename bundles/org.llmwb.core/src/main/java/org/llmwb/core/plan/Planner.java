@@ -116,10 +116,8 @@ public final class Planner {
                 num(dec.timeBound()) + " ÷ " + shards + " + " + num(decodeComm), decodeBound, "s"));
         fs.add(new Formula("prefill lower bound", "single-GPU bound ÷ (tp × cp) + communication",
                 num(pre.timeBound()) + " ÷ " + shards + " + " + num(prefillComm), prefillBound, "s"));
-        PlanResult draft = new PlanResult(in, List.copyOf(problems), mem, kvPerToken, maxSeqs, List.copyOf(coll), decodeBound, prefillBound,
-                java.util.Map.of(), List.copyOf(fs));
-        return new PlanResult(in, draft.problems(), mem, kvPerToken, maxSeqs, draft.collectives(), decodeBound, prefillBound,
-                EngineFlags.all(draft), draft.formulas());
+        return new PlanResult(in, List.copyOf(problems), mem, kvPerToken, maxSeqs, List.copyOf(coll), decodeBound, prefillBound,
+                EngineFlags.all(in), List.copyOf(fs));
     }
 
     private static String suggestionForMemory(PlanInput in) {

@@ -10,7 +10,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Locale;
 
 import javax.imageio.ImageIO;
 
@@ -126,9 +125,5 @@ public final class PngExport {
     private static Color color(int i) {
         int[] c = Palette.rgb(i);
         return new Color(c[0], c[1], c[2]);
-    }
-
-    static String describe(PlotModel p) {
-        return String.format(Locale.ROOT, "%d lines, %d markers", p.lines().size(), p.markers().size());
     }
 }

@@ -3,7 +3,6 @@ package org.llmwb.runner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,12 +41,7 @@ final class CeilingsCommand implements Callable<Integer> {
         try (Gpu gpu = Gpu.open()) {
             r = CeilingsBenchmark.measure(gpu, (long) copyMib << 20, 30);
         }
-        Map<String, Object> device = new LinkedHashMap<>();
-        device.put("kind", "cuda");
-        device.put("name", probe.name());
-        device.put("computeCapability", probe.computeMajor() + "." + probe.computeMinor());
-        device.put("multiprocessors", probe.multiprocessors());
-        device.put("memoryBytes", probe.memoryBytes());
+        Map<String, Object> device = probe.describe();
         device.put("measuredCopyBandwidth", r.copyBandwidth());
         device.put("measuredFp32Fma", r.fp32Fma());
         device.put("measuredBf16MmaSync", r.bf16MmaSync());

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import org.llmwb.backend.cuda.CudaProbe;
 import org.llmwb.backend.cuda.Gpu;
@@ -45,13 +46,11 @@ final class ExperimentExecutor {
     private ExperimentExecutor() {
     }
 
-    /** What runs the points of one experiment kind. */
-    private interface Body {
-        long total();
-
-        long run(CalculatorRun.Sink sink, BooleanSupplier cancelled);
-
-        Map<String, Object> device();
+    /** What runs the points of one experiment kind, and the device its env.json names. */
+    private record Body(long total, Runner runner, Supplier<Map<String, Object>> device) {
+        interface Runner {
+            long run(CalculatorRun.Sink sink, BooleanSupplier cancelled);
+        }
     }
 
     static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled) {
@@ -63,52 +62,20 @@ final class ExperimentExecutor {
             }
             try (Gpu gpu = Gpu.open()) {
                 KernelSweepRun run = new KernelSweepRun(gpu, e);
-                return execute(e, experimentText, gpus, out, events, cancelled, new Body() {
-                    @Override
-                    public long total() {
-                        return run.total();
-                    }
-
-                    @Override
-                    public long run(CalculatorRun.Sink sink, BooleanSupplier c) {
-                        return run.run(sink::record, c);
-                    }
-
-                    @Override
-                    public Map<String, Object> device() {
-                        Map<String, Object> d = new LinkedHashMap<>();
-                        d.put("kind", "cuda");
-                        d.put("name", probe.name());
-                        d.put("computeCapability", probe.computeMajor() + "." + probe.computeMinor());
-                        d.put("multiprocessors", probe.multiprocessors());
-                        d.put("memoryBytes", probe.memoryBytes());
-                        d.put("driverVersion", probe.driverVersion());
-                        d.put("measuredCopyBandwidth", run.copyBandwidth());
-                        return d;
-                    }
-                });
+                return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(), (sink, c) -> run.run(sink::record, c), () -> {
+                    Map<String, Object> d = probe.describe();
+                    d.put("measuredCopyBandwidth", run.copyBandwidth());
+                    return d;
+                }));
             }
         }
         CalculatorRun run = new CalculatorRun(e, gpus);
-        return execute(e, experimentText, gpus, out, events, cancelled, new Body() {
-            @Override
-            public long total() {
-                return run.total();
-            }
-
-            @Override
-            public long run(CalculatorRun.Sink sink, BooleanSupplier c) {
-                return run.run(sink, c);
-            }
-
-            @Override
-            public Map<String, Object> device() {
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("kind", "none");
-                d.put("note", "calculator experiments run on the CPU from datasheet figures");
-                return d;
-            }
-        });
+        return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(), run::run, () -> {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("kind", "none");
+            d.put("note", "calculator experiments run on the CPU from datasheet figures");
+            return d;
+        }));
     }
 
     private static Outcome execute(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled,
@@ -121,7 +88,7 @@ final class ExperimentExecutor {
         long step = Math.max(1, total / 100);
         try (ResultWriter w = out == null ? null : ResultWriter.open(out)) {
             long[] lastProgress = {System.nanoTime()};
-            long n = run.run((i, tot, rec) -> {
+            long n = run.runner().run((i, tot, rec) -> {
                 if (w != null) {
                     w.record(rec);
                 }
@@ -154,7 +121,7 @@ final class ExperimentExecutor {
                     w.file("roofline.csv", CsvExport.render(plot));
                     w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));
                 }
-                written = w.commit(summary, EnvFingerprint.capture(run.device()));
+                written = w.commit(summary, EnvFingerprint.capture(run.device().get()));
                 summary.put("out", written.toString());
             }
             return new Outcome(status, n, total, written, summary);

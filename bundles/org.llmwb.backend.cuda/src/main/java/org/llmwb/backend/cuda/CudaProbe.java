@@ -20,6 +20,23 @@ public final class CudaProbe {
     /** What was found; {@code available == false} carries the reason. */
     public record Result(boolean available, String reason, String name, int computeMajor, int computeMinor, int multiprocessors,
             long memoryBytes, int driverVersion) {
+        /** The device as env.json records it (kind "cuda", or "none" with the reason). */
+        public java.util.Map<String, Object> describe() {
+            java.util.Map<String, Object> d = new java.util.LinkedHashMap<>();
+            if (!available) {
+                d.put("kind", "none");
+                d.put("reason", reason);
+                return d;
+            }
+            d.put("kind", "cuda");
+            d.put("name", name);
+            d.put("computeCapability", computeMajor + "." + computeMinor);
+            d.put("multiprocessors", multiprocessors);
+            d.put("memoryBytes", memoryBytes);
+            d.put("driverVersion", driverVersion);
+            return d;
+        }
+
         @Override
         public String toString() {
             return available ? name + " (sm_" + computeMajor + computeMinor + ", " + multiprocessors + " SMs, "

@@ -76,13 +76,7 @@ public final class KernelBench {
                 s.append(Json.line(r)).append('\n');
             }
             Files.writeString(out, s.toString());
-            Map<String, Object> device = new LinkedHashMap<>();
-            device.put("kind", "cuda");
-            device.put("name", gpu.device().name());
-            device.put("computeCapability", gpu.device().computeMajor() + "." + gpu.device().computeMinor());
-            device.put("multiprocessors", gpu.device().multiprocessors());
-            device.put("memoryBytes", gpu.device().memoryBytes());
-            device.put("driverVersion", gpu.device().driverVersion());
+            Map<String, Object> device = gpu.device().describe();
             device.put("measuredCopyBandwidth", b.copyBandwidth);
             device.put("measuredFp32Fma", b.fmaPeak);
             device.put("measuredBf16MmaSync", b.mmaPeak);
@@ -102,20 +96,12 @@ public final class KernelBench {
 
     private Map<String, Object> record(String op, String version, String shape, float[] sorted, double flops, double bytes, String roof,
             Double relErr, String torchKey) {
-        double ms = Gpu.median(sorted);
-        double s = ms / 1e3;
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("op", op);
         r.put("version", version);
         r.put("shape", shape);
-        r.put("medianMs", ms);
-        r.put("minMs", (double) sorted[0]);
-        r.put("runs", sorted.length);
-        r.put("flops", flops);
-        r.put("bytes", bytes);
-        r.put("tflops", flops / s / 1e12);
-        r.put("gbs", bytes / s / 1e9);
-        r.put("intensity", bytes == 0 ? 0 : flops / bytes);
+        double s = Timings.put(r, sorted, flops, bytes);
+        double ms = s * 1e3;
         double frac = switch (roof) {
             case "copy" -> copyBandwidth > 0 ? bytes / s / copyBandwidth : Double.NaN;
             case "mma" -> mmaPeak > 0 ? flops / s / mmaPeak : Double.NaN;
@@ -253,8 +239,8 @@ public final class KernelBench {
         float[] q = Half.roundBf16(gaussian(batch * heads * d, 1));
         float[] k = gaussian(elems, 1);
         float[] v = gaussian(elems, 1);
-        float ks = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(absMax(k), org.llmwb.core.numeric.Fp8.Format.E4M3);
-        float vs = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(absMax(v), org.llmwb.core.numeric.Fp8.Format.E4M3);
+        float ks = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(k, org.llmwb.core.numeric.Fp8.Format.E4M3);
+        float vs = org.llmwb.backend.cuda.ops.Fp8Convert.scaleFor(v, org.llmwb.core.numeric.Fp8.Format.E4M3);
         byte[] kq = new byte[elems];
         byte[] vq = new byte[elems];
         float[] kd = new float[elems];
@@ -300,13 +286,6 @@ public final class KernelBench {
         }
     }
 
-    private static float absMax(float[] a) {
-        float m = 0;
-        for (float x : a) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
-    }
 
     private void attentionCase(int batch, int ctx, int[] partitions) {
         int heads = 32;
@@ -493,10 +472,6 @@ public final class KernelBench {
     }
 
     private float[] gaussian(int n, double sigma) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (rnd.nextGaussian() * sigma);
-        }
-        return a;
+        return Timings.gaussian(rnd, n, sigma);
     }
 }

@@ -93,16 +93,7 @@ public final class KernelSweepRun {
     }
 
     private Map<String, Object> finish(Map<String, Object> r, float[] ms, double flops, double bytes, Double err) {
-        double med = Gpu.median(ms);
-        double s = med / 1e3;
-        r.put("medianMs", med);
-        r.put("minMs", (double) ms[0]);
-        r.put("runs", ms.length);
-        r.put("flops", flops);
-        r.put("bytes", bytes);
-        r.put("tflops", flops / s / 1e12);
-        r.put("gbs", bytes / s / 1e9);
-        r.put("intensity", bytes == 0 ? 0 : flops / bytes);
+        double s = Timings.put(r, ms, flops, bytes);
         r.put("roof", "measured copy bandwidth");
         r.put("roofFraction", bytes / s / copyBandwidth);
         r.put("maxRelErr", err);
@@ -235,8 +226,8 @@ public final class KernelSweepRun {
         byte[] kq = null;
         byte[] vq = null;
         if (dt == DecodeAttention.Dtype.BF16_KV_FP8) {
-            ks = Fp8Convert.scaleFor(absMax(k), Fp8.Format.E4M3);
-            vs = Fp8Convert.scaleFor(absMax(v), Fp8.Format.E4M3);
+            ks = Fp8Convert.scaleFor(k, Fp8.Format.E4M3);
+            vs = Fp8Convert.scaleFor(v, Fp8.Format.E4M3);
             kq = new byte[k.length];
             vq = new byte[v.length];
             for (int i = 0; i < k.length; i++) {
@@ -330,19 +321,7 @@ public final class KernelSweepRun {
         return s;
     }
 
-    private static float absMax(float[] a) {
-        float m = 0;
-        for (float x : a) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
-    }
-
     private static float[] gaussian(Random r, int n, double sigma) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextGaussian() * sigma);
-        }
-        return a;
+        return Timings.gaussian(r, n, sigma);
     }
 }

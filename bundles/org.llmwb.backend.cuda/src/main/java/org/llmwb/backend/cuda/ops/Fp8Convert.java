@@ -24,6 +24,15 @@ public final class Fp8Convert {
         return absMax == 0 ? 1f : absMax / f.max();
     }
 
+    /** Per-tensor absmax scale of some values. */
+    public static float scaleFor(float[] values, Fp8.Format f) {
+        float m = 0;
+        for (float v : values) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return scaleFor(m, f);
+    }
+
     public void fromBf16(Fp8.Format f, DeviceBuffer bf16, DeviceBuffer out, long n, float scale) {
         if (bf16.bytes() < 2 * n || out.bytes() < n || scale <= 0 || !Float.isFinite(scale)) {
             throw new IllegalArgumentException("fp8 conversion of " + n + " values: buffers too small or scale " + scale + " not positive");

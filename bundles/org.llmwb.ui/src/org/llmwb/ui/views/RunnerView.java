@@ -22,7 +22,7 @@ import org.eclipse.swt.widgets.TableColumn;
 import org.eclipse.swt.widgets.TableItem;
 import org.eclipse.swt.widgets.Text;
 import org.eclipse.ui.part.ViewPart;
-import org.llmwb.core.experiment.CalculatorRun;
+import org.llmwb.core.experiment.RecordText;
 import org.llmwb.core.protocol.Protocol;
 import org.llmwb.core.result.Json;
 
@@ -167,7 +167,7 @@ public class RunnerView extends ViewPart {
         String details = switch (type) {
             case Protocol.EV_HELLO -> "runner " + e.path("version").asText() + ", protocol " + e.path("protocol").asText();
             case Protocol.EV_STARTED -> e.path("experiment").asText() + ": " + e.path("total").asText() + " points";
-            case Protocol.EV_RECORD -> CalculatorRun.describe(Json.MAPPER.convertValue(e.path("record"), java.util.Map.class));
+            case Protocol.EV_RECORD -> RecordText.describe(Json.MAPPER.convertValue(e.path("record"), java.util.Map.class));
             case Protocol.EV_PROGRESS -> e.path("done").asText() + " / " + e.path("total").asText();
             case Protocol.EV_ERROR -> e.path("message").asText() + RunnerConnection.problems(e).replace('\n', ' ');
             case Protocol.EV_COMPLETED -> e.path("status").asText() + ", " + e.path("records").asText() + " records"

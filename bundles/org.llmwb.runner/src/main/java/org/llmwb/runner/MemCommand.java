@@ -8,7 +8,6 @@ import org.llmwb.core.calc.KvCapacity;
 import org.llmwb.core.calc.WeightMemory;
 import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.catalog.ModelConfig;
-import org.llmwb.core.catalog.ModelPresets;
 import org.llmwb.core.catalog.Precision;
 
 import picocli.CommandLine.Command;
@@ -23,14 +22,8 @@ final class MemCommand implements Runnable {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PRESET|config.json")
-    String model;
-    @Option(names = {"-p", "--precision"}, defaultValue = "bf16", description = "weight precision (default: ${DEFAULT-VALUE})")
-    String precision;
-    @Option(names = "--kv-precision", description = "KV precision (default: the weight precision, or bf16 for narrow weights)")
-    String kvPrecision;
-    @Option(names = {"-g", "--gpu"}, required = true, paramLabel = "GPU")
-    String gpu;
+    @Mixin
+    ModelGpuOptions target;
     @Option(names = "--context", defaultValue = "4096", description = "tokens per sequence (default: ${DEFAULT-VALUE})")
     long context;
     @Option(names = "--utilization", defaultValue = "0.9", description = "share of GPU memory the engine may use (default: ${DEFAULT-VALUE})")
@@ -38,10 +31,10 @@ final class MemCommand implements Runnable {
 
     @Override
     public void run() {
-        ModelConfig m = ModelPresets.resolve(model);
-        Precision w = Precision.parse(precision);
-        Precision kv = Precision.kvOrDefault(kvPrecision, w);
-        GpuSpec g = common.catalog().get(gpu);
+        ModelConfig m = target.model();
+        Precision w = target.weights();
+        Precision kv = target.kv();
+        GpuSpec g = target.gpu(common.catalog());
         KvCapacity.Result r = KvCapacity.compute(m, g, w, kv, context, utilization);
         var out = spec.commandLine().getOut();
         if (common.json) {

@@ -11,7 +11,6 @@ import org.llmwb.core.Problem;
 import org.llmwb.core.Units;
 import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.catalog.ModelConfig;
-import org.llmwb.core.catalog.ModelPresets;
 import org.llmwb.core.catalog.Precision;
 import org.llmwb.core.plan.ParallelConfig;
 import org.llmwb.core.plan.PlanInput;
@@ -30,10 +29,8 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PRESET|config.json")
-    String model;
-    @Option(names = {"-g", "--gpu"}, required = true)
-    String gpu;
+    @Mixin
+    ModelGpuOptions target;
     @Option(names = "--tp", defaultValue = "1")
     int tp;
     @Option(names = "--pp", defaultValue = "1")
@@ -46,10 +43,6 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
     int cp;
     @Option(names = "--sp", description = "sequence parallelism within TP groups")
     boolean sp;
-    @Option(names = {"-p", "--precision"}, defaultValue = "bf16")
-    String precision;
-    @Option(names = "--kv-precision")
-    String kvPrecision;
     @Option(names = "--context", defaultValue = "8192", description = "max model length (default: ${DEFAULT-VALUE})")
     long context;
     @Option(names = "--batch", defaultValue = "32", description = "concurrent sequences per replica (default: ${DEFAULT-VALUE})")
@@ -61,10 +54,10 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelConfig m = ModelPresets.resolve(model);
-        GpuSpec g = common.catalog().get(gpu);
-        Precision w = Precision.parse(precision);
-        Precision kv = Precision.kvOrDefault(kvPrecision, w);
+        ModelConfig m = target.model();
+        GpuSpec g = target.gpu(common.catalog());
+        Precision w = target.weights();
+        Precision kv = target.kv();
         if (gpusPerNode < 1) {
             throw new InputException("--gpus-per-node must be >= 1");
         }

@@ -11,7 +11,6 @@ import org.llmwb.core.Units;
 import org.llmwb.core.calc.InferenceCost;
 import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.catalog.ModelConfig;
-import org.llmwb.core.catalog.ModelPresets;
 import org.llmwb.core.catalog.Precision;
 import org.llmwb.core.plot.CsvExport;
 import org.llmwb.core.plot.PlotModel;
@@ -30,16 +29,10 @@ final class RooflineCommand implements Runnable {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PRESET|config.json")
-    String model;
-    @Option(names = {"-g", "--gpu"}, required = true)
-    String gpu;
+    @Mixin
+    ModelGpuOptions target;
     @Option(names = "--batch", defaultValue = "1", description = "sequences per step (default: ${DEFAULT-VALUE})")
     long batch;
-    @Option(names = {"-p", "--precision"}, defaultValue = "bf16", description = "weight precision (default: ${DEFAULT-VALUE})")
-    String precision;
-    @Option(names = "--kv-precision", description = "KV precision (default: as weights, or bf16 for narrow weights)")
-    String kvPrecision;
     @Option(names = "--context", defaultValue = "2048", description = "cached tokens per sequence during decode (default: ${DEFAULT-VALUE})")
     long context;
     @Option(names = "--prompt", defaultValue = "2048", description = "prompt tokens per sequence for prefill (default: ${DEFAULT-VALUE})")
@@ -53,10 +46,10 @@ final class RooflineCommand implements Runnable {
 
     @Override
     public void run() {
-        ModelConfig m = ModelPresets.resolve(model);
-        GpuSpec g = common.catalog().get(gpu);
-        Precision w = Precision.parse(precision);
-        Precision kv = Precision.kvOrDefault(kvPrecision, w);
+        ModelConfig m = target.model();
+        GpuSpec g = target.gpu(common.catalog());
+        Precision w = target.weights();
+        Precision kv = target.kv();
         InferenceCost.Step d = InferenceCost.decode(m, g, w, kv, batch, context);
         InferenceCost.Step p = InferenceCost.prefill(m, g, w, kv, batch, prompt);
         PlotModel plot = RooflinePlot.forModel(m, g, w, kv, batch, context, prompt);

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
-import org.llmwb.core.experiment.CalculatorRun;
+import org.llmwb.core.experiment.RecordText;
 import org.llmwb.core.experiment.Experiment;
 import org.llmwb.core.experiment.ExperimentParser;
 
@@ -74,7 +74,7 @@ final class RunCommand implements Callable<Integer> {
                     if (noWrite && common.json) {
                         stdout.println(org.llmwb.core.result.Json.line(record));
                     } else if (total <= 50 && !common.json) {
-                        stdout.println("[" + (index + 1) + "/" + total + "] " + CalculatorRun.describe(record));
+                        stdout.println("[" + (index + 1) + "/" + total + "] " + RecordText.describe(record));
                     }
                 }
 

@@ -10,7 +10,6 @@ import java.util.function.BooleanSupplier;
 import org.llmwb.core.Formula;
 import org.llmwb.core.InputException;
 import org.llmwb.core.Problem;
-import org.llmwb.core.Units;
 import org.llmwb.core.calc.InferenceCost;
 import org.llmwb.core.calc.KvCache;
 import org.llmwb.core.calc.KvCapacity;
@@ -235,28 +234,5 @@ public final class CalculatorRun {
         r.put("contiguousWaste", res.contiguousWaste());
         r.put("pagedWaste", res.pagedWaste());
         formula(r, res.formulas());
-    }
-
-    /** A short human line for a record (logs, the runner view). */
-    public static String describe(Map<String, Object> r) {
-        if (r.get("op") != null && r.get("medianMs") instanceof Number ms) {
-            return String.format(java.util.Locale.ROOT, "%s %s: %.1f us, %.0f GB/s, %.2f TFLOP/s (%.1f%% of copy BW), err %s", r.get("op"),
-                    r.getOrDefault("version", ""), ms.doubleValue() * 1e3, ((Number) r.get("gbs")).doubleValue(),
-                    ((Number) r.get("tflops")).doubleValue(), 100 * ((Number) r.get("roofFraction")).doubleValue(),
-                    r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
-        }
-        return switch (String.valueOf(r.get("calculator"))) {
-            case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());
-            case "memory" -> r.get("model") + " on " + r.get("gpu") + ": weights " + Units.bytes(((Number) r.get("weightBytes")).doubleValue())
-                    + ", max " + r.get("maxSequences") + " seqs @ " + r.get("context");
-            case "roofline" -> r.get("model") + " b" + r.get("batch") + ": decode " + Units.seconds(((Number) r.get("decodeTimeBound")).doubleValue())
-                    + "/step, AI " + String.format(java.util.Locale.ROOT, "%.1f", ((Number) r.get("decodeIntensity")).doubleValue());
-            case "plan" -> r.get("model") + " " + r.get("parallel") + ": " + (Boolean.TRUE.equals(r.get("valid")) ? "valid" : "INVALID")
-                    + ", " + r.get("maxSequencesPerReplica") + " seqs/replica";
-            case "paging" -> "block " + r.get("blockSize") + ": paged waste " + String.format(java.util.Locale.ROOT, "%.1f%%",
-                    100 * ((Number) r.get("pagedWaste")).doubleValue()) + ", contiguous " + String.format(java.util.Locale.ROOT, "%.1f%%",
-                            100 * ((Number) r.get("contiguousWaste")).doubleValue());
-            default -> r.toString();
-        };
     }
 }

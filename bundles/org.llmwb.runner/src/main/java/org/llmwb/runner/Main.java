@@ -30,6 +30,8 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // every subcommand gets --help and --version, so `llmwb <command> --help` works despite required options
+        cl.getSubcommands().values().forEach(sub -> sub.getCommandSpec().mixinStandardHelpOptions(true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof InputException ie) {
                 err.println("llmwb " + cmd.getCommandName() + ": " + ie.getMessage());

@@ -134,6 +134,11 @@ class CliEndToEndTest {
         for (String c : List.of("kv", "mem", "roofline", "plan", "run", "serve", "models", "gpus")) {
             assertTrue(h.out().contains(c), c);
         }
+        for (String c : List.of("kv", "mem", "roofline", "plan", "run", "serve", "ceilings", "kernel-report")) {
+            Cli.Result sub = Cli.run(dir, c, "--help");
+            assertEquals(0, sub.code(), c + " --help: " + sub.err());
+            assertTrue(sub.out().startsWith("Usage: llmwb " + c), c + " --help: " + sub.out());
+        }
         JsonNode models = json(Cli.run(dir, "models", "--json"));
         assertTrue(models.size() >= 10);
     }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
+import org.llmwb.backend.cpu.nd4j.CpuKernelSweep;
 import org.llmwb.backend.cuda.CudaProbe;
 import org.llmwb.backend.cuda.Gpu;
 import org.llmwb.backend.cuda.bench.KernelSweepRun;
@@ -19,6 +20,7 @@ import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.experiment.CalculatorRun;
 import org.llmwb.core.experiment.Experiment;
 import org.llmwb.core.plot.CsvExport;
+import org.llmwb.core.plot.KernelRoofline;
 import org.llmwb.core.plot.PlotModel;
 import org.llmwb.core.plot.RooflinePlot;
 import org.llmwb.core.plot.SvgExport;
@@ -53,18 +55,40 @@ final class ExperimentExecutor {
         }
     }
 
-    static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled) {
+    /**
+     * @param backend "cuda", "cpu" or "auto"/null (the experiment's {@code backend}, else the GPU when there is one
+     *        and the CPU otherwise); only kernel sweeps have a backend
+     */
+    static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled, String backend) {
         if ("kernel-sweep".equals(e.kind())) {
+            if (e.sweep().sweep().containsKey("backend")) {
+                throw new InputException(e.location(), "'backend' cannot be swept: one run measures one device against its own roofs");
+            }
+            String b = backend != null && !backend.equals("auto") ? backend : String.valueOf(e.sweep().base().getOrDefault("backend", "auto"));
             CudaProbe.Result probe = CudaProbe.probe();
-            if (!probe.available()) {
-                throw new InputException(e.location(), "kind: kernel-sweep runs our CUDA kernels and needs a GPU, but there is none here ("
-                        + probe.reason() + ")");
+            if (b.equals("cuda") && !probe.available()) {
+                throw new InputException(e.location(), "backend cuda runs our CUDA kernels and needs a GPU, but there is none here ("
+                        + probe.reason() + "); use backend: cpu (or auto) to run the sweep through ND4J on the CPU");
+            }
+            if (b.equals("cpu") || !probe.available()) {
+                CpuKernelSweep run = new CpuKernelSweep(e);
+                return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(), (sink, c) -> run.run(sink::record, c), () -> {
+                    Map<String, Object> d = new LinkedHashMap<>();
+                    d.put("kind", "cpu");
+                    d.put("name", run.ceilings().device());
+                    d.put("measuredCopyBandwidth", run.ceilings().copyBandwidth());
+                    d.put("measuredFp32Gemm", run.ceilings().fp32Gemm());
+                    d.put("note", b.equals("cpu") ? "backend: cpu" : "no GPU here (" + probe.reason() + "): ran on the CPU through ND4J");
+                    return d;
+                }));
             }
             try (Gpu gpu = Gpu.open()) {
                 KernelSweepRun run = new KernelSweepRun(gpu, e);
                 return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(), (sink, c) -> run.run(sink::record, c), () -> {
                     Map<String, Object> d = probe.describe();
-                    d.put("measuredCopyBandwidth", run.copyBandwidth());
+                    d.put("measuredCopyBandwidth", run.ceilings().copyBandwidth());
+                    d.put("measuredFp32Fma", run.ceilings().fp32Fma());
+                    d.put("measuredBf16MmaSync", run.ceilings().bf16MmaSync());
                     return d;
                 }));
             }
@@ -85,6 +109,7 @@ final class ExperimentExecutor {
         events.started(total);
         List<Map<String, Object>> roofPoints = new ArrayList<>();
         boolean roofline = "calculator".equals(e.kind()) && "roofline".equals(e.sweep().target());
+        boolean kernels = "kernel-sweep".equals(e.kind());
         long step = Math.max(1, total / 100);
         try (ResultWriter w = out == null ? null : ResultWriter.open(out)) {
             long[] lastProgress = {System.nanoTime()};
@@ -92,7 +117,7 @@ final class ExperimentExecutor {
                 if (w != null) {
                     w.record(rec);
                 }
-                if (roofline && roofPoints.size() < 2000) {
+                if ((roofline || kernels) && roofPoints.size() < 2000) {
                     roofPoints.add(rec);
                 }
                 events.record(i, tot, rec);
@@ -115,8 +140,9 @@ final class ExperimentExecutor {
             Path written = null;
             if (w != null && status.equals("ok")) {
                 w.file("experiment.yaml", experimentText);
-                if (roofline && !roofPoints.isEmpty()) {
-                    PlotModel plot = rooflineOf(roofPoints, gpus);
+                if ((roofline || kernels) && !roofPoints.isEmpty()) {
+                    PlotModel plot = roofline ? rooflineOf(roofPoints, gpus)
+                            : KernelRoofline.forRecords(gpus, roofPoints, List.of("experiment " + e.name() + " · " + roofPoints.size() + " records"));
                     w.file("roofline.svg", SvgExport.render(plot, 900, 640));
                     w.file("roofline.csv", CsvExport.render(plot));
                     w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
 import org.llmwb.core.catalog.GpuSpec;
+import org.llmwb.core.plot.KernelRoofline;
 import org.llmwb.core.plot.PlotModel;
 import org.llmwb.core.plot.RooflinePlot;
 import org.llmwb.core.plot.SvgExport;
@@ -65,40 +66,24 @@ final class KernelReportCommand implements Callable<Integer> {
                 throw new InputException(new SourceLocation(bench.toString(), lineNo, 1), "not a JSON record: " + e.getMessage());
             }
         }
-        List<PlotModel.Marker> markers = new ArrayList<>();
-        Map<String, Integer> colors = new LinkedHashMap<>();
         StringBuilder md = new StringBuilder("| op | version | shape | median µs | GB/s | TFLOP/s | % of measured copy BW | max rel. error | speed-up vs PyTorch |\n")
                 .append("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        List<Map<String, Object>> records = new ArrayList<>();
         for (JsonNode r : rows) {
-            double flops = r.path("flops").asDouble();
-            double bytes = r.path("bytes").asDouble();
-            String op = r.path("op").asText();
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.0f | %.2f | %s | %s | %s |%n", op, r.path("version").asText(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.0f | %.2f | %s | %s | %s |%n", r.path("op").asText(), r.path("version").asText(),
                     r.path("shape").asText(), r.path("medianMs").asDouble() * 1e3, r.path("gbs").asDouble(), r.path("tflops").asDouble(),
                     pct(r.path("roofFraction")), num(r.path("maxRelErr")), r.path("speedupVsTorch").isNumber()
                             ? String.format(Locale.ROOT, "%.2f× (%s %.1f µs)", r.path("speedupVsTorch").asDouble(), r.path("torchOp").asText(),
                                     r.path("torchMs").asDouble() * 1e3) : "–"));
-            if (flops > 0 && bytes > 0) {
-                // renderers draw markers in palette colour index + 3; roofs use 0..3, so ops start at 2 (palette 5, 6, 7)
-                int color = colors.computeIfAbsent(op, k -> 2 + colors.size());
-                Map<String, String> d = new LinkedHashMap<>();
-                r.fields().forEachRemaining(f -> d.put(f.getKey(), f.getValue().asText()));
-                String shape = switch ((color - 2) % 4) {
-                    case 1 -> "square";
-                    case 2 -> "triangle";
-                    case 3 -> "diamond";
-                    default -> "circle";
-                };
-                markers.add(new PlotModel.Marker(op, "", r.path("intensity").asDouble(), r.path("tflops").asDouble(), shape, color, d));
-            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = Json.MAPPER.convertValue(r, Map.class);
+            records.add(m);
         }
         Map<String, Double> peaks = new LinkedHashMap<>();
         peaks.put("BF16 mma.sync", env.at("/device/measuredBf16MmaSync").asDouble());
         peaks.put("FP32 FMA", env.at("/device/measuredFp32Fma").asDouble());
-        PlotModel plot = RooflinePlot.withMeasured(g, List.of("bf16", "fp32"),
-                new RooflinePlot.Measured(env.at("/device/measuredCopyBandwidth").asDouble(), peaks, name), markers,
-                List.of("kernels: " + String.join(", ", colors.keySet().stream().map(k -> k + " (" + (colors.get(k) == 2 ? "brown circles"
-                        : colors.get(k) == 3 ? "pink squares" : "cyan triangles") + ")").toList()) + "; hover in the SVG for each record",
+        PlotModel plot = KernelRoofline.plot(g, List.of("bf16", "fp32"), new RooflinePlot.Measured(env.at("/device/measuredCopyBandwidth").asDouble(), peaks, name),
+                records, List.of("hover in the SVG for each record",
                         "llmwb " + env.path("llmwb").asText() + " · commit " + env.path("commit").asText() + " · " + env.path("time").asText()));
         Files.writeString(dir.resolve("roofline.svg"), SvgExport.render(plot, 1000, 720));
         Files.write(dir.resolve("roofline.png"), org.llmwb.core.plot.PngExport.render(plot, 1000, 720));

@@ -35,6 +35,9 @@ final class RunCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--no-write", description = "stream records to stdout without writing a result folder")
     boolean noWrite;
+    @Option(names = "--backend", paramLabel = "auto|cuda|cpu", description = "where a kernel sweep runs (default: the experiment's backend, "
+            + "else the GPU when there is one and ND4J on the CPU otherwise)")
+    String backend;
 
     @Override
     public Integer call() throws IOException {
@@ -43,6 +46,9 @@ final class RunCommand implements Callable<Integer> {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new InputException(SourceLocation.of(file.toString()), "file not found");
+        }
+        if (backend != null && !java.util.Set.of("auto", "cuda", "cpu").contains(backend)) {
+            throw new InputException("--backend is auto, cuda or cpu, not '" + backend + "'");
         }
         Experiment e = ExperimentParser.parse(text, file.toString(), file.toAbsolutePath().getParent(), common.catalog());
         Path target = noWrite ? null : out != null ? out
@@ -84,7 +90,7 @@ final class RunCommand implements Callable<Integer> {
                         stderr.println("  " + done + "/" + total);
                     }
                 }
-            }, interrupted::get);
+            }, interrupted::get, backend);
         } finally {
             cleanedUp.countDown();
             try {

@@ -125,6 +125,12 @@ final class StdioServer {
         String text = req.get("experiment").asText();
         String source = req.path("source").asText("experiment.yaml");
         Path out = req.path("out").isTextual() ? Path.of(req.get("out").asText()) : null;
+        String backend = req.path("backend").isTextual() ? req.get("backend").asText() : null;
+        if (backend != null && !java.util.Set.of("auto", "cuda", "cpu").contains(backend)) {
+            active.remove(id);
+            emit(Protocol.error(id, "backend is auto, cuda or cpu, not '" + backend + "'", List.of()));
+            return;
+        }
         pool.submit(() -> {
             try {
                 Experiment e = ExperimentParser.parse(text, source, req.path("baseDir").isTextual() ? Path.of(req.get("baseDir").asText()) : null, gpus);
@@ -145,7 +151,7 @@ final class StdioServer {
                     public void progress(long done, long total) {
                         emit(Protocol.event(Protocol.EV_PROGRESS, id).put("done", done).put("total", total));
                     }
-                }, cancelled::get);
+                }, cancelled::get, backend);
                 ObjectNode done = Protocol.event(Protocol.EV_COMPLETED, id).put("status", o.status()).put("records", o.records());
                 done.set("summary", Json.MAPPER.valueToTree(o.summary()));
                 if (o.out() != null) {

@@ -262,11 +262,6 @@ public final class Gpu implements AutoCloseable {
         return ms;
     }
 
-    public static float median(float[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
-
     /** A captured sequence of launches, replayed with one call (what decode steps need: ~7 µs per JCuda launch otherwise). */
     public final class Graph implements AutoCloseable {
         private final CUgraph graph = new CUgraph();

@@ -73,6 +73,28 @@ public final class GpuCatalog {
         return new ArrayList<>(gpus.keySet());
     }
 
+    /**
+     * The catalog entry for a device name as the driver reports it ("NVIDIA H100 80GB HBM3" → the H100 SXM
+     * entry): the first model token of the name (letters and digits, e.g. H100, A100, 4090) that a catalog
+     * name contains. Null when none matches, e.g. for a CPU.
+     */
+    public GpuSpec forDeviceName(String deviceName) {
+        if (deviceName == null) {
+            return null;
+        }
+        for (String token : deviceName.split("[\\s,()]+")) {
+            if (token.length() < 3 || !token.matches(".*\\d.*") || token.matches("\\d+GB") || token.startsWith("HBM")) {
+                continue;
+            }
+            for (GpuSpec g : gpus.values()) {
+                if ((" " + g.name() + " ").toUpperCase(java.util.Locale.ROOT).contains(" " + token.toUpperCase(java.util.Locale.ROOT) + " ")) {
+                    return g;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Looks up by id (case-insensitive); unknown ids give an error that lists the known ones. */
     public GpuSpec get(String id) {
         GpuSpec g = gpus.get(id.trim().toLowerCase(java.util.Locale.ROOT));

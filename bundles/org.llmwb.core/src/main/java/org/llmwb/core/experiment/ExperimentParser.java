@@ -55,6 +55,7 @@ public final class ExperimentParser {
         KERNEL_SETTINGS.put("runs", "int");
         KERNEL_SETTINGS.put("warmup", "count");
         KERNEL_SETTINGS.put("seed", "long");
+        KERNEL_SETTINGS.put("backend", "choice:auto|cuda|cpu");
     }
 
     static final KindSchema CALCULATOR_SCHEMA;

@@ -15,9 +15,11 @@ public final class RecordText {
     /** A short human line for a record of either kind (logs, the CLI, the Runner view). */
     public static String describe(Map<String, Object> r) {
         if (r.get("op") != null && r.get("medianMs") instanceof Number ms) {
-            return String.format(java.util.Locale.ROOT, "%s %s: %.1f us, %.0f GB/s, %.2f TFLOP/s (%.1f%% of copy BW), err %s", r.get("op"),
+            double tf = ((Number) r.get("tflops")).doubleValue();
+            return String.format(java.util.Locale.ROOT, "%s %s: %.1f us, %.3g GB/s, %s (%.1f%% of copy BW), err %s", r.get("op"),
                     r.getOrDefault("version", ""), ms.doubleValue() * 1e3, ((Number) r.get("gbs")).doubleValue(),
-                    ((Number) r.get("tflops")).doubleValue(), 100 * ((Number) r.get("roofFraction")).doubleValue(),
+                    tf >= 1 ? String.format(java.util.Locale.ROOT, "%.2f TFLOP/s", tf) : String.format(java.util.Locale.ROOT, "%.3g GFLOP/s", tf * 1e3),
+                    100 * ((Number) r.get("roofFraction")).doubleValue(),
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
         }
         return switch (String.valueOf(r.get("calculator"))) {

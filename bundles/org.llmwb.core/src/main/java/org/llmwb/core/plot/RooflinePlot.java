@@ -58,9 +58,9 @@ public final class RooflinePlot {
             double ridge = p / bw;
             List<double[]> pts = List.of(new double[] {xmin, xmin * bw / Units.TFLOPS}, new double[] {ridge, p / Units.TFLOPS},
                     new double[] {xmax, p / Units.TFLOPS});
-            String kind = gpu.isUserDefined() ? "user-defined" : "datasheet";
-            String label = String.format(Locale.ROOT, "%s %.0f TFLOP/s · %.2f TB/s · ridge %.0f FLOP/B (%s)", k.toUpperCase(Locale.ROOT),
-                    p / Units.TFLOPS, bw / Units.TB, ridge, kind);
+            String kind = "measured".equals(gpu.origin()) ? "measured" : gpu.isUserDefined() ? "user-defined" : "datasheet";
+            String label = String.format(Locale.ROOT, "%s %s TFLOP/s · %s TB/s · ridge %.0f FLOP/B (%s)", k.toUpperCase(Locale.ROOT),
+                    tflops(p), tb(bw), ridge, kind);
             lines.add(new PlotModel.Line(label, kind, "solid", color++, pts));
         }
         return new PlotModel("Roofline · " + gpu.name(), new PlotModel.Axis("arithmetic intensity (FLOP/byte)", xmin, xmax, true),
@@ -88,8 +88,8 @@ public final class RooflinePlot {
             double ridge = p / measured.bandwidth();
             List<double[]> pts = List.of(new double[] {xmin, xmin * measured.bandwidth() / Units.TFLOPS}, new double[] {ridge, p / Units.TFLOPS},
                     new double[] {xmax, p / Units.TFLOPS});
-            lines.add(new PlotModel.Line(String.format(Locale.ROOT, "%s %.0f TFLOP/s · copy %.2f TB/s · ridge %.0f FLOP/B (measured%s)", e.getKey(),
-                    p / Units.TFLOPS, measured.bandwidth() / Units.TB, ridge, measured.source() == null ? "" : ", " + measured.source()), "measured",
+            lines.add(new PlotModel.Line(String.format(Locale.ROOT, "%s %s TFLOP/s · copy %s TB/s · ridge %.0f FLOP/B (measured%s)", e.getKey(),
+                    tflops(p), tb(measured.bandwidth()), ridge, measured.source() == null ? "" : ", " + measured.source()), "measured",
                     "dashed", color++, pts));
             ymax = Math.max(ymax, p / Units.TFLOPS * 3);
         }
@@ -126,5 +126,16 @@ public final class RooflinePlot {
         d.put("bound by", s.memoryBound() ? "memory bandwidth" : "compute (" + s.computeKey() + ")");
         String label = String.format(Locale.ROOT, "%s b=%d (%.1f FLOP/B)", s.phase(), s.batch(), s.intensity());
         return new PlotModel.Marker(series, label, s.intensity(), s.attainable() / Units.TFLOPS, shape, color, d);
+    }
+
+    /** Whole TFLOP/s for GPUs, three significant digits for the small roofs of a CPU. */
+    static String tflops(double flops) {
+        double t = flops / Units.TFLOPS;
+        return t >= 10 ? String.format(Locale.ROOT, "%.0f", t) : String.format(Locale.ROOT, "%.3g", t);
+    }
+
+    static String tb(double bytesPerSecond) {
+        double t = bytesPerSecond / Units.TB;
+        return t >= 0.1 ? String.format(Locale.ROOT, "%.2f", t) : String.format(Locale.ROOT, "%.3g", t);
     }
 }

@@ -60,6 +60,15 @@ public final class Protocol {
         return n;
     }
 
+    /** {@link #run} on a chosen backend for kernel sweeps: "auto", "cuda" or "cpu". */
+    public static ObjectNode run(String runId, String experimentYaml, String sourceName, String outDir, String backend) {
+        ObjectNode n = run(runId, experimentYaml, sourceName, outDir);
+        if (backend != null) {
+            n.put("backend", backend);
+        }
+        return n;
+    }
+
     public static ObjectNode error(String runId, String message, List<Problem> problems) {
         ObjectNode n = event(EV_ERROR, runId).put("message", message);
         ArrayNode arr = n.putArray("problems");

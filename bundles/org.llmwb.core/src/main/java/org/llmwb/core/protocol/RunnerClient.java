@@ -79,7 +79,10 @@ public final class RunnerClient implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaExecutable.toString());
         cmd.add("-Xss4m");
-        cmd.add("--enable-native-access=ALL-UNNAMED"); // the runner may load JCuda's native library
+        cmd.add("--enable-native-access=ALL-UNNAMED"); // the runner may load JCuda's and ND4J's native libraries
+        if (Runtime.version().feature() >= 23) {
+            cmd.add("--sun-misc-unsafe-memory-access=allow"); // ND4J's JavaCPP uses sun.misc.Unsafe (JDK 17-22 reject this flag)
+        }
         cmd.add("-cp");
         cmd.add(String.join(File.pathSeparator, jars));
         cmd.add("org.llmwb.runner.Main");

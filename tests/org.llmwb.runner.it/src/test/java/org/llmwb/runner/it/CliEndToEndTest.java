@@ -116,15 +116,42 @@ class CliEndToEndTest {
             List<Path> exps = s.filter(p -> p.toString().endsWith(".llmwb.yaml")).toList();
             assertTrue(exps.size() >= 5);
             for (Path e : exps) {
-                Cli.Result r = Cli.run(dir, "run", e.toString(), "--no-write");
-                if (Files.readString(e).contains("kind: kernel-sweep") && r.code() == 1) {
-                    // kernel sweeps need a GPU: without one they must say so in one line, not fail obscurely
-                    assertTrue(r.err().contains("kind: kernel-sweep runs our CUDA kernels and needs a GPU, but there is none here"), r.err());
+                boolean sweep = Files.readString(e).contains("kind: kernel-sweep");
+                // kernel sweeps are sized for a GPU: here they are checked on the GPU backend, which without a GPU must say
+                // so in one line (the CPU backend is exercised by kernelSweepRunsOnTheCpuWithoutAGpu)
+                Cli.Result r = sweep ? Cli.run(dir, "run", e.toString(), "--no-write", "--backend", "cuda") : Cli.run(dir, "run", e.toString(), "--no-write");
+                if (sweep && r.code() == 1) {
+                    assertTrue(r.err().contains("backend cuda runs our CUDA kernels and needs a GPU, but there is none here"), r.err());
+                    assertEquals(1, r.err().strip().lines().count(), r.err());
                     continue;
                 }
                 assertEquals(0, r.code(), e + ": " + r.err());
             }
         }
+    }
+
+    @Test
+    void kernelSweepRunsOnTheCpuWithoutAGpu() throws Exception {
+        Path exp = Cli.repo().resolve("lessons/kernels/laptop-attention.llmwb.yaml");
+        Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "cpu", "--backend", "cpu", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, json(r).get("records").asLong());
+        Path res = dir.resolve("cpu");
+        for (String line : Files.readAllLines(res.resolve("results.jsonl"))) {
+            JsonNode rec = Json.parse(line);
+            assertEquals("cpu", rec.get("backend").asText());
+            assertTrue(rec.get("medianMs").asDouble() > 0 && rec.get("bytes").asDouble() > 0 && rec.get("flops").asDouble() > 0, line);
+            // checked against the double-precision reference, inputs rounded to bf16 and computed in FP32
+            assertTrue(rec.get("maxRelErr").asDouble() < 1e-5, line);
+            assertTrue(rec.get("roofBandwidth").asDouble() > 1e8 && rec.get("roofPeakFlops").asDouble() > 1e8, line);
+        }
+        String svg = Files.readString(res.resolve("roofline.svg"));
+        assertTrue(svg.contains("FP32 GEMM (ND4J)") && svg.contains("(measured)") && svg.contains("decode_attention"), svg.substring(0, 400));
+        JsonNode env = Json.parse(Files.readString(res.resolve("env.json")));
+        assertEquals("cpu", env.at("/device/kind").asText());
+        Cli.Result bad = Cli.run(dir, "run", exp.toString(), "--no-write", "--backend", "tpu");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--backend is auto, cuda or cpu, not 'tpu'"), bad.err());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.llmwb.backend.cuda.bench;
 
+import org.llmwb.core.experiment.KernelRecords;
 import org.llmwb.backend.cuda.DeviceBuffer;
 import org.llmwb.backend.cuda.Gpu;
 import org.llmwb.backend.cuda.ops.Ceilings;
@@ -25,7 +26,7 @@ public final class CeilingsBenchmark {
             for (int v = 1; v <= 2; v++) {
                 int version = v;
                 float[] ms = gpu.time(3, runs, i -> c.copy(version, a, b, copyBytes));
-                copy = Math.max(copy, 2.0 * copyBytes / (Gpu.median(ms) / 1e3));
+                copy = Math.max(copy, 2.0 * copyBytes / (KernelRecords.median(ms) / 1e3));
             }
         }
         int blocks = gpu.device().multiprocessors() * 8;
@@ -33,9 +34,9 @@ public final class CeilingsBenchmark {
         double mma;
         try (DeviceBuffer out = gpu.alloc("peak outputs", 4L * blocks * 256)) {
             int iters = 8192;
-            fma = Ceilings.fmaFlops(blocks, 256, iters) / (Gpu.median(gpu.time(2, runs, i -> c.fma(out, blocks, 256, iters))) / 1e3);
+            fma = Ceilings.fmaFlops(blocks, 256, iters) / (KernelRecords.median(gpu.time(2, runs, i -> c.fma(out, blocks, 256, iters))) / 1e3);
             int mIters = 2048;
-            mma = Ceilings.mmaFlops(blocks, 256, mIters) / (Gpu.median(gpu.time(2, runs, i -> c.mma(out, blocks, 256, mIters))) / 1e3);
+            mma = Ceilings.mmaFlops(blocks, 256, mIters) / (KernelRecords.median(gpu.time(2, runs, i -> c.mma(out, blocks, 256, mIters))) / 1e3);
         }
         return new Result(gpu.device().name(), copy, fma, mma);
     }

@@ -1,5 +1,6 @@
 package org.llmwb.backend.cuda.bench;
 
+import org.llmwb.core.experiment.KernelRecords;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,7 +101,7 @@ public final class KernelBench {
         r.put("op", op);
         r.put("version", version);
         r.put("shape", shape);
-        double s = Timings.put(r, sorted, flops, bytes);
+        double s = KernelRecords.put(r, sorted, flops, bytes);
         double ms = s * 1e3;
         double frac = switch (roof) {
             case "copy" -> copyBandwidth > 0 ? bytes / s / copyBandwidth : Double.NaN;
@@ -472,6 +473,6 @@ public final class KernelBench {
     }
 
     private float[] gaussian(int n, double sigma) {
-        return Timings.gaussian(rnd, n, sigma);
+        return KernelRecords.gaussian(rnd, n, sigma);
     }
 }

@@ -1,5 +1,6 @@
 package org.llmwb.backend.cuda.bench;
 
+import org.llmwb.core.experiment.KernelRecords;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -43,7 +44,7 @@ public final class KernelSweepRun {
 
     private final Gpu gpu;
     private final Experiment.SweepSpec spec;
-    private double copyBandwidth;
+    private CeilingsBenchmark.Result ceilings;
 
     public KernelSweepRun(Gpu gpu, Experiment e) {
         if (!"kernel-sweep".equals(e.kind()) || e.sweep() == null) {
@@ -57,12 +58,13 @@ public final class KernelSweepRun {
         return spec.points();
     }
 
-    public double copyBandwidth() {
-        return copyBandwidth;
+    /** The roofs measured at the start of {@link #run} (null before). */
+    public CeilingsBenchmark.Result ceilings() {
+        return ceilings;
     }
 
     public long run(Sink sink, BooleanSupplier cancelled) {
-        copyBandwidth = CeilingsBenchmark.measure(gpu, 256L << 20, 10).copyBandwidth();
+        ceilings = CeilingsBenchmark.measure(gpu, 256L << 20, 10);
         return spec.walk(cancelled, (i, p) -> sink.record(i, spec.points(), evaluate(spec.target(), p)));
     }
 
@@ -93,9 +95,13 @@ public final class KernelSweepRun {
     }
 
     private Map<String, Object> finish(Map<String, Object> r, float[] ms, double flops, double bytes, Double err) {
-        double s = Timings.put(r, ms, flops, bytes);
+        double s = KernelRecords.put(r, ms, flops, bytes);
+        r.put("backend", "cuda");
         r.put("roof", "measured copy bandwidth");
-        r.put("roofFraction", bytes / s / copyBandwidth);
+        r.put("roofBandwidth", ceilings.copyBandwidth());
+        r.put("roofPeakFlops", ceilings.bf16MmaSync());
+        r.put("roofPeakName", "BF16 mma.sync");
+        r.put("roofFraction", bytes / s / ceilings.copyBandwidth());
         r.put("maxRelErr", err);
         return r;
     }
@@ -322,6 +328,6 @@ public final class KernelSweepRun {
     }
 
     private static float[] gaussian(Random r, int n, double sigma) {
-        return Timings.gaussian(r, n, sigma);
+        return KernelRecords.gaussian(r, n, sigma);
     }
 }

@@ -41,6 +41,12 @@ public class RooflineView extends ViewPart {
     private Label error;
     private PlotCanvas plot;
     private Text details;
+    private Combo show;
+    private final Runnable liveListener = this::kernelRecordsChanged;
+    private boolean replotScheduled;
+    private String lastRun;
+    static final String SHOW_MODEL = "Model steps";
+    static final String SHOW_KERNELS = "Kernel run (live)";
 
     @Override
     public void createPartControl(Composite parent) {
@@ -55,6 +61,7 @@ public class RooflineView extends ViewPart {
         batch = inputs.text("Batch", "8");
         context = inputs.text("Context", "2048");
         prompt = inputs.text("Prompt", "2048");
+        show = inputs.combo("Show", List.of(SHOW_MODEL, SHOW_KERNELS), SHOW_MODEL, false);
         error = new Label(parent, SWT.WRAP);
         error.setForeground(parent.getDisplay().getSystemColor(SWT.COLOR_RED));
         error.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
@@ -65,11 +72,57 @@ public class RooflineView extends ViewPart {
         GridData dd = new GridData(SWT.FILL, SWT.BOTTOM, true, false);
         dd.heightHint = 70;
         details.setLayoutData(dd);
+        LiveKernelRun.get().addListener(liveListener);
         recompute();
+    }
+
+    /** Records stream in batches; coalesce redraws to at most one per 150 ms. A new kernel run switches the view to it. */
+    private void kernelRecordsChanged() {
+        LiveKernelRun live = LiveKernelRun.get();
+        if (live.runId() != null && !live.runId().equals(lastRun)) {
+            lastRun = live.runId();
+            show.setText(SHOW_KERNELS);
+        }
+        if (!replotScheduled && !plot.isDisposed()) {
+            replotScheduled = true;
+            plot.getDisplay().timerExec(150, () -> {
+                replotScheduled = false;
+                recompute();
+            });
+        }
+    }
+
+    private void showKernels() {
+        LiveKernelRun live = LiveKernelRun.get();
+        List<java.util.Map<String, Object>> recs = live.records();
+        if (recs.isEmpty()) {
+            error.setText("No kernel run yet: run a kind: kernel-sweep experiment in the Runner view (on the GPU, or on the CPU through ND4J)"
+                    + " and its records land here as they arrive.");
+            error.getParent().layout(true, true);
+            return;
+        }
+        try {
+            PlotModel pm = org.llmwb.core.plot.KernelRoofline.forRecords(gpus, recs, List.of(live.status()));
+            plot.setModel(pm);
+            StringBuilder s = new StringBuilder(live.status()).append('\n');
+            s.append("last: ").append(org.llmwb.core.experiment.RecordText.describe(recs.get(recs.size() - 1))).append('\n');
+            for (PlotModel.Line l : pm.lines()) {
+                s.append(l.label()).append('\n');
+            }
+            details.setText(s.toString());
+            error.setText("");
+        } catch (RuntimeException e) {
+            error.setText("Cannot draw the kernel run: " + e.getMessage());
+        }
+        error.getParent().layout(true, true);
     }
 
     public void recompute() {
         if (plot.isDisposed()) {
+            return;
+        }
+        if (SHOW_KERNELS.equals(show.getText())) {
+            showKernels();
             return;
         }
         inputs.beginValidation();
@@ -104,6 +157,12 @@ public class RooflineView extends ViewPart {
     }
 
     @Override
+    public void dispose() {
+        LiveKernelRun.get().removeListener(liveListener);
+        super.dispose();
+    }
+
+    @Override
     public void setFocus() {
         plot.setFocus();
     }
@@ -118,6 +177,14 @@ public class RooflineView extends ViewPart {
 
     public Combo gpuCombo() {
         return gpu;
+    }
+
+    public Combo showCombo() {
+        return show;
+    }
+
+    public Text detailsText() {
+        return details;
     }
 
     public String errorText() {

@@ -20,23 +20,25 @@ final class RunExperimentJob extends Job {
     private final String yaml;
     private final String source;
     private final java.nio.file.Path baseDir;
+    private final String backend;
     volatile RunnerConnection.RunState state;
 
     /** @param baseDir folder relative model paths resolve against (the opened file's), or null */
-    RunExperimentJob(RunnerConnection runner, String id, String yaml, String source, java.nio.file.Path baseDir) {
+    RunExperimentJob(RunnerConnection runner, String id, String yaml, String source, java.nio.file.Path baseDir, String backend) {
         super("Run experiment " + source + " (" + id + ")");
         this.runner = runner;
         this.id = id;
         this.yaml = yaml;
         this.source = source;
         this.baseDir = baseDir;
+        this.backend = backend;
         setUser(true);
     }
 
     @Override
     protected IStatus run(IProgressMonitor monitor) {
         try {
-            state = runner.run(id, yaml, source, baseDir);
+            state = runner.run(id, yaml, source, baseDir, backend);
         } catch (IOException e) {
             return Status.error("cannot start the run: " + e.getMessage(), e);
         }

@@ -110,10 +110,10 @@ final class RunnerConnection {
         return s.toString();
     }
 
-    RunState run(String id, String yaml, String source, Path baseDir) throws IOException {
+    RunState run(String id, String yaml, String source, Path baseDir, String backend) throws IOException {
         RunState r = new RunState(id);
         runs.put(id, r);
-        var request = Protocol.run(id, yaml, source, null);
+        var request = Protocol.run(id, yaml, source, null, backend);
         if (baseDir != null) {
             request.put("baseDir", baseDir.toString());
         }

@@ -13,6 +13,7 @@ import org.eclipse.swt.SWT;
 import org.eclipse.swt.layout.GridData;
 import org.eclipse.swt.layout.GridLayout;
 import org.eclipse.swt.widgets.Button;
+import org.eclipse.swt.widgets.Combo;
 import org.eclipse.swt.widgets.Composite;
 import org.eclipse.swt.widgets.FileDialog;
 import org.eclipse.swt.widgets.Label;
@@ -54,7 +55,10 @@ public class RunnerView extends ViewPart {
 
     private final RunnerConnection runner = new RunnerConnection();
     private final AtomicInteger runCounter = new AtomicInteger();
+    private static final String[] BACKEND_LABELS = {"auto (GPU if any, else CPU)", "GPU (our CUDA kernels)", "CPU (ND4J)"};
+    private static final String[] BACKENDS = {"auto", "cuda", "cpu"};
     private Label status;
+    private Combo backend;
     private Button start;
     private Button stop;
     private Button run;
@@ -71,13 +75,18 @@ public class RunnerView extends ViewPart {
     public void createPartControl(Composite parent) {
         parent.setLayout(new GridLayout(1, false));
         Composite bar = new Composite(parent, SWT.NONE);
-        bar.setLayout(new GridLayout(7, false));
+        bar.setLayout(new GridLayout(9, false));
         bar.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
         start = button(bar, "Start runner", this::startRunner);
         stop = button(bar, "Stop runner", this::stopRunner);
         status = new Label(bar, SWT.NONE);
         status.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
         button(bar, "Open experiment…", this::openFile);
+        new Label(bar, SWT.NONE).setText("Kernels on:");
+        backend = new Combo(bar, SWT.READ_ONLY);
+        backend.setItems(BACKEND_LABELS);
+        backend.select(0);
+        backend.setToolTipText("where kernel sweeps run: the GPU when the runner's machine has one, else the CPU through ND4J");
         run = button(bar, "Run", this::runExperiment);
         cancel = button(bar, "Cancel", this::cancelRun);
         progress = new ProgressBar(bar, SWT.SMOOTH);
@@ -167,7 +176,14 @@ public class RunnerView extends ViewPart {
         String details = switch (type) {
             case Protocol.EV_HELLO -> "runner " + e.path("version").asText() + ", protocol " + e.path("protocol").asText();
             case Protocol.EV_STARTED -> e.path("experiment").asText() + ": " + e.path("total").asText() + " points";
-            case Protocol.EV_RECORD -> RecordText.describe(Json.MAPPER.convertValue(e.path("record"), java.util.Map.class));
+            case Protocol.EV_RECORD -> {
+                @SuppressWarnings("unchecked")
+                java.util.Map<String, Object> rec = Json.MAPPER.convertValue(e.path("record"), java.util.Map.class);
+                if (LiveKernelRun.isKernelRecord(rec)) {
+                    LiveKernelRun.get().add(e.path("id").asText(""), rec);
+                }
+                yield RecordText.describe(rec);
+            }
             case Protocol.EV_PROGRESS -> e.path("done").asText() + " / " + e.path("total").asText();
             case Protocol.EV_ERROR -> e.path("message").asText() + RunnerConnection.problems(e).replace('\n', ' ');
             case Protocol.EV_COMPLETED -> e.path("status").asText() + ", " + e.path("records").asText() + " records"
@@ -177,6 +193,9 @@ public class RunnerView extends ViewPart {
         };
         if (details == null) {
             return;
+        }
+        if (type.equals(Protocol.EV_COMPLETED) || type.equals(Protocol.EV_ERROR)) {
+            LiveKernelRun.get().finish(e.path("id").asText(""), type.equals(Protocol.EV_ERROR) ? "failed" : e.path("status").asText());
         }
         if (type.equals(Protocol.EV_PROGRESS) && e.path("total").asLong() > 0) {
             progress.setSelection((int) (100 * e.path("done").asLong() / e.path("total").asLong()));
@@ -247,7 +266,7 @@ public class RunnerView extends ViewPart {
         String id = "r" + runCounter.incrementAndGet();
         String text = experiment.getText();
         String name = source.getText().startsWith("experiment: ") ? source.getText().substring(12) : "workbench.llmwb.yaml";
-        RunExperimentJob job = new RunExperimentJob(runner, id, text, name, experimentBase);
+        RunExperimentJob job = new RunExperimentJob(runner, id, text, name, experimentBase, BACKENDS[Math.max(0, backend.getSelectionIndex())]);
         current = job;
         progress.setSelection(0);
         runStatus.setText("running " + id + "…");
@@ -304,6 +323,11 @@ public class RunnerView extends ViewPart {
 
     public String runStatusText() {
         return runStatus.getText();
+    }
+
+    /** Selects where kernel sweeps run: "auto", "cuda" or "cpu". */
+    public void selectBackend(String b) {
+        backend.select(java.util.Arrays.asList(BACKENDS).indexOf(b));
     }
 
     public Text experimentText() {

@@ -11,6 +11,8 @@ import org.eclipse.swt.widgets.TableItem;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.llmwb.core.plot.PlotModel;
+import org.llmwb.ui.views.RooflineView;
 import org.llmwb.ui.views.RunnerView;
 
 /** Starts the real runner child process from the build's runner/lib and talks to it. */
@@ -61,6 +63,49 @@ class RunnerViewUITest {
         TableItem err = rows("error").stream().filter(r -> r.getText(1).equals(h.id())).findFirst().orElseThrow();
         assertTrue(err.getText(2).contains("workbench.llmwb.yaml:5:3"), err.getText(2));
         Ui.waitFor("the status text", 5_000, () -> view.runStatusText().contains("did you mean 'model'"));
+    }
+
+    static final String CPU_SWEEP = """
+            apiVersion: llmwb/v1
+            kind: kernel-sweep
+            metadata:
+              name: ui-cpu-attention
+            spec:
+              op: decode_attention
+              batch: 2
+              heads: 8
+              kvHeads: 2
+              headDim: 64
+              blockSize: 16
+              runs: 3
+              sweep:
+                context: [64, 300]
+                version: [contiguous, paged]
+            """;
+
+    @Test
+    void aKernelSweepOnTheCpuLandsOnTheRooflineLive() throws Exception {
+        view.selectBackend("cpu");
+        view.experimentText().setText(CPU_SWEEP);
+        RooflineView roofline = Ui.show(RooflineView.ID, RooflineView.class);
+        RunnerView.RunExperimentJobHandle h = view.runExperiment();
+        // the view switches itself to the live kernel run as soon as the first record arrives
+        Ui.waitFor("the first kernel point", 60_000, () -> roofline.showCombo().getText().equals("Kernel run (live)")
+                && roofline.plot().getModel() != null && !roofline.plot().getModel().markers().isEmpty());
+        Ui.waitFor("the run to finish", 60_000, () -> h.job().getResult() != null);
+        assertEquals(IStatus.OK, h.job().getResult().getSeverity(), h.job().getResult().getMessage());
+        Ui.waitFor("all four points", 5_000, () -> roofline.plot().getModel().markers().size() == 4);
+        PlotModel m = roofline.plot().getModel();
+        // the CPU's roofs are measured by the runner (ND4J copy and GEMM), drawn as such, and every point sits under them
+        assertTrue(m.lines().stream().anyMatch(l -> l.label().contains("FP32 GEMM (ND4J)") && l.label().contains("(measured)")), m.lines().toString());
+        for (PlotModel.Marker mk : m.markers()) {
+            assertEquals("decode_attention", mk.series());
+            assertEquals("cpu", mk.details().get("backend"));
+            assertTrue(mk.x() > 0 && mk.y() > 0, mk.toString());
+        }
+        Ui.waitFor("the finished run in the details", 5_000, () -> roofline.detailsText().getText().contains(h.id() + " ok: 4 kernel records"));
+        roofline.showCombo().setText("Model steps");
+        Ui.waitFor("the model roofline back", 5_000, () -> roofline.plot().getModel().markers().size() == 2);
     }
 
     @Test

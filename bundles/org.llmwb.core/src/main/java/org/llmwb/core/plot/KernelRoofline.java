@@ -49,8 +49,8 @@ public final class KernelRoofline {
             int colour = colours.get(op);
             Map<String, String> d = new LinkedHashMap<>();
             r.forEach((k, v) -> d.put(k, String.valueOf(v)));
-            String label = r.get("version") == null ? "" : String.valueOf(r.get("version"));
-            markers.add(new PlotModel.Marker(op, label, num(r.get("intensity")), num(r.get("tflops")),
+            // no text label: points of one sweep often share an intensity and labels would overlap; hover shows the record
+            markers.add(new PlotModel.Marker(op, "", num(r.get("intensity")), num(r.get("tflops")),
                     SHAPES[(colour - FIRST_COLOUR) % SHAPES.length], colour, d));
         }
         return markers;

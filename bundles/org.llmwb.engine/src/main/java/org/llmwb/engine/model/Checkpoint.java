@@ -1,0 +1,133 @@
+package org.llmwb.engine.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.llmwb.core.InputException;
+import org.llmwb.core.SourceLocation;
+import org.llmwb.core.catalog.HfConfigReader;
+import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.core.result.Json;
+import org.llmwb.core.yaml.YNode;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * A Hugging Face checkpoint folder: {@code config.json}, the weights in {@code model.safetensors} or in shards
+ * listed by {@code model.safetensors.index.json} (its {@code weight_map}), and {@code tokenizer.json}. Shards are
+ * memory-mapped as needed; a tensor is looked up in the shard the index names.
+ */
+public final class Checkpoint implements AutoCloseable {
+    /** What the forward pass needs beyond the shape: norm epsilon and RoPE (theta, Llama-3 scaling). */
+    public record Numerics(double rmsEps, double ropeTheta, double ropeFactor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
+    }
+
+    private final Path dir;
+    private final ModelConfig config;
+    private final Numerics numerics;
+    private final Map<String, Path> weightMap = new LinkedHashMap<>();
+    private final Map<Path, Safetensors> open = new LinkedHashMap<>();
+
+    private Checkpoint(Path dir, ModelConfig config, Numerics numerics) {
+        this.dir = dir;
+        this.config = config;
+        this.numerics = numerics;
+    }
+
+    public static Checkpoint open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new InputException(SourceLocation.of(dir.toString()), "not a checkpoint folder (expected config.json, *.safetensors and tokenizer.json)");
+        }
+        Path cfg = dir.resolve("config.json");
+        ModelConfig mc = HfConfigReader.read(cfg);
+        if (mc.kvLoraRank() > 0 || mc.numExperts() > 0 || !mc.gatedMlp()) {
+            throw new InputException(SourceLocation.of(cfg.toString()), "the engine runs Llama-family dense models (GQA attention, SwiGLU MLP); "
+                    + mc.modelType() + " with MLA, MoE or a plain MLP is not supported");
+        }
+        YNode c = YNode.read(cfg);
+        double eps = c.has("rms_norm_eps") ? c.get("rms_norm_eps").asDouble() : 1e-5;
+        double factor = 0;
+        double low = 1;
+        double high = 4;
+        int orig = 8192;
+        YNode rs = c.get("rope_scaling");
+        if (rs != null && rs.isMap()) {
+            String type = rs.has("rope_type") ? rs.get("rope_type").text() : rs.has("type") ? rs.get("type").text() : "";
+            if (!type.equals("llama3")) {
+                throw new InputException(rs.location(), "rope_scaling type '" + type + "' is not supported (llama3 is)");
+            }
+            factor = rs.get("factor").asDouble();
+            low = rs.has("low_freq_factor") ? rs.get("low_freq_factor").asDouble() : 1;
+            high = rs.has("high_freq_factor") ? rs.get("high_freq_factor").asDouble() : 4;
+            orig = rs.has("original_max_position_embeddings") ? (int) rs.get("original_max_position_embeddings").asDouble() : 8192;
+        }
+        Checkpoint ck = new Checkpoint(dir, mc, new Numerics(eps, mc.ropeTheta(), factor, low, high, orig));
+        Path single = dir.resolve("model.safetensors");
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(index)) {
+            JsonNode root;
+            try {
+                root = Json.parse(Files.readString(index));
+            } catch (IOException e) {
+                throw new InputException(SourceLocation.of(index.toString()), "not a valid index: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+            JsonNode wm = root.path("weight_map");
+            if (!wm.isObject() || wm.isEmpty()) {
+                throw new InputException(SourceLocation.of(index.toString()), "missing 'weight_map'");
+            }
+            wm.fields().forEachRemaining(f -> {
+                Path shard = dir.resolve(f.getValue().asText()).normalize();
+                if (!shard.startsWith(dir.normalize()) || !Files.isRegularFile(shard)) {
+                    throw new InputException(SourceLocation.of(index.toString()), "tensor '" + f.getKey() + "' is mapped to shard '" + f.getValue().asText()
+                            + "', which is not a file in the checkpoint folder");
+                }
+                ck.weightMap.put(f.getKey(), shard);
+            });
+        } else if (Files.isRegularFile(single)) {
+            try (Safetensors s = Safetensors.open(single)) {
+                s.entries().keySet().forEach(k -> ck.weightMap.put(k, single));
+            }
+        } else {
+            throw new InputException(SourceLocation.of(dir.toString()), "no model.safetensors or model.safetensors.index.json");
+        }
+        return ck;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Numerics numerics() {
+        return numerics;
+    }
+
+    public boolean has(String tensor) {
+        return weightMap.containsKey(tensor);
+    }
+
+    /** A tensor as floats with its expected shape checked. */
+    public float[] floats(String tensor, long... shape) {
+        Path shard = weightMap.get(tensor);
+        if (shard == null) {
+            throw new InputException(SourceLocation.of(dir.toString()), "missing tensor '" + tensor + "'");
+        }
+        return open.computeIfAbsent(shard, Safetensors::open).floats(tensor, shape);
+    }
+
+    public Path tokenizerFile() {
+        return dir.resolve("tokenizer.json");
+    }
+
+    @Override
+    public void close() {
+        open.values().forEach(Safetensors::close);
+        open.clear();
+    }
+}

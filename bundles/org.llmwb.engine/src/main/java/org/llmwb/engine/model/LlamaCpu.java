@@ -1,0 +1,247 @@
+package org.llmwb.engine.model;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.llmwb.backend.cpu.LayersRef;
+import org.llmwb.backend.cpu.nd4j.Nd4jOps;
+import org.llmwb.core.InputException;
+import org.llmwb.core.catalog.ModelConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The Llama-family forward pass on the CPU (ND4J, FP32): embedding, per layer RMSNorm → fused QKV GEMM → RoPE →
+ * K/V written into the paged pool → causal attention over the sequence's blocks → output projection and residual,
+ * RMSNorm → fused gate/up GEMM → SiLU·mul → down projection and residual; final norm and the (tied or untied)
+ * output head. One {@link #forward} call runs a mixed step: sequences with several new tokens (prefill or a
+ * prefill chunk) and sequences with one (decode), their linear layers as one GEMM over all new tokens.
+ */
+public final class LlamaCpu {
+    /** One sequence in a step: its new tokens, how many tokens it already has in the cache, and its block table (covering past + new). */
+    public record SeqInput(int[] tokens, int past, int[] blockTable) {
+    }
+
+    /** The paged KV pool: per layer K and V as [blocks × blockSize, KVH × D] rows. */
+    public static final class KvPool {
+        final INDArray[] k;
+        final INDArray[] v;
+        public final int blocks;
+        public final int blockSize;
+
+        KvPool(int layers, int blocks, int blockSize, int width) {
+            this.blocks = blocks;
+            this.blockSize = blockSize;
+            k = new INDArray[layers];
+            v = new INDArray[layers];
+            for (int l = 0; l < layers; l++) {
+                k[l] = Nd4j.create(DataType.FLOAT, (long) blocks * blockSize, width);
+                v[l] = Nd4j.create(DataType.FLOAT, (long) blocks * blockSize, width);
+            }
+        }
+
+        /** Copies block {@code src} onto block {@code dst} in every layer (copy-on-write of a shared block). */
+        public void copyBlock(int src, int dst) {
+            for (int l = 0; l < k.length; l++) {
+                k[l].get(interval((long) dst * blockSize, (long) (dst + 1) * blockSize), all())
+                        .assign(k[l].get(interval((long) src * blockSize, (long) (src + 1) * blockSize), all()));
+                v[l].get(interval((long) dst * blockSize, (long) (dst + 1) * blockSize), all())
+                        .assign(v[l].get(interval((long) src * blockSize, (long) (src + 1) * blockSize), all()));
+            }
+        }
+
+        public long bytes() {
+            return 2L * k.length * k[0].length() * 4;
+        }
+    }
+
+    private final ModelConfig cfg;
+    private final Checkpoint.Numerics num;
+    private final INDArray embed;
+    private final INDArray lmHeadT;
+    private final INDArray finalNorm;
+    private final INDArray[] attnNorm;
+    private final INDArray[] mlpNorm;
+    private final INDArray[] qkvT;
+    private final INDArray[] oT;
+    private final INDArray[] gateUpT;
+    private final INDArray[] downT;
+    private final float[] invFreq;
+
+    public LlamaCpu(Checkpoint ck) {
+        Nd4jOps.warmUp();
+        cfg = ck.config();
+        num = ck.numerics();
+        int h = cfg.hiddenSize();
+        int d = cfg.headDim();
+        int q = cfg.numHeads() * d;
+        int kv = cfg.numKvHeads() * d;
+        int inter = cfg.intermediateSize();
+        int layers = cfg.numLayers();
+        long vocab = cfg.vocabSize();
+        embed = Nd4jOps.matrix(ck.floats("model.embed_tokens.weight", vocab, h), (int) vocab, h);
+        lmHeadT = ck.has("lm_head.weight") ? transposed(ck.floats("lm_head.weight", vocab, h), (int) vocab, h) : embed.transpose().dup('c');
+        if (!ck.has("lm_head.weight") && !cfg.tieEmbeddings()) {
+            throw new InputException("config.json says tie_word_embeddings is false but the checkpoint has no lm_head.weight");
+        }
+        finalNorm = row(ck.floats("model.norm.weight", h));
+        attnNorm = new INDArray[layers];
+        mlpNorm = new INDArray[layers];
+        qkvT = new INDArray[layers];
+        oT = new INDArray[layers];
+        gateUpT = new INDArray[layers];
+        downT = new INDArray[layers];
+        for (int l = 0; l < layers; l++) {
+            String p = "model.layers." + l + ".";
+            attnNorm[l] = row(ck.floats(p + "input_layernorm.weight", h));
+            mlpNorm[l] = row(ck.floats(p + "post_attention_layernorm.weight", h));
+            INDArray wq = transposed(ck.floats(p + "self_attn.q_proj.weight", q, h), q, h);
+            INDArray wk = transposed(ck.floats(p + "self_attn.k_proj.weight", kv, h), kv, h);
+            INDArray wv = transposed(ck.floats(p + "self_attn.v_proj.weight", kv, h), kv, h);
+            qkvT[l] = Nd4j.hstack(wq, wk, wv).dup('c');
+            oT[l] = transposed(ck.floats(p + "self_attn.o_proj.weight", h, q), h, q);
+            INDArray g = transposed(ck.floats(p + "mlp.gate_proj.weight", inter, h), inter, h);
+            INDArray u = transposed(ck.floats(p + "mlp.up_proj.weight", inter, h), inter, h);
+            gateUpT[l] = Nd4j.hstack(g, u).dup('c');
+            downT[l] = transposed(ck.floats(p + "mlp.down_proj.weight", h, inter), h, inter);
+        }
+        invFreq = LayersRef.ropeInvFreq(d, num.ropeTheta(), num.ropeFactor(), num.lowFreqFactor(), num.highFreqFactor(), num.originalMaxPositions());
+    }
+
+    private static INDArray transposed(float[] w, int out, int in) {
+        return Nd4jOps.matrix(w, out, in).transpose().dup('c');
+    }
+
+    private static INDArray row(float[] w) {
+        return Nd4jOps.matrix(w, 1, w.length);
+    }
+
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    public KvPool newPool(int blocks, int blockSize) {
+        return new KvPool(cfg.numLayers(), blocks, blockSize, cfg.numKvHeads() * cfg.headDim());
+    }
+
+    /** Weight bytes as held here (FP32). */
+    public long weightBytes() {
+        long n = embed.length() + finalNorm.length() + (cfg.tieEmbeddings() ? 0 : lmHeadT.length());
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            n += attnNorm[l].length() + mlpNorm[l].length() + qkvT[l].length() + oT[l].length() + gateUpT[l].length() + downT[l].length();
+        }
+        return 4 * n;
+    }
+
+    /** Runs one step; returns the logits of each sequence's last new token, [B][vocab]. */
+    public float[][] forward(List<SeqInput> batch, KvPool pool) {
+        int hq = cfg.numHeads();
+        int hkv = cfg.numKvHeads();
+        int d = cfg.headDim();
+        int qw = hq * d;
+        int kw = hkv * d;
+        int total = 0;
+        for (SeqInput s : batch) {
+            if (s.tokens().length == 0) {
+                throw new IllegalArgumentException("a sequence in the step has no new tokens");
+            }
+            int need = (s.past() + s.tokens().length + pool.blockSize - 1) / pool.blockSize;
+            if (s.blockTable().length < need) {
+                throw new IllegalArgumentException("block table of " + s.blockTable().length + " blocks for " + (s.past() + s.tokens().length) + " tokens");
+            }
+            total += s.tokens().length;
+        }
+        int[] ids = new int[total];
+        int[] pos = new int[total];
+        int[] slots = new int[total];
+        int t = 0;
+        for (SeqInput s : batch) {
+            for (int i = 0; i < s.tokens().length; i++, t++) {
+                ids[t] = s.tokens()[i];
+                pos[t] = s.past() + i;
+                int blk = s.blockTable()[pos[t] / pool.blockSize];
+                if (blk < 0 || blk >= pool.blocks) {
+                    throw new IllegalArgumentException("block " + blk + " is outside the pool of " + pool.blocks);
+                }
+                slots[t] = blk * pool.blockSize + pos[t] % pool.blockSize;
+            }
+        }
+        INDArray x = Nd4jOps.embedding(embed, ids);
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            INDArray qkv = Nd4jOps.linear(Nd4jOps.rmsnorm(x, attnNorm[l], num.rmsEps()), qkvT[l]);
+            INDArray q = qkv.get(all(), interval(0, qw)).dup('c');
+            INDArray k = qkv.get(all(), interval(qw, qw + kw)).dup('c');
+            INDArray v = qkv.get(all(), interval(qw + kw, qw + 2 * kw)).dup('c');
+            Nd4jOps.rope(q, pos, invFreq, hq, d);
+            Nd4jOps.rope(k, pos, invFreq, hkv, d);
+            writeRows(pool.k[l], k, slots);
+            writeRows(pool.v[l], v, slots);
+            INDArray attn = Nd4j.create(DataType.FLOAT, total, qw);
+            attend(batch, pool, l, q, attn);
+            x.addi(Nd4jOps.linear(attn, oT[l]));
+            INDArray mlp = Nd4jOps.siluMul(Nd4jOps.linear(Nd4jOps.rmsnorm(x, mlpNorm[l], num.rmsEps()), gateUpT[l]));
+            x.addi(Nd4jOps.linear(mlp, downT[l]));
+        }
+        int[] last = new int[batch.size()];
+        t = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            t += batch.get(b).tokens().length;
+            last[b] = t - 1;
+        }
+        INDArray logits = Nd4jOps.linear(Nd4jOps.rmsnorm(x.getRows(last), finalNorm, num.rmsEps()), lmHeadT);
+        float[][] out = new float[batch.size()][];
+        for (int b = 0; b < out.length; b++) {
+            out[b] = logits.getRow(b).dup().data().asFloat();
+        }
+        return out;
+    }
+
+    /** Attention of every sequence's new tokens: decodes (one token) batched in one call, prefills one by one. */
+    private void attend(List<SeqInput> batch, KvPool pool, int l, INDArray q, INDArray out) {
+        int hq = cfg.numHeads();
+        int hkv = cfg.numKvHeads();
+        int d = cfg.headDim();
+        List<Integer> decodes = new ArrayList<>();
+        int[] start = new int[batch.size()];
+        int t = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            start[b] = t;
+            SeqInput s = batch.get(b);
+            if (s.tokens().length == 1) {
+                decodes.add(b);
+            } else {
+                int n = s.tokens().length;
+                int ctx = s.past() + n;
+                INDArray k = Nd4jOps.gatherBlocks(pool.k[l], s.blockTable(), pool.blockSize, ctx);
+                INDArray v = Nd4jOps.gatherBlocks(pool.v[l], s.blockTable(), pool.blockSize, ctx);
+                out.get(interval(t, t + n), all()).assign(Nd4jOps.prefillAttention(q.get(interval(t, t + n), all()), k, v, s.past(), hq, hkv, d));
+            }
+            t += s.tokens().length;
+        }
+        if (!decodes.isEmpty()) {
+            int[] rows = decodes.stream().mapToInt(b -> start[b]).toArray();
+            int[][] tables = decodes.stream().map(b -> batch.get(b).blockTable()).toArray(int[][]::new);
+            int[] lens = decodes.stream().mapToInt(b -> batch.get(b).past() + 1).toArray();
+            INDArray r = Nd4jOps.decodeAttention(q.getRows(rows), pool.k[l], pool.v[l], tables, lens, hq, hkv, d, 0, pool.blockSize);
+            for (int i = 0; i < rows.length; i++) {
+                out.getRow(rows[i]).assign(r.getRow(i));
+            }
+        }
+    }
+
+    private static void writeRows(INDArray pool, INDArray rows, int[] slots) {
+        int i = 0;
+        while (i < slots.length) {
+            int run = 1;
+            while (i + run < slots.length && slots[i + run] == slots[i] + run) {
+                run++;
+            }
+            pool.get(interval(slots[i], slots[i] + run), all()).assign(rows.get(interval(i, i + run), all()));
+            i += run;
+        }
+    }
+}

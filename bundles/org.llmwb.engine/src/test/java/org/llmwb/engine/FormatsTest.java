@@ -119,6 +119,6 @@ class FormatsTest {
         }
         Files.delete(three.resolve("model-00002-of-00003.safetensors"));
         assertTrue(assertThrows(InputException.class, () -> Checkpoint.open(three)).getMessage().contains("which is not a file in the checkpoint folder"));
-        assertThrows(java.io.IOException.class, () -> CheckpointGenerator.generate(one, s, 1, Safetensors.Dtype.BF16, 1));
+        assertThrows(InputException.class, () -> CheckpointGenerator.generate(one, s, 1, Safetensors.Dtype.BF16, 1));
     }
 }

@@ -45,7 +45,7 @@ public final class CheckpointGenerator {
      */
     public static Path generate(Path dir, Shape s, long seed, Safetensors.Dtype dtype, int shards) throws IOException {
         if (Files.exists(dir) && (!Files.isDirectory(dir) || Files.list(dir).findAny().isPresent())) {
-            throw new IOException(dir + " exists and is not an empty folder");
+            throw new org.llmwb.core.InputException(org.llmwb.core.SourceLocation.of(dir.toString()), "exists and is not an empty folder; nothing written");
         }
         if (s.heads() % s.kvHeads() != 0 || s.headDim() % 2 != 0) {
             throw new IllegalArgumentException("heads must be a multiple of kvHeads and headDim even");

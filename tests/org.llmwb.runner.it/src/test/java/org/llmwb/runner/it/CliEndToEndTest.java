@@ -155,6 +155,28 @@ class CliEndToEndTest {
     }
 
     @Test
+    void makeCheckpointThenGenerateGreedily() throws Exception {
+        Cli.Result mk = Cli.run(dir, "make-checkpoint", "ck", "--shards", "2", "--seed", "5");
+        assertEquals(0, mk.code(), mk.err());
+        for (String f : List.of("config.json", "tokenizer.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors")) {
+            assertTrue(Files.isRegularFile(dir.resolve("ck").resolve(f)), f);
+        }
+        Cli.Result a = Cli.run(dir, "generate", "-m", "ck", "-p", "Paged attention keeps", "--max-tokens", "6", "--block-size", "4");
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().startsWith("Paged attention keeps"), a.out());
+        assertTrue(a.err().contains("prefill") && a.err().contains("ms/token"), a.err());
+        // greedy decoding is deterministic, and the block size changes where KV lives, not what comes out
+        Cli.Result b = Cli.run(dir, "generate", "-m", "ck", "-p", "Paged attention keeps", "--max-tokens", "6", "--block-size", "16");
+        assertEquals(a.out(), b.out());
+        Cli.Result again = Cli.run(dir, "make-checkpoint", "ck");
+        assertEquals(1, again.code());
+        Files.writeString(dir.resolve("ck").resolve("tokenizer.json"), "{\"model\": ");
+        Cli.Result broken = Cli.run(dir, "generate", "-m", "ck", "-p", "x");
+        assertEquals(1, broken.code());
+        assertTrue(broken.err().contains("tokenizer.json") && broken.err().contains("not a valid tokenizer.json"), broken.err());
+    }
+
+    @Test
     void helpAndVersion() throws Exception {
         Cli.Result h = Cli.run(dir, "--help");
         assertEquals(0, h.code());

@@ -1,0 +1,271 @@
+package org.llmwb.engine.kv;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The paged KV pool's bookkeeping (after nano-vllm's BlockManager, with copy-on-write added): fixed-size
+ * blocks, per-sequence block tables, reference counts, and prefix caching by chained content hashes — a full
+ * block's key is the hash of its tokens and of the previous block's key, so two prompts share a block exactly
+ * when they share everything up to its end. Freed blocks keep their contents and key and are reused least
+ * recently freed first; a cache hit revives such a block without recomputing it.
+ */
+public final class BlockManager {
+    /** A sequence as the block manager sees it: its tokens and block table. */
+    public static final class Seq {
+        final List<Integer> tokens = new ArrayList<>();
+        final List<Integer> table = new ArrayList<>();
+        int cachedTokens;
+
+        public Seq(List<Integer> prompt) {
+            tokens.addAll(prompt);
+        }
+
+        public int length() {
+            return tokens.size();
+        }
+
+        /** Tokens whose KV came from the prefix cache at allocation (need no prefill). */
+        public int cachedTokens() {
+            return cachedTokens;
+        }
+
+        public int[] blockTable() {
+            return table.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        public void append(int token) {
+            tokens.add(token);
+        }
+    }
+
+    private static final class Block {
+        final int id;
+        int refs;
+        long hash = -1;
+        int[] tokens;
+
+        Block(int id) {
+            this.id = id;
+        }
+    }
+
+    private final int blockSize;
+    private final Block[] blocks;
+    private final Map<Long, Integer> byHash = new HashMap<>();
+    /** Free blocks, least recently freed first (those with a cached key are revived on a hit). */
+    private final LinkedHashSet<Integer> free = new LinkedHashSet<>();
+    private long hits;
+    private long lookups;
+
+    public BlockManager(int numBlocks, int blockSize) {
+        if (numBlocks < 1 || blockSize < 1) {
+            throw new IllegalArgumentException("need at least one block of at least one token");
+        }
+        this.blockSize = blockSize;
+        blocks = new Block[numBlocks];
+        for (int i = 0; i < numBlocks; i++) {
+            blocks[i] = new Block(i);
+            free.add(i);
+        }
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int freeBlocks() {
+        return free.size();
+    }
+
+    public int totalBlocks() {
+        return blocks.length;
+    }
+
+    /** Free blocks that still hold a cached prefix (reusable by a hit, evicted last-freed-last). */
+    public int cachedFreeBlocks() {
+        return (int) free.stream().filter(i -> blocks[i].hash != -1).count();
+    }
+
+    public int refCount(int block) {
+        return blocks[block].refs;
+    }
+
+    /** Prefix-cache hit rate over full blocks looked up so far. */
+    public double hitRate() {
+        return lookups == 0 ? 0 : (double) hits / lookups;
+    }
+
+    static long chain(long prev, int[] tokens) {
+        long h = prev * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L;
+        for (int t : tokens) {
+            h = (h ^ t) * 0xFF51AFD7ED558CCDL;
+            h ^= h >>> 33;
+        }
+        return h == -1 ? 0 : h;
+    }
+
+    private int blocksFor(int tokens) {
+        return (tokens + blockSize - 1) / blockSize;
+    }
+
+    /** Whether the sequence's prompt fits now (counting every block as new: a hit only makes it cheaper). */
+    public boolean canAllocate(Seq s) {
+        return free.size() >= blocksFor(s.length());
+    }
+
+    /** Gives the sequence a block table for its tokens, reusing cached full blocks of an identical prefix. */
+    public void allocate(Seq s) {
+        if (!s.table.isEmpty()) {
+            throw new IllegalStateException("sequence already has blocks");
+        }
+        if (!canAllocate(s)) {
+            throw new IllegalStateException("not enough free blocks: need " + blocksFor(s.length()) + ", have " + free.size());
+        }
+        long prev = -1;
+        boolean missed = false;
+        s.cachedTokens = 0;
+        for (int i = 0; i < blocksFor(s.length()); i++) {
+            int from = i * blockSize;
+            int[] toks = s.tokens.subList(from, Math.min(from + blockSize, s.length())).stream().mapToInt(Integer::intValue).toArray();
+            boolean full = toks.length == blockSize;
+            long h = full ? chain(prev, toks) : -1;
+            Integer hit = null;
+            if (full && !missed) {
+                lookups++;
+                Integer c = byHash.get(h);
+                if (c != null && Arrays.equals(blocks[c].tokens, toks)) {
+                    hit = c;
+                    hits++;
+                }
+            }
+            Block b;
+            if (hit != null) {
+                b = blocks[hit];
+                if (b.refs == 0) {
+                    free.remove(b.id);
+                }
+                b.refs++;
+                s.cachedTokens += blockSize;
+            } else {
+                missed = true; // after a miss the chain differs: later blocks cannot hit
+                b = take();
+                if (full) {
+                    register(b, h, toks);
+                }
+            }
+            s.table.add(b.id);
+            prev = h;
+        }
+        if (s.cachedTokens == s.length()) {
+            s.cachedTokens -= 1; // the last token is always recomputed: its logits are needed
+        }
+    }
+
+    private Block take() {
+        var it = free.iterator();
+        int id = it.next();
+        it.remove();
+        Block b = blocks[id];
+        if (b.hash != -1 && byHash.get(b.hash) == id) {
+            byHash.remove(b.hash); // evict the cached prefix this block held
+        }
+        b.hash = -1;
+        b.tokens = null;
+        b.refs = 1;
+        return b;
+    }
+
+    private void register(Block b, long h, int[] toks) {
+        b.hash = h;
+        b.tokens = toks;
+        byHash.put(h, b.id);
+    }
+
+    /** Releases the sequence's blocks (last first, so a prefix's tail is evicted before its head). */
+    public void free(Seq s) {
+        for (int i = s.table.size() - 1; i >= 0; i--) {
+            Block b = blocks[s.table.get(i)];
+            if (--b.refs == 0) {
+                free.add(b.id);
+            }
+        }
+        s.table.clear();
+        s.cachedTokens = 0;
+    }
+
+    /**
+     * Whether {@link #appendSlot} can place the sequence's newest token (already appended): it needs a free block
+     * when the token starts a new block or its last block is shared.
+     */
+    public boolean canAppend(Seq s) {
+        boolean needsBlock = blocksFor(s.length()) > s.table.size() || blocks[s.table.get(s.table.size() - 1)].refs > 1;
+        return !needsBlock || !free.isEmpty();
+    }
+
+    /**
+     * Makes room for the sequence's newest token (already appended to {@code s}): a new block when it starts
+     * one; a private copy when its last block is shared (copy-on-write), returned as {src, dst} for the pool
+     * to copy, else null. When the token fills its block, the block's key is registered for prefix caching.
+     */
+    public int[] appendSlot(Seq s) {
+        int n = s.length();
+        int[] copy = null;
+        if (blocksFor(n) > s.table.size()) {
+            if (free.isEmpty()) {
+                throw new IllegalStateException("no free block for the next token");
+            }
+            s.table.add(take().id);
+        } else {
+            Block last = blocks[s.table.get(s.table.size() - 1)];
+            if (last.refs > 1) {
+                if (free.isEmpty()) {
+                    throw new IllegalStateException("no free block to copy a shared block into");
+                }
+                Block mine = take();
+                last.refs--;
+                s.table.set(s.table.size() - 1, mine.id);
+                copy = new int[] {last.id, mine.id};
+            }
+        }
+        if (n % blockSize == 0) {
+            Block last = blocks[s.table.get(s.table.size() - 1)];
+            long prev = s.table.size() >= 2 ? blocks[s.table.get(s.table.size() - 2)].hash : -1;
+            int[] toks = s.tokens.subList(n - blockSize, n).stream().mapToInt(Integer::intValue).toArray();
+            if (s.table.size() < 2 || prev != -1) {
+                long h = chain(prev, toks);
+                if (!byHash.containsKey(h)) {
+                    register(last, h, toks);
+                }
+            }
+        }
+        return copy;
+    }
+
+    /** A second sequence sharing all of {@code parent}'s blocks (e.g. parallel sampling); its first write copies. */
+    public Seq fork(Seq parent) {
+        Seq child = new Seq(parent.tokens);
+        for (int id : parent.table) {
+            blocks[id].refs++;
+            child.table.add(id);
+        }
+        return child;
+    }
+
+    /** Allocated KV slots vs tokens held: the waste a run reports. */
+    public record Usage(int usedBlocks, long allocatedSlots, long usedTokens) {
+    }
+
+    public Usage usage(List<Seq> live) {
+        int used = blocks.length - free.size();
+        long tokens = 0;
+        for (Seq s : live) {
+            tokens += s.length();
+        }
+        return new Usage(used, (long) used * blockSize, tokens);
+    }
+}

@@ -145,7 +145,12 @@ final class ExperimentExecutor {
                             : KernelRoofline.forRecords(gpus, roofPoints, List.of("experiment " + e.name() + " · " + roofPoints.size() + " records"));
                     w.file("roofline.svg", SvgExport.render(plot, 900, 640));
                     w.file("roofline.csv", CsvExport.render(plot));
-                    w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));
+                    try {
+                        w.bytes("roofline.png", org.llmwb.core.plot.PngExport.render(plot, 900, 640));
+                    } catch (LinkageError noAwt) {
+                        // a trimmed Java runtime without java.desktop (e.g. on a GPU server): keep the SVG and CSV, say why there is no PNG
+                        summary.put("rooflinePng", "skipped: this Java runtime has no java.desktop module (" + noAwt.getMessage() + ")");
+                    }
                 }
                 written = w.commit(summary, EnvFingerprint.capture(run.device().get()));
                 summary.put("out", written.toString());

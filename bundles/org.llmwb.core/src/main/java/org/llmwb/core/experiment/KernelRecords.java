@@ -40,4 +40,21 @@ public final class KernelRecords {
         }
         return a;
     }
+
+    /** An integer setting of a sweep point, or the default when absent. */
+    public static int num(Map<String, Object> point, String key, int dflt) {
+        Object v = point.get(key);
+        return v == null ? dflt : ((Number) v).intValue();
+    }
+
+    /** A text setting of a sweep point, or the default when absent. */
+    public static String str(Map<String, Object> point, String key, String dflt) {
+        Object v = point.get(key);
+        return v == null ? dflt : v.toString();
+    }
+
+    /** The point's seed (42 when absent): inputs are seeded so a rerun measures the same data. */
+    public static java.util.Random random(Map<String, Object> point) {
+        return new Random(point.get("seed") == null ? 42 : ((Number) point.get("seed")).longValue());
+    }
 }

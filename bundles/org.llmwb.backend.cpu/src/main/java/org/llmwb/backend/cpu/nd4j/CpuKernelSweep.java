@@ -60,20 +60,10 @@ public final class CpuKernelSweep {
         return spec.walk(cancelled, (i, p) -> sink.record(i, spec.points(), evaluate(spec.target(), p)));
     }
 
-    private static int num(Map<String, Object> p, String key, int dflt) {
-        Object v = p.get(key);
-        return v == null ? dflt : ((Number) v).intValue();
-    }
-
-    private static String str(Map<String, Object> p, String key, String dflt) {
-        Object v = p.get(key);
-        return v == null ? dflt : v.toString();
-    }
-
     Map<String, Object> evaluate(String op, Map<String, Object> p) {
-        Random rnd = new Random(p.get("seed") == null ? 42 : ((Number) p.get("seed")).longValue());
-        int runs = Math.max(1, Math.min(num(p, "runs", 10), 20));
-        int warmup = Math.min(num(p, "warmup", 2), 3);
+        Random rnd = KernelRecords.random(p);
+        int runs = Math.max(1, Math.min(KernelRecords.num(p, "runs", 10), 20));
+        int warmup = Math.min(KernelRecords.num(p, "warmup", 2), 3);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("op", op);
         r.putAll(p);
@@ -100,7 +90,7 @@ public final class CpuKernelSweep {
     }
 
     private Map<String, Object> copy(Map<String, Object> p, Map<String, Object> r, int runs, int warmup) {
-        long bytes = (long) Math.min(num(p, "sizeMiB", 256), 1024) << 20;
+        long bytes = (long) Math.min(KernelRecords.num(p, "sizeMiB", 256), 1024) << 20;
         INDArray a = Nd4j.rand(DataType.FLOAT, bytes / 4);
         INDArray b = Nd4j.create(DataType.FLOAT, bytes / 4);
         r.put("sizeMiB", bytes >> 20);
@@ -109,10 +99,10 @@ public final class CpuKernelSweep {
     }
 
     private Map<String, Object> gemv(Map<String, Object> p, Map<String, Object> r, Random rnd, int runs, int warmup) {
-        String v = str(p, "version", "bf16");
-        int batch = num(p, "batch", 1);
-        int n = num(p, "n", 0);
-        int k = num(p, "k", 0);
+        String v = KernelRecords.str(p, "version", "bf16");
+        int batch = KernelRecords.num(p, "batch", 1);
+        int n = KernelRecords.num(p, "n", 0);
+        int k = KernelRecords.num(p, "k", 0);
         if (batch < 1 || n < 1 || k < 1) {
             throw new InputException("gemv needs batch, n and k ≥ 1 (got " + batch + ", " + n + ", " + k + ")");
         }
@@ -171,18 +161,18 @@ public final class CpuKernelSweep {
     }
 
     private Map<String, Object> attention(Map<String, Object> p, Map<String, Object> r, Random rnd, int runs, int warmup) {
-        String layout = str(p, "version", "paged");
+        String layout = KernelRecords.str(p, "version", "paged");
         if (!layout.equals("paged") && !layout.equals("contiguous")) {
             throw new InputException("decode_attention has versions contiguous and paged, not '" + layout + "'");
         }
         boolean paged = layout.equals("paged");
-        String kv = str(p, "kvDtype", "bf16");
-        int batch = num(p, "batch", 1);
-        int ctx = num(p, "context", 0);
-        int heads = num(p, "heads", 32);
-        int kvh = num(p, "kvHeads", 8);
-        int d = num(p, "headDim", 128);
-        int bs = paged ? num(p, "blockSize", 16) : 1;
+        String kv = KernelRecords.str(p, "kvDtype", "bf16");
+        int batch = KernelRecords.num(p, "batch", 1);
+        int ctx = KernelRecords.num(p, "context", 0);
+        int heads = KernelRecords.num(p, "heads", 32);
+        int kvh = KernelRecords.num(p, "kvHeads", 8);
+        int d = KernelRecords.num(p, "headDim", 128);
+        int bs = paged ? KernelRecords.num(p, "blockSize", 16) : 1;
         if (batch < 1 || ctx < 1 || kvh < 1 || heads % kvh != 0 || d < 2 || d % 2 != 0) {
             throw new InputException("decode_attention needs batch, context ≥ 1, heads divisible by kvHeads and an even headDim (got batch "
                     + batch + ", context " + ctx + ", heads " + heads + ", kvHeads " + kvh + ", headDim " + d + ")");

@@ -68,20 +68,10 @@ public final class KernelSweepRun {
         return spec.walk(cancelled, (i, p) -> sink.record(i, spec.points(), evaluate(spec.target(), p)));
     }
 
-    private static int num(Map<String, Object> p, String key, int dflt) {
-        Object v = p.get(key);
-        return v == null ? dflt : ((Number) v).intValue();
-    }
-
-    private static String str(Map<String, Object> p, String key, String dflt) {
-        Object v = p.get(key);
-        return v == null ? dflt : v.toString();
-    }
-
     Map<String, Object> evaluate(String op, Map<String, Object> p) {
-        Random rnd = new Random(p.get("seed") == null ? 42 : ((Number) p.get("seed")).longValue());
-        int runs = num(p, "runs", 50);
-        int warmup = num(p, "warmup", 5);
+        Random rnd = KernelRecords.random(p);
+        int runs = KernelRecords.num(p, "runs", 50);
+        int warmup = KernelRecords.num(p, "warmup", 5);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("op", op);
         r.putAll(p);
@@ -107,11 +97,11 @@ public final class KernelSweepRun {
     }
 
     private Map<String, Object> copy(Map<String, Object> p, Map<String, Object> r, int runs, int warmup) {
-        String v = str(p, "version", "v2");
+        String v = KernelRecords.str(p, "version", "v2");
         if (!v.equals("v1") && !v.equals("v2")) {
             throw new InputException("copy has versions v1 and v2, not '" + v + "'");
         }
-        long bytes = (long) num(p, "sizeMiB", 1024) << 20;
+        long bytes = (long) KernelRecords.num(p, "sizeMiB", 1024) << 20;
         Ceilings c = new Ceilings(gpu);
         try (DeviceBuffer a = gpu.alloc("copy source", bytes); DeviceBuffer b = gpu.alloc("copy destination", bytes)) {
             gpu.memset(a, (byte) 0x5a);
@@ -122,10 +112,10 @@ public final class KernelSweepRun {
     }
 
     private Map<String, Object> gemv(Map<String, Object> p, Map<String, Object> r, Random rnd, int runs, int warmup) {
-        String v = str(p, "version", "bf16");
-        int batch = num(p, "batch", 1);
-        int n = num(p, "n", 0);
-        int k = num(p, "k", 0);
+        String v = KernelRecords.str(p, "version", "bf16");
+        int batch = KernelRecords.num(p, "batch", 1);
+        int n = KernelRecords.num(p, "n", 0);
+        int k = KernelRecords.num(p, "k", 0);
         Gemv.Format f = switch (v) {
             case "bf16" -> Gemv.Format.BF16;
             case "w8a16" -> Gemv.Format.W8A16;
@@ -192,24 +182,24 @@ public final class KernelSweepRun {
     }
 
     private Map<String, Object> attention(Map<String, Object> p, Map<String, Object> r, Random rnd, int runs, int warmup) {
-        String layout = str(p, "version", "paged");
+        String layout = KernelRecords.str(p, "version", "paged");
         if (!layout.equals("paged") && !layout.equals("contiguous")) {
             throw new InputException("decode_attention has versions contiguous and paged, not '" + layout + "'");
         }
         boolean paged = layout.equals("paged");
-        String kv = str(p, "kvDtype", "bf16");
+        String kv = KernelRecords.str(p, "kvDtype", "bf16");
         DecodeAttention.Dtype dt = switch (kv) {
             case "fp16" -> DecodeAttention.Dtype.FP16;
             case "fp8" -> DecodeAttention.Dtype.BF16_KV_FP8;
             default -> DecodeAttention.Dtype.BF16;
         };
-        int batch = num(p, "batch", 1);
-        int ctx = num(p, "context", 0);
-        int heads = num(p, "heads", 32);
-        int kvh = num(p, "kvHeads", 8);
-        int d = num(p, "headDim", 128);
-        int bs = num(p, "blockSize", 16);
-        int partition = num(p, "partition", 0);
+        int batch = KernelRecords.num(p, "batch", 1);
+        int ctx = KernelRecords.num(p, "context", 0);
+        int heads = KernelRecords.num(p, "heads", 32);
+        int kvh = KernelRecords.num(p, "kvHeads", 8);
+        int d = KernelRecords.num(p, "headDim", 128);
+        int bs = KernelRecords.num(p, "blockSize", 16);
+        int partition = KernelRecords.num(p, "partition", 0);
         DecodeAttention.Shape s = new DecodeAttention.Shape(batch, heads, kvh, d, dt);
         try {
             DecodeAttention.validate(s);

@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 
 import org.llmwb.core.InputException;
 import org.llmwb.engine.kv.BlockManager;
+import org.llmwb.engine.kv.KvSeq;
 import org.llmwb.engine.model.Checkpoint;
 import org.llmwb.engine.model.LlamaCpu;
 import org.llmwb.engine.tokenizer.BpeTokenizer;
@@ -58,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
             int blocks = (total + blockSize - 1) / blockSize;
             BlockManager bm = new BlockManager(blocks, blockSize);
             LlamaCpu.KvPool pool = m.newPool(blocks, blockSize);
-            BlockManager.Seq seq = new BlockManager.Seq(ids);
+            KvSeq seq = new KvSeq(ids);
             bm.allocate(seq);
             long p0 = System.nanoTime();
             float[] logits = m.forward(List.of(new LlamaCpu.SeqInput(ids.stream().mapToInt(Integer::intValue).toArray(), 0, seq.blockTable())), pool)[0];

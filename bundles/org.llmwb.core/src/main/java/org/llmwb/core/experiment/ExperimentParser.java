@@ -20,9 +20,10 @@ import org.llmwb.core.yaml.YNode;
  */
 public final class ExperimentParser {
     public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
-    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep");
+    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
     public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging");
     public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
+    public static final List<String> WORKLOADS = List.of("poisson", "bursty", "trace");
     static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec");
     static final Set<String> METADATA = Set.of("name", "description");
     static final long MAX_POINTS = 10_000_000L;
@@ -57,6 +58,46 @@ public final class ExperimentParser {
         KERNEL_SETTINGS.put("seed", "long");
         KERNEL_SETTINGS.put("backend", "choice:auto|cuda|cpu");
     }
+
+    /** Settings of an engine run: the model, the workload and the engine's switches (each may be swept for A/B runs). */
+    static final Map<String, String> ENGINE_SETTINGS = new LinkedHashMap<>();
+
+    static {
+        ENGINE_SETTINGS.put("model", "engineModel");
+        ENGINE_SETTINGS.put("backend", "choice:auto|cuda|cpu");
+        ENGINE_SETTINGS.put("seed", "long");
+        ENGINE_SETTINGS.put("requests", "int");
+        ENGINE_SETTINGS.put("rate", "positive");
+        ENGINE_SETTINGS.put("burst", "int");
+        ENGINE_SETTINGS.put("promptTokens", "int");
+        ENGINE_SETTINGS.put("promptDist", "choice:fixed|uniform|exponential|lognormal");
+        ENGINE_SETTINGS.put("outputTokens", "int");
+        ENGINE_SETTINGS.put("outputDist", "choice:fixed|uniform|exponential|lognormal");
+        ENGINE_SETTINGS.put("sharedPrefix", "count");
+        ENGINE_SETTINGS.put("priorities", "int");
+        ENGINE_SETTINGS.put("trace", "path");
+        ENGINE_SETTINGS.put("kv", "choice:paged|contiguous");
+        ENGINE_SETTINGS.put("blockSize", "int");
+        ENGINE_SETTINGS.put("kvBlocks", "count");
+        ENGINE_SETTINGS.put("prefixCaching", "bool");
+        ENGINE_SETTINGS.put("maxModelLen", "int");
+        ENGINE_SETTINGS.put("batching", "choice:static|dynamic|continuous");
+        ENGINE_SETTINGS.put("batchWindowMs", "nonneg");
+        ENGINE_SETTINGS.put("order", "choice:fcfs|shortest|priority");
+        ENGINE_SETTINGS.put("chunkedPrefill", "bool");
+        ENGINE_SETTINGS.put("maxBatchedTokens", "int");
+        ENGINE_SETTINGS.put("maxSeqs", "int");
+        ENGINE_SETTINGS.put("temperature", "nonneg");
+        ENGINE_SETTINGS.put("topK", "count");
+        ENGINE_SETTINGS.put("topP", "fraction");
+        ENGINE_SETTINGS.put("sloTtftMs", "nonneg");
+        ENGINE_SETTINGS.put("sloTpotMs", "nonneg");
+        ENGINE_SETTINGS.put("graphs", "bool");
+        ENGINE_SETTINGS.put("warmup", "bool");
+    }
+
+    static final KindSchema ENGINE_SCHEMA = new KindSchema("workload", WORKLOADS, ENGINE_SETTINGS,
+            Map.of("poisson", List.of(), "bursty", List.of(), "trace", List.of("trace")));
 
     static final KindSchema CALCULATOR_SCHEMA;
     static final KindSchema KERNEL_SCHEMA = new KindSchema("op", KERNEL_OPS, KERNEL_SETTINGS,
@@ -169,6 +210,8 @@ public final class ExperimentParser {
             sweepSpec = sweepSpec(spec, CALCULATOR_SCHEMA);
         } else if ("kernel-sweep".equals(kind)) {
             sweepSpec = sweepSpec(spec, KERNEL_SCHEMA);
+        } else if ("engine-run".equals(kind)) {
+            sweepSpec = sweepSpec(spec, ENGINE_SCHEMA);
         }
         if (!problems.isEmpty()) {
             throw new InputException(problems);
@@ -366,6 +409,34 @@ public final class ExperimentParser {
                     yield d;
                 }
                 case "bool" -> n.asBoolean();
+                case "positive", "nonneg" -> {
+                    double d = n.asDouble();
+                    if (!Double.isFinite(d) || d < 0 || (type.equals("positive") && d == 0)) {
+                        throw new InputException(n.location(), "'" + key + "' must be " + (type.equals("positive") ? "> 0" : ">= 0") + " but is " + n.text());
+                    }
+                    yield d;
+                }
+                case "path" -> {
+                    String t = n.text();
+                    Path f = baseDir == null || Path.of(t).isAbsolute() ? Path.of(t) : baseDir.resolve(t);
+                    if (!java.nio.file.Files.isRegularFile(f)) {
+                        throw new InputException(n.location(), "'" + key + "': no file " + f);
+                    }
+                    yield f.toString();
+                }
+                case "engineModel" -> {
+                    String t = n.text();
+                    String id = t.toLowerCase(java.util.Locale.ROOT);
+                    if (id.equals("tiny") || ModelPresets.ids().contains(id)) {
+                        yield id;
+                    }
+                    Path dir = baseDir == null || Path.of(t).isAbsolute() ? Path.of(t) : baseDir.resolve(t);
+                    if (!java.nio.file.Files.isRegularFile(dir.resolve("config.json"))) {
+                        throw new InputException(n.location(), "'model' is 'tiny', a catalog preset (" + String.join(", ", ModelPresets.ids())
+                                + ") or a checkpoint folder with config.json; " + dir + " has no config.json");
+                    }
+                    yield dir.toString();
+                }
                 default -> throw new IllegalStateException(key);
             };
         } catch (InputException e) {

@@ -80,8 +80,19 @@ class ExperimentParserTest {
         assertEquals(2, ps.get(1).location().line());
         assertEquals(7, ps.get(1).location().column());
         assertTrue(ps.get(1).message().contains("did you mean 'calculator'"), ps.toString());
-        List<Problem> later = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: engine-run\nspec: {}\n", "k.yaml", null, gpus);
-        assertTrue(later.get(0).message().contains("not supported by this version"), later.toString());
+    }
+
+    @Test
+    void engineRunSettingsAreCheckedWhereTheyAre() {
+        List<Problem> ok = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: poisson\n  model: tiny\n  rate: 2.5\n"
+                + "  sweep:\n    batching: [static, continuous]\n", "e.yaml", null, gpus);
+        assertTrue(ok.isEmpty(), ok.toString());
+        List<Problem> ps = ExperimentParser.validate("apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: trace\n  rate: -1\n  batching: contiuous\n"
+                + "  model: /nowhere/at/all\n", "e.yaml", null, gpus);
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 5 && p.message().contains("> 0")), ps.toString());
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 6 && p.message().contains("did you mean 'continuous'")), ps.toString());
+        assertTrue(ps.stream().anyMatch(p -> p.location().line() == 7 && p.message().contains("config.json")), ps.toString());
+        assertTrue(ps.stream().anyMatch(p -> p.message().contains("workload 'trace' needs 'trace'")), ps.toString());
     }
 
     @Test

@@ -1,10 +1,8 @@
 package org.llmwb.engine.kv;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,40 +12,14 @@ import java.util.Map;
  * when they share everything up to its end. Freed blocks keep their contents and key and are reused least
  * recently freed first; a cache hit revives such a block without recomputing it.
  */
-public final class BlockManager {
-    /** A sequence as the block manager sees it: its tokens and block table. */
-    public static final class Seq {
-        final List<Integer> tokens = new ArrayList<>();
-        final List<Integer> table = new ArrayList<>();
-        int cachedTokens;
-
-        public Seq(List<Integer> prompt) {
-            tokens.addAll(prompt);
-        }
-
-        public int length() {
-            return tokens.size();
-        }
-
-        /** Tokens whose KV came from the prefix cache at allocation (need no prefill). */
-        public int cachedTokens() {
-            return cachedTokens;
-        }
-
-        public int[] blockTable() {
-            return table.stream().mapToInt(Integer::intValue).toArray();
-        }
-
-        public void append(int token) {
-            tokens.add(token);
-        }
-    }
-
+public final class BlockManager implements KvCacheManager {
     private static final class Block {
         final int id;
         int refs;
         long hash = -1;
         int[] tokens;
+        /** Whether the block's KV has been written (only computed blocks may serve a cache hit). */
+        boolean computed;
 
         Block(int id) {
             this.id = id;
@@ -59,10 +31,16 @@ public final class BlockManager {
     private final Map<Long, Integer> byHash = new HashMap<>();
     /** Free blocks, least recently freed first (those with a cached key are revived on a hit). */
     private final LinkedHashSet<Integer> free = new LinkedHashSet<>();
+    private final boolean prefixCaching;
     private long hits;
     private long lookups;
 
     public BlockManager(int numBlocks, int blockSize) {
+        this(numBlocks, blockSize, true);
+    }
+
+    public BlockManager(int numBlocks, int blockSize, boolean prefixCaching) {
+        this.prefixCaching = prefixCaching;
         if (numBlocks < 1 || blockSize < 1) {
             throw new IllegalArgumentException("need at least one block of at least one token");
         }
@@ -74,19 +52,32 @@ public final class BlockManager {
         }
     }
 
+    @Override
+    public String name() {
+        return prefixCaching ? "paged+prefix" : "paged";
+    }
+
+    public boolean prefixCaching() {
+        return prefixCaching;
+    }
+
+    @Override
     public int blockSize() {
         return blockSize;
     }
 
+    @Override
     public int freeBlocks() {
         return free.size();
     }
 
+    @Override
     public int totalBlocks() {
         return blocks.length;
     }
 
     /** Free blocks that still hold a cached prefix (reusable by a hit, evicted last-freed-last). */
+    @Override
     public int cachedFreeBlocks() {
         return (int) free.stream().filter(i -> blocks[i].hash != -1).count();
     }
@@ -96,6 +87,7 @@ public final class BlockManager {
     }
 
     /** Prefix-cache hit rate over full blocks looked up so far. */
+    @Override
     public double hitRate() {
         return lookups == 0 ? 0 : (double) hits / lookups;
     }
@@ -114,12 +106,14 @@ public final class BlockManager {
     }
 
     /** Whether the sequence's prompt fits now (counting every block as new: a hit only makes it cheaper). */
-    public boolean canAllocate(Seq s) {
+    @Override
+    public boolean canAllocate(KvSeq s) {
         return free.size() >= blocksFor(s.length());
     }
 
     /** Gives the sequence a block table for its tokens, reusing cached full blocks of an identical prefix. */
-    public void allocate(Seq s) {
+    @Override
+    public void allocate(KvSeq s) {
         if (!s.table.isEmpty()) {
             throw new IllegalStateException("sequence already has blocks");
         }
@@ -135,10 +129,10 @@ public final class BlockManager {
             boolean full = toks.length == blockSize;
             long h = full ? chain(prev, toks) : -1;
             Integer hit = null;
-            if (full && !missed) {
+            if (full && !missed && prefixCaching) {
                 lookups++;
                 Integer c = byHash.get(h);
-                if (c != null && Arrays.equals(blocks[c].tokens, toks)) {
+                if (c != null && blocks[c].computed && Arrays.equals(blocks[c].tokens, toks)) {
                     hit = c;
                     hits++;
                 }
@@ -154,7 +148,7 @@ public final class BlockManager {
             } else {
                 missed = true; // after a miss the chain differs: later blocks cannot hit
                 b = take();
-                if (full) {
+                if (full && prefixCaching && !byHash.containsKey(h)) {
                     register(b, h, toks);
                 }
             }
@@ -171,13 +165,22 @@ public final class BlockManager {
         int id = it.next();
         it.remove();
         Block b = blocks[id];
-        if (b.hash != -1 && byHash.get(b.hash) == id) {
+        if (b.hash != -1 && java.util.Objects.equals(byHash.get(b.hash), id)) {
             byHash.remove(b.hash); // evict the cached prefix this block held
         }
         b.hash = -1;
         b.tokens = null;
+        b.computed = false;
         b.refs = 1;
         return b;
+    }
+
+    private void unregister(Block b) {
+        if (byHash.get(b.hash) != null && byHash.get(b.hash) == b.id) {
+            byHash.remove(b.hash);
+        }
+        b.hash = -1;
+        b.tokens = null;
     }
 
     private void register(Block b, long h, int[] toks) {
@@ -187,10 +190,14 @@ public final class BlockManager {
     }
 
     /** Releases the sequence's blocks (last first, so a prefix's tail is evicted before its head). */
-    public void free(Seq s) {
+    @Override
+    public void free(KvSeq s) {
         for (int i = s.table.size() - 1; i >= 0; i--) {
             Block b = blocks[s.table.get(i)];
             if (--b.refs == 0) {
+                if (!b.computed && b.hash != -1) {
+                    unregister(b); // it never got its KV: let a block that will be written hold the key
+                }
                 free.add(b.id);
             }
         }
@@ -202,7 +209,8 @@ public final class BlockManager {
      * Whether {@link #appendSlot} can place the sequence's newest token (already appended): it needs a free block
      * when the token starts a new block or its last block is shared.
      */
-    public boolean canAppend(Seq s) {
+    @Override
+    public boolean canAppend(KvSeq s) {
         boolean needsBlock = blocksFor(s.length()) > s.table.size() || blocks[s.table.get(s.table.size() - 1)].refs > 1;
         return !needsBlock || !free.isEmpty();
     }
@@ -212,7 +220,8 @@ public final class BlockManager {
      * one; a private copy when its last block is shared (copy-on-write), returned as {src, dst} for the pool
      * to copy, else null. When the token fills its block, the block's key is registered for prefix caching.
      */
-    public int[] appendSlot(Seq s) {
+    @Override
+    public int[] appendSlot(KvSeq s) {
         int n = s.length();
         int[] copy = null;
         if (blocksFor(n) > s.table.size()) {
@@ -236,7 +245,7 @@ public final class BlockManager {
             Block last = blocks[s.table.get(s.table.size() - 1)];
             long prev = s.table.size() >= 2 ? blocks[s.table.get(s.table.size() - 2)].hash : -1;
             int[] toks = s.tokens.subList(n - blockSize, n).stream().mapToInt(Integer::intValue).toArray();
-            if (s.table.size() < 2 || prev != -1) {
+            if (prefixCaching && (s.table.size() < 2 || prev != -1)) {
                 long h = chain(prev, toks);
                 if (!byHash.containsKey(h)) {
                     register(last, h, toks);
@@ -247,8 +256,8 @@ public final class BlockManager {
     }
 
     /** A second sequence sharing all of {@code parent}'s blocks (e.g. parallel sampling); its first write copies. */
-    public Seq fork(Seq parent) {
-        Seq child = new Seq(parent.tokens);
+    public KvSeq fork(KvSeq parent) {
+        KvSeq child = new KvSeq(parent.tokens);
         for (int id : parent.table) {
             blocks[id].refs++;
             child.table.add(id);
@@ -256,16 +265,11 @@ public final class BlockManager {
         return child;
     }
 
-    /** Allocated KV slots vs tokens held: the waste a run reports. */
-    public record Usage(int usedBlocks, long allocatedSlots, long usedTokens) {
-    }
-
-    public Usage usage(List<Seq> live) {
-        int used = blocks.length - free.size();
-        long tokens = 0;
-        for (Seq s : live) {
-            tokens += s.length();
+    @Override
+    public void markComputed(KvSeq s, int tokens) {
+        int full = Math.min(tokens / blockSize, s.table.size());
+        for (int i = 0; i < full; i++) {
+            blocks[s.table.get(i)].computed = true;
         }
-        return new Usage(used, (long) used * blockSize, tokens);
     }
 }

@@ -1,0 +1,155 @@
+package org.llmwb.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.DoubleSupplier;
+
+import org.llmwb.engine.kv.KvCacheManager;
+import org.llmwb.engine.kv.KvSeq;
+import org.llmwb.engine.model.LlamaCpu;
+import org.llmwb.engine.model.ModelRunner;
+import org.llmwb.engine.sched.SamplingParams;
+import org.llmwb.engine.sched.Scheduler;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.sched.Sequence;
+
+/**
+ * The engine: {@link #step} = {@link Scheduler#schedule} → {@link ModelRunner#run} → {@link Scheduler#postprocess}
+ * (nano-vllm's split). Not thread-safe: one thread owns an engine and calls {@link #add} and {@link #step}.
+ * Times are seconds on the engine's clock (wall time since it was made, unless a clock is given).
+ */
+public final class LlmEngine {
+    private final ModelRunner runner;
+    private final Scheduler scheduler;
+    private final DoubleSupplier clock;
+    private final List<Sequence> all = new ArrayList<>();
+    private int nextId;
+    private java.util.function.BiConsumer<Sequence, float[]> logitsTap;
+    private int steps;
+    private long peakAllocatedBytes;
+    private double allocatedByteSeconds;
+    private double usedByteSeconds;
+
+    public LlmEngine(ModelRunner runner, KvCacheManager kv, SchedulerConfig cfg) {
+        this(runner, kv, cfg, wallClock());
+    }
+
+    public LlmEngine(ModelRunner runner, KvCacheManager kv, SchedulerConfig cfg, DoubleSupplier clock) {
+        this(runner, kv, cfg, 0, clock);
+    }
+
+    /** @param maxModelLen longest sequence served (0 = the model's maximum positions) */
+    public LlmEngine(ModelRunner runner, KvCacheManager kv, SchedulerConfig cfg, int maxModelLen, DoubleSupplier clock) {
+        if (kv.blockSize() != runner.blockSize() || kv.totalBlocks() > runner.kvBlocks()) {
+            throw new IllegalArgumentException("the KV manager (" + kv.totalBlocks() + " × " + kv.blockSize() + ") does not match the runner's pool ("
+                    + runner.kvBlocks() + " × " + runner.blockSize() + ")");
+        }
+        this.runner = runner;
+        int modelMax = (int) Math.min(Integer.MAX_VALUE, runner.config().maxPositions());
+        this.scheduler = new Scheduler(kv, cfg, maxModelLen > 0 ? Math.min(maxModelLen, modelMax) : modelMax);
+        this.clock = clock;
+    }
+
+    public static DoubleSupplier wallClock() {
+        long t0 = System.nanoTime();
+        return () -> (System.nanoTime() - t0) / 1e9;
+    }
+
+    public double now() {
+        return clock.getAsDouble();
+    }
+
+    public ModelRunner runner() {
+        return runner;
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** Queues a request; throws IllegalArgumentException when it can never run here (too long for the model or pool). */
+    public Sequence add(int[] prompt, SamplingParams params, int priority, double arrival) {
+        Sequence s = new Sequence(nextId, prompt, params, priority, arrival);
+        scheduler.add(s);
+        nextId++;
+        all.add(s);
+        return s;
+    }
+
+    public boolean hasWork() {
+        return scheduler.hasWork();
+    }
+
+    public List<Sequence> sequences() {
+        return all;
+    }
+
+    public int steps() {
+        return steps;
+    }
+
+    /**
+     * Runs one step. Returns null when the scheduler had nothing to run now (e.g. a dynamic batch is still
+     * waiting for its window).
+     */
+    public StepEvent step(boolean moreArrivals) {
+        double t0 = now();
+        Scheduler.Batch batch = scheduler.schedule(t0, moreArrivals);
+        if (batch.isEmpty()) {
+            return null;
+        }
+        runner.copyBlocks(batch.copies());
+        List<LlamaCpu.SeqInput> in = new ArrayList<>(batch.work().size());
+        List<StepEvent.Part> parts = new ArrayList<>(batch.work().size());
+        for (Scheduler.Work w : batch.work()) {
+            KvSeq kv = w.seq().kv();
+            in.add(new LlamaCpu.SeqInput(kv.tokens(w.start(), w.start() + w.count()), w.start(), kv.blockTable()));
+            parts.add(new StepEvent.Part(w.seq().id(), w.start(), w.count(), w.decode()));
+        }
+        float[][] logits = runner.run(in);
+        double t1 = now();
+        if (logitsTap != null) {
+            for (int i = 0; i < logits.length; i++) {
+                Scheduler.Work w = batch.work().get(i);
+                if (w.start() + w.count() == w.seq().length()) {
+                    logitsTap.accept(w.seq(), logits[i]);
+                }
+            }
+        }
+        List<Sequence> done = scheduler.postprocess(batch, logits, t1);
+        KvCacheManager kv = scheduler.kv();
+        List<KvSeq> live = new ArrayList<>();
+        for (Sequence s : scheduler.running()) {
+            live.add(s.kv());
+        }
+        KvCacheManager.Usage u = kv.usage(live);
+        long perToken = runner.kvBytesPerToken();
+        long allocated = u.allocatedSlots() * perToken;
+        long used = u.usedTokens() * perToken;
+        peakAllocatedBytes = Math.max(peakAllocatedBytes, allocated);
+        allocatedByteSeconds += allocated * (t1 - t0);
+        usedByteSeconds += used * (t1 - t0);
+        return new StepEvent(steps++, t0, t1 - t0, parts, done.stream().map(Sequence::id).toList(), batch.preempted().stream().map(Sequence::id).toList(),
+                scheduler.waiting().size(), scheduler.running().size(),
+                new StepEvent.Kv(kv.totalBlocks(), u.usedBlocks(), kv.cachedFreeBlocks(), allocated, used));
+    }
+
+    /** Sees the logits each sequence samples from, before sampling (comparisons between backends and setups). */
+    public void logitsTap(java.util.function.BiConsumer<Sequence, float[]> tap) {
+        this.logitsTap = tap;
+    }
+
+    public long peakAllocatedBytes() {
+        return peakAllocatedBytes;
+    }
+
+    /** Time-weighted share of allocated KV bytes that held no token over the run (0 when nothing ran). */
+    public double kvWasteFraction() {
+        return allocatedByteSeconds == 0 ? 0 : 1 - usedByteSeconds / allocatedByteSeconds;
+    }
+
+    public Sequence abort(Sequence s) {
+        scheduler.abort(s, now());
+        return s;
+    }
+}

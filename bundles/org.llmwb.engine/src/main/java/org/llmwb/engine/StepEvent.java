@@ -1,0 +1,52 @@
+package org.llmwb.engine;
+
+import java.util.List;
+
+import org.llmwb.core.result.Json;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * What one engine step did: which sequences prefilled which chunk and which decoded, who finished or was
+ * preempted, and the KV pool after it. The workbench's batching timeline and KV views draw these.
+ *
+ * @param start engine clock at the start of the step (seconds)
+ * @param seconds measured duration of the step (schedule, forward, sampling)
+ */
+public record StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting,
+        int running, Kv kv) {
+
+    /** One sequence's share of the step: tokens [start, start + count) of sequence {@code seq}. */
+    public record Part(int seq, int start, int count, boolean decode) {
+    }
+
+    /** The pool after the step: blocks used, free ones still holding a cached prefix, allocated vs used bytes. */
+    public record Kv(int totalBlocks, int usedBlocks, int cachedFreeBlocks, long allocatedBytes, long usedBytes) {
+    }
+
+    public int prefillTokens() {
+        return parts.stream().filter(p -> !p.decode()).mapToInt(Part::count).sum();
+    }
+
+    public int decodeTokens() {
+        return (int) parts.stream().filter(Part::decode).count();
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        o.put("step", index).put("t", start).put("seconds", seconds).put("prefillTokens", prefillTokens()).put("decodeTokens", decodeTokens())
+                .put("waiting", waiting).put("running", running);
+        ArrayNode a = o.putArray("parts");
+        for (Part p : parts) {
+            a.addObject().put("seq", p.seq()).put("start", p.start()).put("count", p.count()).put("kind", p.decode() ? "decode" : "prefill");
+        }
+        ArrayNode f = o.putArray("finished");
+        finished.forEach(f::add);
+        ArrayNode pr = o.putArray("preempted");
+        preempted.forEach(pr::add);
+        o.putObject("kv").put("totalBlocks", kv.totalBlocks()).put("usedBlocks", kv.usedBlocks()).put("cachedFreeBlocks", kv.cachedFreeBlocks())
+                .put("allocatedBytes", kv.allocatedBytes()).put("usedBytes", kv.usedBytes());
+        return o;
+    }
+}

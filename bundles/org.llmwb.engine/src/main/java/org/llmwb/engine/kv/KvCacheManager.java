@@ -1,0 +1,63 @@
+package org.llmwb.engine.kv;
+
+import java.util.List;
+
+/**
+ * Bookkeeping of a KV pool of {@link #totalBlocks()} blocks of {@link #blockSize()} token slots: which blocks
+ * each sequence's tokens live in. The scheduler asks it whether a prompt or the next token fits; the model
+ * runner only sees the resulting block tables. Two implementations: {@link BlockManager} (paged, blocks on
+ * demand, prefix caching) and {@link ContiguousKvManager} (one contiguous max-length reservation per sequence,
+ * the picture before paging).
+ */
+public interface KvCacheManager {
+    String name();
+
+    int blockSize();
+
+    int totalBlocks();
+
+    int freeBlocks();
+
+    /** Free blocks that still hold a reusable cached prefix. */
+    default int cachedFreeBlocks() {
+        return 0;
+    }
+
+    /** Prefix-cache hit rate over the full blocks looked up so far (0 without prefix caching). */
+    default double hitRate() {
+        return 0;
+    }
+
+    boolean canAllocate(KvSeq s);
+
+    /** Gives the sequence a block table covering its current tokens; sets {@link KvSeq#cachedTokens()}. */
+    void allocate(KvSeq s);
+
+    void free(KvSeq s);
+
+    /** Whether the newest token (already appended to {@code s}) can get a slot. */
+    boolean canAppend(KvSeq s);
+
+    /** Makes room for the newest token; returns {src, dst} when a shared block must be copied first, else null. */
+    int[] appendSlot(KvSeq s);
+
+    /** Tells the manager that the KV of the sequence's first {@code tokens} tokens is now in the pool. */
+    default void markComputed(KvSeq s, int tokens) {
+    }
+
+    /** Blocks in use, slots they hold, and tokens the live sequences actually store: the measured waste. */
+    record Usage(int usedBlocks, long allocatedSlots, long usedTokens) {
+        public double wasteFraction() {
+            return allocatedSlots == 0 ? 0 : 1 - (double) usedTokens / allocatedSlots;
+        }
+    }
+
+    default Usage usage(List<KvSeq> live) {
+        int used = totalBlocks() - freeBlocks();
+        long tokens = 0;
+        for (KvSeq s : live) {
+            tokens += s.length();
+        }
+        return new Usage(used, (long) used * blockSize(), tokens);
+    }
+}

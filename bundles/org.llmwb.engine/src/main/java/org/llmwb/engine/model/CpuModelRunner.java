@@ -1,0 +1,68 @@
+package org.llmwb.engine.model;
+
+import java.util.List;
+
+import org.llmwb.core.catalog.ModelConfig;
+
+/** {@link ModelRunner} on the CPU: {@link LlamaCpu} (ND4J, FP32) over a paged FP32 KV pool. */
+public final class CpuModelRunner implements ModelRunner {
+    private final LlamaCpu model;
+    private final LlamaCpu.KvPool pool;
+
+    public CpuModelRunner(LlamaCpu model, int kvBlocks, int blockSize) {
+        this.model = model;
+        this.pool = model.newPool(kvBlocks, blockSize);
+    }
+
+    public static CpuModelRunner open(Checkpoint ck, int kvBlocks, int blockSize) {
+        return new CpuModelRunner(new LlamaCpu(ck), kvBlocks, blockSize);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    @Override
+    public String backend() {
+        return "cpu";
+    }
+
+    @Override
+    public String device() {
+        return "CPU (ND4J, FP32), " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    @Override
+    public int blockSize() {
+        return pool.blockSize;
+    }
+
+    @Override
+    public int kvBlocks() {
+        return pool.blocks;
+    }
+
+    @Override
+    public long kvBytesPerToken() {
+        ModelConfig c = model.config();
+        return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * 4;
+    }
+
+    @Override
+    public long weightBytes() {
+        return model.weightBytes();
+    }
+
+    @Override
+    public void copyBlocks(List<int[]> copies) {
+        for (int[] c : copies) {
+            pool.copyBlock(c[0], c[1]);
+        }
+    }
+
+    @Override
+    public float[][] run(List<LlamaCpu.SeqInput> inputs) {
+        return model.forward(inputs, pool);
+    }
+}

@@ -112,6 +112,8 @@ class BlockManagerTest {
         m.allocate(a);
         KvSeq child = m.fork(a);
         assertEquals(2, m.refCount(a.blockTable()[1]));
+        assertEquals(6, m.usage(List.of(a, child)).usedTokens()); // shared blocks count once
+        assertEquals(8, m.usage(List.of(a, child)).allocatedSlots());
         child.append(42);
         int[] copy = m.appendSlot(child);
         assertArrayEquals(new int[] {a.blockTable()[1], child.blockTable()[1]}, copy);

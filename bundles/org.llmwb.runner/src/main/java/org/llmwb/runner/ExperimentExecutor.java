@@ -40,6 +40,10 @@ final class ExperimentExecutor {
         void record(long index, long total, Map<String, Object> record);
 
         void progress(long done, long total);
+
+        /** An engine step of point {@code point} (engine runs only). */
+        default void step(long point, com.fasterxml.jackson.databind.node.ObjectNode step) {
+        }
     }
 
     record Outcome(String status, long records, long total, Path out, Map<String, Object> summary) {
@@ -49,9 +53,14 @@ final class ExperimentExecutor {
     }
 
     /** What runs the points of one experiment kind, and the device its env.json names. */
-    private record Body(long total, Runner runner, Supplier<Map<String, Object>> device) {
+    private record Body(long total, Runner runner, Supplier<Map<String, Object>> device, java.util.function.Consumer<ResultWriter> extraFiles) {
         interface Runner {
             long run(CalculatorRun.Sink sink, BooleanSupplier cancelled);
+        }
+
+        Body(long total, Runner runner, Supplier<Map<String, Object>> device) {
+            this(total, runner, device, w -> {
+            });
         }
     }
 
@@ -60,6 +69,9 @@ final class ExperimentExecutor {
      *        and the CPU otherwise); only kernel sweeps have a backend
      */
     static Outcome run(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled, String backend) {
+        if ("engine-run".equals(e.kind())) {
+            return engine(e, experimentText, gpus, out, events, cancelled, backend);
+        }
         if ("kernel-sweep".equals(e.kind())) {
             if (e.sweep().sweep().containsKey("backend")) {
                 throw new InputException(e.location(), "'backend' cannot be swept: one run measures one device against its own roofs");
@@ -102,6 +114,46 @@ final class ExperimentExecutor {
         }));
     }
 
+    private static Outcome engine(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled, String backend) {
+        String b = backend != null && !backend.equals("auto") ? backend : String.valueOf(e.sweep().base().getOrDefault("backend", "auto"));
+        if (b.equals("cuda")) {
+            throw new InputException(e.location(), "backend cuda: the engine's CUDA model runner is not in this version yet (the CUDA kernels are, "
+                    + "in kernel-sweep experiments); use backend: cpu or auto to run the engine on the CPU through ND4J");
+        }
+        org.llmwb.engine.run.EngineSweep run = new org.llmwb.engine.run.EngineSweep(e, "cpu");
+        return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(),
+                (sink, c) -> run.run(sink::record, (point, step) -> events.step(point, step.toJson()), c), () -> {
+                    Map<String, Object> d = new LinkedHashMap<>();
+                    d.put("kind", "cpu");
+                    d.put("name", run.device());
+                    d.put("note", b.equals("cpu") ? "backend: cpu" : "backend auto: the engine runs on the CPU (ND4J) in this version");
+                    return d;
+                }, w -> {
+                    for (org.llmwb.engine.run.EngineSweep.PointFiles f : run.files()) {
+                        String n = String.valueOf(f.index() + 1);
+                        w.file("latency-" + n + ".txt", f.latencyTable());
+                        w.file("requests-" + n + ".csv", requestsCsv(f.requests()));
+                        StringBuilder sb = new StringBuilder();
+                        for (org.llmwb.engine.StepEvent st : f.steps()) {
+                            sb.append(org.llmwb.core.result.Json.line(st.toJson())).append('\n');
+                        }
+                        w.file("steps-" + n + ".jsonl", sb.toString());
+                    }
+                }));
+    }
+
+    static String requestsCsv(List<org.llmwb.engine.metrics.RequestMetrics> reqs) {
+        StringBuilder b = new StringBuilder("id,arrival_s,prompt_tokens,cached_prompt_tokens,output_tokens,ttft_ms,time_to_second_token_ms,tpot_ms,"
+                + "latency_ms,itl_max_ms,preemptions,finish\n");
+        for (org.llmwb.engine.metrics.RequestMetrics r : reqs) {
+            double itlMax = java.util.Arrays.stream(r.itl()).max().orElse(Double.NaN);
+            b.append(String.format(java.util.Locale.ROOT, "%d,%.6f,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%s%n", r.id(), r.arrival(), r.promptTokens(),
+                    r.cachedPromptTokens(), r.outputTokens(), r.ttft() * 1e3, r.timeToSecondToken() * 1e3, r.tpot() * 1e3, r.latency() * 1e3, itlMax * 1e3,
+                    r.preemptions(), r.finishReason()));
+        }
+        return b.toString().replace("NaN", "");
+    }
+
     private static Outcome execute(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled,
             Body run) {
         long total = run.total();
@@ -140,6 +192,7 @@ final class ExperimentExecutor {
             Path written = null;
             if (w != null && status.equals("ok")) {
                 w.file("experiment.yaml", experimentText);
+                run.extraFiles().accept(w);
                 if ((roofline || kernels) && !roofPoints.isEmpty()) {
                     PlotModel plot = roofline ? rooflineOf(roofPoints, gpus)
                             : KernelRoofline.forRecords(gpus, roofPoints, List.of("experiment " + e.name() + " · " + roofPoints.size() + " records"));

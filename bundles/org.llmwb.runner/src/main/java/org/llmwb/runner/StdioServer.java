@@ -151,6 +151,13 @@ final class StdioServer {
                     public void progress(long done, long total) {
                         emit(Protocol.event(Protocol.EV_PROGRESS, id).put("done", done).put("total", total));
                     }
+
+                    @Override
+                    public void step(long point, ObjectNode step) {
+                        ObjectNode ev = Protocol.event(Protocol.EV_STEP, id).put("point", point);
+                        ev.set("step", step);
+                        emit(ev);
+                    }
                 }, cancelled::get, backend);
                 ObjectNode done = Protocol.event(Protocol.EV_COMPLETED, id).put("status", o.status()).put("records", o.records());
                 done.set("summary", Json.MAPPER.valueToTree(o.summary()));

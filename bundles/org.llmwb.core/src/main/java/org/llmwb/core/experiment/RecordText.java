@@ -12,6 +12,10 @@ public final class RecordText {
     private RecordText() {
     }
 
+    private static double num(Map<String, Object> r, String k) {
+        return r.get(k) instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
     /** A short human line for a record of either kind (logs, the CLI, the Runner view). */
     public static String describe(Map<String, Object> r) {
         if (r.get("op") != null && r.get("medianMs") instanceof Number ms) {
@@ -21,6 +25,13 @@ public final class RecordText {
                     tf >= 1 ? String.format(java.util.Locale.ROOT, "%.2f TFLOP/s", tf) : String.format(java.util.Locale.ROOT, "%.3g GFLOP/s", tf * 1e3),
                     100 * ((Number) r.get("roofFraction")).doubleValue(),
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
+        }
+        if (r.get("ttft_ms_avg") != null) {
+            return String.format(java.util.Locale.ROOT, "%s %s%s, kv %s%s: %s req in %.2f s, %.1f tok/s; TTFT avg %.1f p99 %.1f ms; ITL avg %.1f p99 %.1f ms;"
+                    + " KV waste %.1f%%%s", r.get("batching"), Boolean.TRUE.equals(r.get("chunkedPrefill")) ? "chunked " + r.get("maxBatchedTokens") : "unchunked",
+                    "", r.get("kv"), "paged".equals(r.get("kv")) && Boolean.TRUE.equals(r.get("prefixCaching")) ? "+prefix" : "", r.get("completed"),
+                    num(r, "durationS"), num(r, "outputTokensPerS"), num(r, "ttft_ms_avg"), num(r, "ttft_ms_p99"), num(r, "itl_ms_avg"), num(r, "itl_ms_p99"),
+                    100 * num(r, "kvWasteFraction"), ((Number) r.getOrDefault("preemptions", 0)).intValue() > 0 ? ", " + r.get("preemptions") + " preemptions" : "");
         }
         return switch (String.valueOf(r.get("calculator"))) {
             case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());

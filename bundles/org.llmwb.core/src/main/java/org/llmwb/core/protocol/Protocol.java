@@ -31,6 +31,8 @@ public final class Protocol {
     public static final String EV_ERROR = "error";
     public static final String EV_COMPLETED = "completed";
     public static final String EV_PONG = "pong";
+    /** One engine step of an engine-run point: batch composition and KV pool (fields of the engine's StepEvent). */
+    public static final String EV_STEP = "engine-step";
 
     private Protocol() {
     }

@@ -265,6 +265,27 @@ public final class BlockManager implements KvCacheManager {
         return child;
     }
 
+    /**
+     * Counts each used block once, however many sequences share it: the slots it holds are allocated, the
+     * ones some sequence's tokens fill are used.
+     */
+    @Override
+    public Usage usage(java.util.List<KvSeq> live) {
+        Map<Integer, Integer> filled = new HashMap<>();
+        for (KvSeq s : live) {
+            for (int i = 0; i < s.table.size(); i++) {
+                int n = Math.max(0, Math.min(blockSize, s.length() - i * blockSize));
+                filled.merge(s.table.get(i), n, Math::max);
+            }
+        }
+        int used = blocks.length - free.size();
+        long tokens = 0;
+        for (int n : filled.values()) {
+            tokens += n;
+        }
+        return new Usage(used, (long) used * blockSize, tokens);
+    }
+
     @Override
     public void markComputed(KvSeq s, int tokens) {
         int full = Math.min(tokens / blockSize, s.table.size());

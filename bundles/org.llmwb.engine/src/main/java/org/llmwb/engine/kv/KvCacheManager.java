@@ -56,7 +56,7 @@ public interface KvCacheManager {
         int used = totalBlocks() - freeBlocks();
         long tokens = 0;
         for (KvSeq s : live) {
-            tokens += s.length();
+            tokens += Math.min(s.length(), (long) s.blocks() * blockSize());
         }
         return new Usage(used, (long) used * blockSize(), tokens);
     }

@@ -27,6 +27,15 @@ public final class CheckpointGenerator {
         public static Shape tiny() {
             return new Shape(64, 160, 2, 4, 2, 16, 200, true, 2048, 10000);
         }
+
+        /** The layer shapes of a Llama-family catalog model (the vocabulary stays the small trained BPE). */
+        public static Shape like(org.llmwb.core.catalog.ModelConfig m) {
+            if (m.kvLoraRank() > 0 || m.numExperts() > 0 || !m.gatedMlp()) {
+                throw new org.llmwb.core.InputException(m.name() + ": the engine runs Llama-family dense models (GQA attention, SwiGLU MLP)");
+            }
+            return new Shape(m.hiddenSize(), m.intermediateSize(), m.numLayers(), m.numHeads(), m.numKvHeads(), m.headDim(), 1000, m.tieEmbeddings(),
+                    (int) Math.min(m.maxPositions(), 131072), m.ropeTheta());
+        }
     }
 
     private CheckpointGenerator() {

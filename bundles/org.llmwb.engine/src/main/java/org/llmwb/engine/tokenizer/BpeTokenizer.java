@@ -143,6 +143,15 @@ public final class BpeTokenizer {
         return byId.length;
     }
 
+    /** Ids below this are ordinary tokens: the smallest special token id (or the vocabulary size when there is none). */
+    public int ordinaryVocabSize() {
+        int min = byId.length;
+        for (int id : special.values()) {
+            min = Math.min(min, id);
+        }
+        return min;
+    }
+
     /** The id of a special token, or -1. */
     public int specialId(String token) {
         return special.getOrDefault(token, -1);

@@ -155,6 +155,35 @@ class CliEndToEndTest {
     }
 
     @Test
+    void engineRunWritesLatencyTablesRequestsAndSteps() throws Exception {
+        Path exp = Cli.repo().resolve("lessons/engine/paged-vs-contiguous.llmwb.yaml");
+        Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "eng", "--json");
+        assertEquals(0, r.code(), r.err());
+        Path res = dir.resolve("eng");
+        List<String> lines = Files.readAllLines(res.resolve("results.jsonl"));
+        assertEquals(2, lines.size());
+        JsonNode contiguous = Json.parse(lines.get(0));
+        JsonNode paged = Json.parse(lines.get(1));
+        assertEquals("contiguous", contiguous.get("kv").asText());
+        for (JsonNode rec : List.of(contiguous, paged)) {
+            assertEquals(24, rec.get("completed").asInt());
+            assertTrue(rec.get("ttft_ms_p99").asDouble() >= rec.get("ttft_ms_p50").asDouble(), rec.toString());
+            assertTrue(rec.get("outputTokensPerS").asDouble() > 0);
+            assertEquals("cpu", rec.get("backend").asText());
+        }
+        // maximum-length reservations waste most of what they allocate; paging only the tail of each last block
+        assertTrue(contiguous.get("kvWasteFraction").asDouble() > 0.6, contiguous.toString());
+        assertTrue(paged.get("kvWasteFraction").asDouble() < contiguous.get("kvWasteFraction").asDouble() / 2, paged.toString());
+        assertTrue(Files.readString(res.resolve("latency-1.txt")).contains("ttft_ms"));
+        assertEquals(25, Files.readAllLines(res.resolve("requests-2.csv")).size());
+        String firstStep = Files.readAllLines(res.resolve("steps-2.jsonl")).get(0);
+        assertTrue(firstStep.contains("\"kind\":\"prefill\"") && firstStep.contains("usedBlocks"), firstStep);
+        Cli.Result gpu = Cli.run(dir, "run", exp.toString(), "--no-write", "--backend", "cuda");
+        assertEquals(1, gpu.code());
+        assertTrue(gpu.err().contains("CUDA model runner is not in this version yet"), gpu.err());
+    }
+
+    @Test
     void makeCheckpointThenGenerateGreedily() throws Exception {
         Cli.Result mk = Cli.run(dir, "make-checkpoint", "ck", "--shards", "2", "--seed", "5");
         assertEquals(0, mk.code(), mk.err());

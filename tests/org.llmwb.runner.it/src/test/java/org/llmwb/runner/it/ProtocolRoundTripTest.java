@@ -83,6 +83,20 @@ class ProtocolRoundTripTest {
     }
 
     @Test
+    void engineRunsStreamTheirSteps() throws Exception {
+        String exp = "apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: bursty\n  requests: 4\n  burst: 4\n  promptTokens: 20\n"
+                + "  outputTokens: 3\n  maxBatchedTokens: 32\n";
+        client.send(Protocol.run("e1", exp, "e.yaml", null));
+        JsonNode first = next(is(Protocol.EV_STEP));
+        assertEquals(0, first.at("/step/step").asInt());
+        assertTrue(first.at("/step/prefillTokens").asInt() > 0 && first.at("/step/prefillTokens").asInt() <= 32, first.toString());
+        assertTrue(first.at("/step/kv/usedBlocks").asInt() > 0, first.toString());
+        JsonNode rec = next(is("record"));
+        assertEquals(4, rec.at("/record/completed").asInt());
+        assertEquals("ok", next(is("completed")).get("status").asText());
+    }
+
+    @Test
     void malformedAndUnknownMessagesGetErrorsAndTheServerGoesOn() throws Exception {
         client.send(Json.object().put("nonsense", true));
         assertTrue(next(is("error")).get("message").asText().contains("'op'"));

@@ -1,0 +1,306 @@
+package org.llmwb.engine.run;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+import org.llmwb.core.InputException;
+import org.llmwb.core.catalog.ModelPresets;
+import org.llmwb.core.experiment.Experiment;
+import org.llmwb.engine.LlmEngine;
+import org.llmwb.engine.StepEvent;
+import org.llmwb.engine.kv.BlockManager;
+import org.llmwb.engine.kv.ContiguousKvManager;
+import org.llmwb.engine.kv.KvCacheManager;
+import org.llmwb.engine.metrics.RequestMetrics;
+import org.llmwb.engine.metrics.Stats;
+import org.llmwb.engine.model.Checkpoint;
+import org.llmwb.engine.model.CheckpointGenerator;
+import org.llmwb.engine.model.CpuModelRunner;
+import org.llmwb.engine.model.LlamaCpu;
+import org.llmwb.engine.model.Safetensors;
+import org.llmwb.engine.sched.SamplingParams;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.tokenizer.BpeTokenizer;
+
+/**
+ * Runs a {@code kind: engine-run} experiment: every point of its sweep is one whole engine run of the workload
+ * (same seed, so A/B points see the same requests), and yields one record with the run's latency table,
+ * throughput, goodput and KV figures. Steps are streamed as they happen; each point's requests and steps are
+ * kept for the result folder.
+ */
+public final class EngineSweep {
+    /** Receives each point's record. */
+    public interface Sink {
+        void record(long index, long total, Map<String, Object> record);
+    }
+
+    /** Receives engine steps as they happen (point index, event). */
+    public interface StepSink {
+        void step(long point, StepEvent e);
+    }
+
+    /** What a finished point leaves for the result folder. */
+    public record PointFiles(long index, List<RequestMetrics> requests, List<StepEvent> steps, String latencyTable) {
+    }
+
+    public static final Map<String, Object> DEFAULTS = new LinkedHashMap<>();
+
+    static {
+        DEFAULTS.put("model", "tiny");
+        DEFAULTS.put("backend", "auto");
+        DEFAULTS.put("seed", 1L);
+        DEFAULTS.put("requests", 16);
+        DEFAULTS.put("rate", 8.0);
+        DEFAULTS.put("burst", 8);
+        DEFAULTS.put("promptTokens", 64);
+        DEFAULTS.put("promptDist", "fixed");
+        DEFAULTS.put("outputTokens", 32);
+        DEFAULTS.put("outputDist", "fixed");
+        DEFAULTS.put("sharedPrefix", 0);
+        DEFAULTS.put("priorities", 1);
+        DEFAULTS.put("kv", "paged");
+        DEFAULTS.put("blockSize", 16);
+        DEFAULTS.put("kvBlocks", 0);
+        DEFAULTS.put("prefixCaching", true);
+        DEFAULTS.put("maxModelLen", 0);
+        DEFAULTS.put("batching", "continuous");
+        DEFAULTS.put("batchWindowMs", 50.0);
+        DEFAULTS.put("order", "fcfs");
+        DEFAULTS.put("chunkedPrefill", true);
+        DEFAULTS.put("maxBatchedTokens", 512);
+        DEFAULTS.put("maxSeqs", 16);
+        DEFAULTS.put("temperature", 0.0);
+        DEFAULTS.put("topK", 0);
+        DEFAULTS.put("topP", 1.0);
+        DEFAULTS.put("sloTtftMs", 0.0);
+        DEFAULTS.put("sloTpotMs", 0.0);
+        DEFAULTS.put("graphs", false);
+        DEFAULTS.put("warmup", true);
+    }
+
+    private final Experiment e;
+    private final String backend;
+    private final Map<String, LlamaCpu> models = new LinkedHashMap<>();
+    private final Map<String, BpeTokenizer> tokenizers = new LinkedHashMap<>();
+    private final List<PointFiles> files = new java.util.ArrayList<>();
+    private String device = "CPU";
+
+    /** @param backend "cpu" (the only engine backend in this version; "cuda" is refused with the reason) */
+    public EngineSweep(Experiment e, String backend) {
+        if (!"engine-run".equals(e.kind())) {
+            throw new IllegalArgumentException("not an engine run: " + e.kind());
+        }
+        for (String fixed : List.of("backend", "model")) {
+            if (e.sweep().sweep().containsKey(fixed) && fixed.equals("backend")) {
+                throw new InputException(e.location(), "'backend' cannot be swept: run the experiment once per backend");
+            }
+        }
+        this.e = e;
+        this.backend = backend;
+    }
+
+    public long total() {
+        return e.sweep().points();
+    }
+
+    public String device() {
+        return device;
+    }
+
+    public List<PointFiles> files() {
+        return files;
+    }
+
+    static Object get(Map<String, Object> p, String k) {
+        Object v = p.get(k);
+        return v != null ? v : DEFAULTS.get(k);
+    }
+
+    static int i(Map<String, Object> p, String k) {
+        return ((Number) get(p, k)).intValue();
+    }
+
+    static double d(Map<String, Object> p, String k) {
+        return ((Number) get(p, k)).doubleValue();
+    }
+
+    static String s(Map<String, Object> p, String k) {
+        return String.valueOf(get(p, k));
+    }
+
+    static boolean b(Map<String, Object> p, String k) {
+        return (Boolean) get(p, k);
+    }
+
+    public long run(Sink sink, StepSink steps, BooleanSupplier cancelled) {
+        long total = total();
+        return e.sweep().walk(cancelled, (index, point) -> {
+            Map<String, Object> rec = runPoint(index, point, steps, cancelled);
+            if (rec != null) {
+                sink.record(index, total, rec);
+            }
+        });
+    }
+
+    /** Where generated checkpoints are kept between runs ({@code LLMWB_CACHE}, else ~/.cache/llmwb). */
+    public static Path cacheDir() {
+        String env = System.getenv("LLMWB_CACHE");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "llmwb");
+    }
+
+    /** The checkpoint folder for a model setting: a folder as given, or a generated one for 'tiny' and catalog shapes. */
+    public static Path checkpointFor(String model, long seed) {
+        if (!model.equals("tiny") && !ModelPresets.ids().contains(model)) {
+            return Path.of(model);
+        }
+        Path dir = cacheDir().resolve("checkpoints").resolve(model + "-seed" + seed);
+        if (Files.isRegularFile(dir.resolve("config.json"))) {
+            return dir;
+        }
+        CheckpointGenerator.Shape shape = model.equals("tiny") ? CheckpointGenerator.Shape.tiny() : CheckpointGenerator.Shape.like(ModelPresets.of(model));
+        try {
+            return CheckpointGenerator.generate(dir, shape, seed, model.equals("tiny") ? Safetensors.Dtype.F32 : Safetensors.Dtype.BF16, 1);
+        } catch (java.nio.file.FileSystemException raced) {
+            if (Files.isRegularFile(dir.resolve("config.json"))) {
+                return dir; // another run generated it at the same time
+            }
+            throw new UncheckedIOException(raced);
+        } catch (IOException io) {
+            throw new UncheckedIOException(io);
+        }
+    }
+
+    private Map<String, Object> runPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled) {
+        String model = s(p, "model");
+        long seed = ((Number) get(p, "seed")).longValue();
+        LlamaCpu m = models.get(model);
+        BpeTokenizer tok = tokenizers.get(model);
+        if (m == null) {
+            Path dir = checkpointFor(model, 1);
+            try (Checkpoint ck = Checkpoint.open(dir)) {
+                m = new LlamaCpu(ck);
+                tok = Files.isRegularFile(ck.tokenizerFile()) ? BpeTokenizer.load(ck.tokenizerFile()) : null;
+            }
+            models.put(model, m);
+            tokenizers.put(model, tok);
+        }
+        int vocab = (int) m.config().vocabSize();
+        int ordinary = tok == null ? vocab : Math.min(vocab, tok.ordinaryVocabSize());
+        List<Request> reqs;
+        String arrivals = e.sweep().target();
+        if (arrivals.equals("trace")) {
+            BpeTokenizer t = tok;
+            reqs = Workload.readTrace(Path.of(s(p, "trace")), text -> {
+                if (t == null) {
+                    throw new InputException("the trace has text prompts but the model has no tokenizer.json");
+                }
+                return t.encode(text).stream().mapToInt(Integer::intValue).toArray();
+            }, ordinary, i(p, "outputTokens"), seed);
+        } else {
+            reqs = Workload.generate(new Workload.Spec(arrivals, i(p, "requests"), d(p, "rate"), i(p, "burst"), i(p, "promptTokens"), s(p, "promptDist"),
+                    i(p, "outputTokens"), s(p, "outputDist"), i(p, "sharedPrefix"), i(p, "priorities"), seed, ordinary));
+        }
+        int modelMax = (int) Math.min(Integer.MAX_VALUE, m.config().maxPositions());
+        int maxLen = i(p, "maxModelLen") > 0 ? Math.min(i(p, "maxModelLen"), modelMax) : Math.min(modelMax, 4096);
+        int bs = i(p, "blockSize");
+        int maxSeqs = i(p, "maxSeqs");
+        int perSeq = (maxLen + bs - 1) / bs;
+        int blocks = i(p, "kvBlocks") > 0 ? i(p, "kvBlocks") : maxSeqs * perSeq;
+        boolean contiguous = s(p, "kv").equals("contiguous");
+        KvCacheManager kv;
+        try {
+            kv = contiguous ? new ContiguousKvManager(blocks, bs, maxLen) : new BlockManager(blocks, bs, b(p, "prefixCaching"));
+        } catch (IllegalArgumentException ex) {
+            throw new InputException(e.location(), "point " + (index + 1) + ": " + ex.getMessage() + " (raise kvBlocks or lower maxModelLen)");
+        }
+        SchedulerConfig cfg = new SchedulerConfig(SchedulerConfig.parse(SchedulerConfig.Batching.class, s(p, "batching")),
+                SchedulerConfig.parse(SchedulerConfig.Order.class, s(p, "order")), b(p, "chunkedPrefill"), i(p, "maxBatchedTokens"), maxSeqs,
+                d(p, "batchWindowMs") / 1e3);
+        if (!cfg.chunkedPrefill()) {
+            int longest = reqs.stream().mapToInt(r -> r.prompt().length).max().orElse(0);
+            if (longest > cfg.maxBatchedTokens()) {
+                throw new InputException(e.location(), "point " + (index + 1) + ": a prompt of " + longest + " tokens exceeds maxBatchedTokens "
+                        + cfg.maxBatchedTokens() + " with chunkedPrefill off; raise maxBatchedTokens");
+            }
+        }
+        CpuModelRunner runner = new CpuModelRunner(m, blocks, bs);
+        device = runner.device();
+        if (b(p, "warmup")) {
+            warmUp(runner);
+        }
+        LlmEngine engine = new LlmEngine(runner, kv, cfg, maxLen, LlmEngine.wallClock());
+        Set<Integer> stops = tok == null ? Set.of() : Set.of(tok.specialId("<|end_of_text|>"));
+        SamplingParams sp = new SamplingParams(d(p, "temperature"), i(p, "topK"), d(p, "topP"), seed, 1, stops, true);
+        EngineRun.Result r;
+        try {
+            r = EngineRun.run(engine, reqs, sp, d(p, "sloTtftMs") / 1e3, d(p, "sloTpotMs") / 1e3, new EngineRun.Listener() {
+                @Override
+                public void step(StepEvent ev) {
+                    steps.step(index, ev);
+                }
+            }, cancelled, 20_000);
+        } catch (IllegalArgumentException ex) {
+            throw new InputException(e.location(), "point " + (index + 1) + ": " + ex.getMessage());
+        }
+        if (r.cancelled()) {
+            return null;
+        }
+        files.add(new PointFiles(index, r.requests(), r.stepEvents(), r.metrics().text()));
+        Map<String, Object> rec = new LinkedHashMap<>();
+        for (String k : List.of("model", "batching", "chunkedPrefill", "maxBatchedTokens", "maxSeqs", "kv", "prefixCaching", "blockSize", "order",
+                "requests", "rate", "promptTokens", "outputTokens", "sharedPrefix")) {
+            rec.put(k, get(p, k));
+        }
+        p.forEach(rec::putIfAbsent);
+        rec.put("workload", arrivals);
+        rec.put("backend", runner.backend());
+        rec.put("device", runner.device());
+        if (b(p, "graphs")) {
+            rec.put("graphsNote", "CUDA graphs apply to the GPU runner; the CPU runner ignores them");
+        }
+        rec.put("completed", r.requests().size());
+        rec.put("outputTokens", r.metrics().outputTokens());
+        rec.put("durationS", r.metrics().durationS());
+        rec.put("outputTokensPerS", r.metrics().outputTokensPerS());
+        rec.put("requestsPerS", r.metrics().requestsPerS());
+        rec.put("goodputPerS", r.metrics().goodputPerS());
+        for (Map.Entry<String, Stats> t : r.metrics().table().entrySet()) {
+            Stats st = t.getValue();
+            String k = t.getKey();
+            rec.put(k + "_avg", st.avg());
+            rec.put(k + "_p50", st.p50());
+            rec.put(k + "_p90", st.p90());
+            rec.put(k + "_p99", st.p99());
+            rec.put(k + "_max", st.max());
+            rec.put(k + "_std", st.std());
+        }
+        rec.put("steps", r.steps());
+        rec.put("preemptions", r.preemptions());
+        rec.put("prefixHitRate", r.prefixHitRate());
+        rec.put("kvBlocks", blocks);
+        rec.put("kvPoolBytes", (long) blocks * bs * runner.kvBytesPerToken());
+        rec.put("peakKvAllocatedBytes", r.peakKvAllocatedBytes());
+        rec.put("kvWasteFraction", r.kvWasteFraction());
+        rec.put("weightBytes", runner.weightBytes());
+        return rec;
+    }
+
+    /** A few throwaway steps so JIT compilation and ND4J's first calls are not counted in the run. */
+    static void warmUp(CpuModelRunner runner) {
+        LlmEngine w = new LlmEngine(runner, new BlockManager(Math.min(runner.kvBlocks(), 8), runner.blockSize(), false), SchedulerConfig.continuous(64, 4),
+                64, LlmEngine.wallClock());
+        for (int i = 0; i < 2; i++) {
+            w.add(new int[] {1, 2, 3, 4, 5, 6, 7 + i}, SamplingParams.greedy(4), 0, 0);
+        }
+        while (w.hasWork()) {
+            w.step(false);
+        }
+    }
+}

@@ -22,7 +22,6 @@ public final class LlmEngine {
     private final ModelRunner runner;
     private final Scheduler scheduler;
     private final DoubleSupplier clock;
-    private final List<Sequence> all = new ArrayList<>();
     private int nextId;
     private java.util.function.BiConsumer<Sequence, float[]> logitsTap;
     private int steps;
@@ -72,16 +71,11 @@ public final class LlmEngine {
         Sequence s = new Sequence(nextId, prompt, params, priority, arrival);
         scheduler.add(s);
         nextId++;
-        all.add(s);
         return s;
     }
 
     public boolean hasWork() {
         return scheduler.hasWork();
-    }
-
-    public List<Sequence> sequences() {
-        return all;
     }
 
     public int steps() {

@@ -1,26 +1,98 @@
 package org.llmwb.runner;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 
 import org.llmwb.core.InputException;
+import org.llmwb.engine.LlmEngine;
+import org.llmwb.engine.kv.BlockManager;
+import org.llmwb.engine.model.Checkpoint;
+import org.llmwb.engine.model.CpuModelRunner;
+import org.llmwb.engine.run.EngineSweep;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.serve.EngineLoop;
+import org.llmwb.engine.tokenizer.BpeTokenizer;
+import org.llmwb.runner.http.OpenAiServer;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-@Command(name = "serve", description = "Serve the runner protocol: JSON lines on stdin/stdout (docs/protocol.md).")
+@Command(name = "serve", description = {"Serve the runner protocol on stdin/stdout (--stdio, docs/protocol.md), or an OpenAI-compatible HTTP API"
+        + " over the engine (--http PORT): GET /v1/models, POST /v1/completions and /v1/chat/completions, streamed with \"stream\": true.",
+        "Without --model the HTTP server serves a small built-in synthetic model (seeded random weights: its text is meaningless)."})
 final class ServeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--stdio", description = "speak the JSON-lines protocol on stdin/stdout (used by the workbench, or over ssh)")
     boolean stdio;
+    @Option(names = "--http", paramLabel = "PORT", description = "serve the OpenAI-compatible API on this port (0 picks a free one)")
+    Integer port;
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all)")
+    String host;
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "checkpoint folder (config.json, safetensors, tokenizer.json)")
+    Path model;
+    @Option(names = "--served-model-name", description = "the model id clients send (default: the folder name, or llmwb-tiny)")
+    String name;
+    @Option(names = "--max-seqs", defaultValue = "16", description = "sequences in flight at most (default: ${DEFAULT-VALUE})")
+    int maxSeqs;
+    @Option(names = "--max-batched-tokens", defaultValue = "512", description = "tokens per step, the chunked-prefill budget (default: ${DEFAULT-VALUE})")
+    int maxBatchedTokens;
+    @Option(names = "--block-size", defaultValue = "16", description = "KV block size in tokens (default: ${DEFAULT-VALUE})")
+    int blockSize;
+    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV pool size in blocks (default: max-seqs × max-model-len)")
+    int kvBlocks;
+    @Option(names = "--max-model-len", defaultValue = "0", description = "longest sequence (default: the model's, at most 4096)")
+    int maxModelLen;
+    @Option(names = "--no-prefix-caching", description = "turn prefix caching off")
+    boolean noPrefixCaching;
 
     @Override
     public Integer call() throws Exception {
-        if (!stdio) {
-            throw new InputException("say how to serve: --stdio (the HTTP server arrives with the inference engine)");
+        if (stdio == (port != null)) {
+            throw new InputException("say how to serve: --stdio (runner protocol) or --http PORT (OpenAI-compatible API), one of them");
         }
-        return new StdioServer(System.in, System.out, common.catalog()).serve();
+        if (stdio) {
+            return new StdioServer(System.in, System.out, common.catalog()).serve();
+        }
+        if (port < 0 || port > 65535 || maxSeqs < 1 || maxBatchedTokens < 1 || blockSize < 1 || kvBlocks < 0 || maxModelLen < 0) {
+            throw new InputException("--http PORT must be in 0..65535; --max-seqs, --max-batched-tokens and --block-size >= 1; --kv-blocks and --max-model-len >= 0");
+        }
+        var err = spec.commandLine().getErr();
+        Path dir = model != null ? model : EngineSweep.checkpointFor("tiny", 1);
+        if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
+            throw new InputException(org.llmwb.core.SourceLocation.of(model.toString()), "not a checkpoint folder: no config.json");
+        }
+        String id = name != null ? name : model != null ? model.toAbsolutePath().normalize().getFileName().toString() : "llmwb-tiny";
+        CpuModelRunner runner;
+        BpeTokenizer tok;
+        try (Checkpoint ck = Checkpoint.open(dir)) {
+            if (!Files.isRegularFile(ck.tokenizerFile())) {
+                throw new InputException(org.llmwb.core.SourceLocation.of(dir.toString()), "the HTTP server needs the checkpoint's tokenizer.json");
+            }
+            tok = BpeTokenizer.load(ck.tokenizerFile());
+            int modelMax = (int) Math.min(Integer.MAX_VALUE, ck.config().maxPositions());
+            int len = maxModelLen > 0 ? Math.min(maxModelLen, modelMax) : Math.min(modelMax, 4096);
+            int blocks = kvBlocks > 0 ? kvBlocks : maxSeqs * ((len + blockSize - 1) / blockSize);
+            runner = CpuModelRunner.open(ck, blocks, blockSize);
+            LlmEngine engine = new LlmEngine(runner, new BlockManager(blocks, blockSize, !noPrefixCaching), SchedulerConfig.continuous(maxBatchedTokens, maxSeqs),
+                    len, LlmEngine.wallClock());
+            try (EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, id, host, port, err)) {
+                err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%n", id,
+                        runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), model == null ? "built-in synthetic model" : dir, host,
+                        server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize);
+                err.flush();
+                CountDownLatch stop = new CountDownLatch(1);
+                Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+                stop.await();
+            }
+        }
+        return 0;
     }
 }

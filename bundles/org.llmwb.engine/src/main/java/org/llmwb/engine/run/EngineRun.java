@@ -44,6 +44,7 @@ public final class EngineRun {
         pending.sort(Comparator.comparingDouble(Request::arrival));
         double t0 = engine.now();
         List<Sequence> seqs = new ArrayList<>();
+        java.util.Map<Integer, Sequence> byId = new java.util.HashMap<>();
         List<RequestMetrics> done = new ArrayList<>();
         List<StepEvent> kept = new ArrayList<>();
         int[] cached = new int[requests.size()];
@@ -62,6 +63,7 @@ public final class EngineRun {
                 Sequence s = engine.add(q.prompt(), p, q.priority(), t0 + q.arrival());
                 s.tag = String.valueOf(q.index());
                 seqs.add(s);
+                byId.put(s.id(), s);
             }
             StepEvent e = engine.hasWork() ? engine.step(next < pending.size()) : null;
             if (e == null) {
@@ -74,7 +76,7 @@ public final class EngineRun {
             }
             listener.step(e);
             for (int id : e.finished()) {
-                Sequence s = engine.sequences().get(id);
+                Sequence s = byId.get(id);
                 RequestMetrics m = RequestMetrics.of(s);
                 done.add(m);
                 listener.finished(m);

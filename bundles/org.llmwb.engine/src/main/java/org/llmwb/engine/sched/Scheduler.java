@@ -60,6 +60,10 @@ public final class Scheduler {
         };
     }
 
+    public int maxModelLen() {
+        return maxModelLen;
+    }
+
     public SchedulerConfig config() {
         return cfg;
     }
@@ -283,9 +287,11 @@ public final class Scheduler {
             int out = s.outputLength() + 1;
             boolean stop = !s.params().ignoreStop() && s.params().stopTokens().contains(token);
             boolean last = stop || out >= s.params().maxTokens() || s.length() + 1 >= maxModelLen;
-            s.recordToken(token, now, last);
             if (last) {
                 s.finishReason = stop ? Sequence.FinishReason.STOP : Sequence.FinishReason.LENGTH;
+            }
+            s.recordToken(token, now, last);
+            if (last) {
                 finish(s, now);
                 done.add(s);
             } else {

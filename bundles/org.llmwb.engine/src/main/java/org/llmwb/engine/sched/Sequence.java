@@ -57,7 +57,7 @@ public final class Sequence {
         this.params = params;
         this.priority = priority;
         this.arrival = arrival;
-        this.rng = new SplittableRandom(params.seed() * 0x9E3779B97F4A7C15L + id);
+        this.rng = new SplittableRandom(params.seed()); // the request's own seed: same seed, same tokens, whatever it is batched with
     }
 
     public int id() {

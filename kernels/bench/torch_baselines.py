@@ -67,6 +67,19 @@ def main():
         vv = torch.randn(b, 8, c, 128, device=dev, dtype=torch.bfloat16)
         res[f"sdpa_b{b}_c{c}"] = median_ms(lambda i: F.scaled_dot_product_attention(q, kk, vv, enable_gqa=True), runs=50, warmup=5)
         del q, kk, vv
+    # prefill attention: causal SDPA over one 4K / 8K sequence, 32 query / 8 KV heads, head dim 128
+    for n in (4096, 8192):
+        q = torch.randn(1, 32, n, 128, device=dev, dtype=torch.bfloat16)
+        kk = torch.randn(1, 8, n, 128, device=dev, dtype=torch.bfloat16)
+        vv = torch.randn(1, 8, n, 128, device=dev, dtype=torch.bfloat16)
+        res[f"sdpa_causal_{n}"] = median_ms(lambda i: F.scaled_dot_product_attention(q, kk, vv, is_causal=True, enable_gqa=True), runs=20, warmup=3)
+        del q, kk, vv
+    # prefill linear layers: x[M, K] · W[N, K]^T
+    for m, n, k in ((4096, 4096, 4096), (4096, 14336, 4096)):
+        x = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
+        w = torch.randn(n, k, device=dev, dtype=torch.bfloat16) * 0.02
+        res[f"linear_m{m}_n{n}_k{k}"] = median_ms(lambda i: F.linear(x, w), runs=30, warmup=5)
+        del x, w
     out = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "unit": "ms (median)", "results": res}
     json.dump(out, sys.stdout, indent=1)
     print()

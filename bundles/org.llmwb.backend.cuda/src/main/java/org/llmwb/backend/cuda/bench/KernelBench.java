@@ -20,7 +20,9 @@ import org.llmwb.backend.cuda.DeviceBuffer;
 import org.llmwb.backend.cuda.Gpu;
 import org.llmwb.backend.cuda.ops.Ceilings;
 import org.llmwb.backend.cuda.ops.DecodeAttention;
+import org.llmwb.backend.cuda.ops.Gemm;
 import org.llmwb.backend.cuda.ops.Gemv;
+import org.llmwb.backend.cuda.ops.PrefillAttention;
 import org.llmwb.backend.cuda.ops.KvCacheOps;
 import org.llmwb.core.numeric.Half;
 import org.llmwb.core.result.EnvFingerprint;
@@ -57,8 +59,10 @@ public final class KernelBench {
         Path out = Path.of("bench.jsonl");
         Path env = Path.of("env.json");
         JsonNode torch = null;
+        java.util.Set<String> only = java.util.Set.of("gemv", "attention", "kvcache", "layers", "prefill", "gemm");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--only" -> only = java.util.Set.of(args[++i].split(","));
                 case "--out" -> out = Path.of(args[++i]);
                 case "--env" -> env = Path.of(args[++i]);
                 case "--torch" -> torch = Json.parse(Files.readString(Path.of(args[++i])));
@@ -68,10 +72,24 @@ public final class KernelBench {
         try (Gpu gpu = Gpu.open()) {
             KernelBench b = new KernelBench(gpu, torch);
             b.ceilings();
-            b.gemvs();
-            b.attention();
-            b.kvCache();
-            b.layersAndQuant();
+            if (only.contains("gemv")) {
+                b.gemvs();
+            }
+            if (only.contains("attention")) {
+                b.attention();
+            }
+            if (only.contains("kvcache")) {
+                b.kvCache();
+            }
+            if (only.contains("layers")) {
+                b.layersAndQuant();
+            }
+            if (only.contains("prefill")) {
+                b.prefill();
+            }
+            if (only.contains("gemm")) {
+                b.gemm();
+            }
             StringBuilder s = new StringBuilder();
             for (Map<String, Object> r : b.records) {
                 s.append(Json.line(r)).append('\n');
@@ -469,6 +487,118 @@ public final class KernelBench {
             org.llmwb.backend.cuda.ops.Fp8Convert conv = new org.llmwb.backend.cuda.ops.Fp8Convert(gpu);
             float[] d = gpu.time(3, 20, i -> conv.fromBf16(org.llmwb.core.numeric.Fp8.Format.E4M3, wq, f8, e, 0.01f));
             record("fp8_from_bf16", "e4m3", n + "x" + k, d, 0, e * 3.0, "copy", null, null);
+        }
+    }
+
+    /**
+     * Prefill attention, one sequence of n new tokens (no past), 32 query / 8 KV heads, head dim 128, paged
+     * blocks of 16: flash at 4K and 8K against PyTorch's SDPA (is_causal) in the same run, and the naive
+     * three-kernel version at 8K with the score matrix it has to hold.
+     */
+    void prefill() {
+        int heads = 32;
+        int kvHeads = 8;
+        int d = 128;
+        int bs = 16;
+        for (int n : new int[] {4096, 8192}) {
+            int blocks = n / bs;
+            int[] table = new int[blocks];
+            for (int i = 0; i < blocks; i++) {
+                table[i] = (i * 7919) % blocks; // scattered, as a block manager leaves them
+            }
+            float[] q = Half.roundBf16(gaussian(n * heads * d, 1));
+            float[] k = Half.roundBf16(gaussian(n * kvHeads * d, 1));
+            float[] v = Half.roundBf16(gaussian(n * kvHeads * d, 1));
+            try (PrefillAttention pa = new PrefillAttention(gpu, heads, kvHeads, d, bs, blocks, new int[] {n}, new int[] {0}, new int[][] {table});
+                    DeviceBuffer dq = gpu.upload("q", Half.toBf16(q)); DeviceBuffer dk = gpu.upload("k", Half.toBf16(k));
+                    DeviceBuffer dv = gpu.upload("v", Half.toBf16(v)); DeviceBuffer out = gpu.alloc("out", 2L * q.length)) {
+                String shape = "n " + n + " H32/KVH8 D128 causal";
+                pa.flash(dq, out, dk, dv);
+                gpu.sync();
+                float[] flashOut = Half.bf16ToFloat(gpu.downloadShorts(out, q.length));
+                Double err = null;
+                if (n == 4096) {
+                    // the double reference over a slice of rows (every 64th row: the whole matrix is ~10^12 operations)
+                    err = sampledPrefillError(q, k, v, flashOut, table, n, heads, kvHeads, d, bs);
+                }
+                float[] ms = gpu.time(3, 20, i -> pa.flash(dq, out, dk, dv));
+                record("prefill_attention", "v2 flash (mma.sync)", shape, ms, pa.flops(), pa.bytes(), "mma", err, "sdpa_causal_" + n).put("workspaceBytes", 0L);
+                if (n == 8192) {
+                    long wsBytes = pa.naiveWorkspaceBytes();
+                    try (DeviceBuffer ws = gpu.alloc("naive scores", wsBytes)) {
+                        pa.naive(dq, out, dk, dv, ws);
+                        gpu.sync();
+                        Compare c = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(out, q.length)), flashOut);
+                        float[] nm = gpu.time(1, 3, i -> pa.naive(dq, out, dk, dv, ws));
+                        Map<String, Object> rec = record("prefill_attention", "v1 naive (S in HBM)", shape, nm, pa.flops(), pa.bytes() + 4.0 * wsBytes, "copy",
+                                null, "sdpa_causal_" + n);
+                        rec.put("workspaceBytes", wsBytes);
+                        rec.put("naiveVsFlashMaxRel", c.maxRel());
+                        rec.put("note", "bytes include the fp32 score matrix: written, read and rewritten by softmax, read by PV");
+                    } catch (RuntimeException oom) {
+                        System.out.println("naive prefill at " + n + " could not run: " + oom.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    private static double sampledPrefillError(float[] q, float[] k, float[] v, float[] got, int[] table, int n, int heads, int kvHeads, int d, int bs) {
+        // the paged pool holds token j at slot table[j / bs] * bs + j % bs; the reference wants tokens in order
+        float[] kk = new float[k.length];
+        float[] vv = new float[v.length];
+        int row = kvHeads * d;
+        for (int j = 0; j < n; j++) {
+            int slot = table[j / bs] * bs + j % bs;
+            System.arraycopy(k, slot * row, kk, j * row, row);
+            System.arraycopy(v, slot * row, vv, j * row, row);
+        }
+        double maxErr = 0;
+        double maxRef = 0;
+        for (int i = 63; i < n; i += 64) {
+            float[] qi = java.util.Arrays.copyOfRange(q, i * heads * d, (i + 1) * heads * d);
+            float[] ref = org.llmwb.backend.cpu.PrefillAttentionRef.compute(qi, kk, vv, i, 1, heads, kvHeads, d);
+            for (int e = 0; e < ref.length; e++) {
+                maxErr = Math.max(maxErr, Math.abs(ref[e] - got[i * heads * d + e]));
+                maxRef = Math.max(maxRef, Math.abs(ref[e]));
+            }
+        }
+        return maxErr / maxRef;
+    }
+
+    /** The tensor-core GEMM at 4096³ and at a prefill MLP shape (4096 tokens, 4096 → 14336), against torch's F.linear. */
+    void gemm() {
+        int[][] shapes = {{4096, 4096, 4096}, {4096, 14336, 4096}};
+        Gemm g = new Gemm(gpu);
+        for (int[] sh : shapes) {
+            int m = sh[0];
+            int n = sh[1];
+            int k = sh[2];
+            float[] a = Half.roundBf16(gaussian(m * k, 1));
+            float[] w = Half.roundBf16(gaussian(n * k, 0.02));
+            try (DeviceBuffer da = gpu.upload("a", Half.toBf16(a)); DeviceBuffer dw = gpu.upload("w", Half.toBf16(w));
+                    DeviceBuffer dc = gpu.alloc("c", 2L * m * n)) {
+                g.bf16(da, dw, dc, m, n, k);
+                gpu.sync();
+                // check 256 sampled outputs against the double reference
+                float[] c = Half.bf16ToFloat(gpu.downloadShorts(dc, m * n));
+                Random r = new Random(5);
+                double maxErr = 0;
+                double maxRef = 0;
+                for (int s = 0; s < 256; s++) {
+                    int i = r.nextInt(m);
+                    int j = r.nextInt(n);
+                    double ref = 0;
+                    for (int t = 0; t < k; t++) {
+                        ref += (double) a[i * k + t] * w[j * k + t];
+                    }
+                    maxErr = Math.max(maxErr, Math.abs(ref - c[i * n + j]));
+                    maxRef = Math.max(maxRef, Math.abs(ref));
+                }
+                float[] ms = gpu.time(5, 30, i -> g.bf16(da, dw, dc, m, n, k));
+                record("gemm", "v1 mma.sync", "M" + m + " N" + n + " K" + k, ms, Gemm.flops(m, n, k), Gemm.bytes(m, n, k), "mma", maxErr / maxRef,
+                        "linear_m" + m + "_n" + n + "_k" + k);
+            }
         }
     }
 

@@ -1,0 +1,262 @@
+// Prefill attention: the new tokens of each sequence attend causally to everything before them, reading K/V
+// from the paged cache (the new tokens' K/V are written there first, by kv_cache.cu's writer). GQA-aware,
+// variable-length batches. Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
+//
+// Shapes: q, out [T, H, D] bf16, the new tokens of all sequences packed (sequence b's rows start at
+// qStart[b], qLen[b] of them); cache [numBlocks, blockSize, KVH, D] bf16 with blockTables [B, maxBlocks],
+// blockShift = log2(blockSize); past[b] tokens were cached before the new ones, so new row i sits at position
+// past[b] + i and sees keys 0 .. past[b] + i. D = 64 or 128; G = H / KVH query heads per KV head.
+//
+//   v1 naive (three kernels, one launch each per sequence): prefill_naive_scores writes the whole score matrix
+//      S [H, n, past + n] in fp32 to global memory, prefill_naive_softmax turns each row into probabilities in
+//      place, prefill_naive_pv multiplies them by V. Simple and obviously right, but it needs H·n·(past+n)·4
+//      bytes of workspace (8.6 GB for 32 heads at 8K tokens) and moves that matrix through HBM three times.
+//   v2 flash (prefill_flash_d<D>): one CTA of 4 warps takes 64 query rows of one head; each warp owns 16 rows,
+//      keeps its Q fragments in registers, and walks the keys in tiles of 64 staged through shared memory:
+//      S = Q·Kᵀ on tensor cores (mma.sync m16n8k16, bf16 in, fp32 accumulate), causal mask, online softmax in
+//      base 2 (running max and sum per row; the accumulator rescaled once per tile), then O += P·V on tensor
+//      cores with P re-packed from the S accumulators to bf16 A fragments (no shared-memory round trip) and V
+//      fragments read with ldmatrix.trans. Nothing of size n² ever exists; keys past the tile's causal bound are
+//      never loaded. Shared rows are padded by 16 bytes so the fragment loads are free of bank conflicts.
+//      Tiles are listed by the launcher (tileSeq, tileRow), longest first, so the long causal tiles start early.
+#include <cuda_bf16.h>
+#include <math_constants.h>
+#include <stdint.h>
+
+#include "../common/mma.cuh"
+
+namespace {
+
+__device__ __forceinline__ size_t kv_offset(const int* table, int j, int blockShift, int kvHeads, int kvh, int D) {
+    int bs = 1 << blockShift;
+    return ((static_cast<size_t>(table[j >> blockShift]) * bs + (j & (bs - 1))) * kvHeads + kvh) * D;
+}
+
+constexpr int BQ = 64;
+constexpr int BK = 64;
+constexpr int PAD = 8;
+
+template <int D>
+__device__ void flash(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __restrict__ out, const __nv_bfloat16* __restrict__ kc,
+                      const __nv_bfloat16* __restrict__ vc, const int* __restrict__ tables, int maxBlocks, int blockShift, int heads, int kvHeads,
+                      const int* __restrict__ qStart, const int* __restrict__ qLen, const int* __restrict__ past, const int* __restrict__ tileSeq,
+                      const int* __restrict__ tileRow, float scaleLog2) {
+    constexpr int LD = D + PAD;
+    constexpr int KS = D / 16;  // k-steps of Q·Kᵀ
+    constexpr int NT = BK / 8;  // n-tiles of S
+    constexpr int DT = D / 8;   // n-tiles of O
+    __shared__ __align__(16) __nv_bfloat16 Ks[BK * LD];
+    __shared__ __align__(16) __nv_bfloat16 Vs[BK * LD];
+    const int tile = blockIdx.x, h = blockIdx.y;
+    const int b = tileSeq[tile], r0 = tileRow[tile];
+    const int n = qLen[b], p = past[b], q0 = qStart[b];
+    const int ctx = p + n;
+    const int kvh = h / (heads / kvHeads);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int rowA = r0 + warp * 16 + g, rowB = rowA + 8;
+    const int* table = tables + static_cast<size_t>(b) * maxBlocks;
+
+    uint32_t qf[KS][4];
+    const uint32_t* qa = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
+    const uint32_t* qb = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
+#pragma unroll
+    for (int ks = 0; ks < KS; ks++) {
+        qf[ks][0] = rowA < n ? qa[ks * 8 + t] : 0u;
+        qf[ks][1] = rowB < n ? qb[ks * 8 + t] : 0u;
+        qf[ks][2] = rowA < n ? qa[ks * 8 + 4 + t] : 0u;
+        qf[ks][3] = rowB < n ? qb[ks * 8 + 4 + t] : 0u;
+    }
+    float o[DT][4];
+#pragma unroll
+    for (int i = 0; i < DT; i++) {
+        o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    }
+    float mA = -CUDART_INF_F, mB = -CUDART_INF_F, lA = 0.f, lB = 0.f;
+    const int kEnd = min(ctx, p + r0 + BQ);  // causal bound of the tile's last row
+    for (int k0 = 0; k0 < kEnd; k0 += BK) {
+        __syncthreads();
+        for (int c = threadIdx.x; c < BK * (D / 8); c += blockDim.x) {
+            int r = c / (D / 8), ch = c % (D / 8), j = k0 + r;
+            uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+            if (j < kEnd) {
+                size_t off = kv_offset(table, j, blockShift, kvHeads, kvh, D) + ch * 8;
+                kv = *reinterpret_cast<const uint4*>(kc + off);
+                vv = *reinterpret_cast<const uint4*>(vc + off);
+            }
+            *reinterpret_cast<uint4*>(Ks + r * LD + ch * 8) = kv;
+            *reinterpret_cast<uint4*>(Vs + r * LD + ch * 8) = vv;
+        }
+        __syncthreads();
+        float s[NT][4];
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+            const __nv_bfloat16* kr = Ks + (nt * 8 + g) * LD + 2 * t;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                uint32_t b0 = *reinterpret_cast<const uint32_t*>(kr + ks * 16);
+                uint32_t b1 = *reinterpret_cast<const uint32_t*>(kr + ks * 16 + 8);
+                mma_bf16_16816(s[nt], qf[ks], b0, b1);
+            }
+        }
+        float tmA = -CUDART_INF_F, tmB = -CUDART_INF_F;
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int j = k0 + nt * 8 + 2 * t + e;
+                float va = (j <= p + rowA && j < ctx) ? s[nt][e] * scaleLog2 : -CUDART_INF_F;
+                float vb = (j <= p + rowB && j < ctx) ? s[nt][2 + e] * scaleLog2 : -CUDART_INF_F;
+                s[nt][e] = va;
+                s[nt][2 + e] = vb;
+                tmA = fmaxf(tmA, va);
+                tmB = fmaxf(tmB, vb);
+            }
+        }
+        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
+        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
+        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
+        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
+        const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
+        const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
+        mA = nmA;
+        mB = nmB;
+        lA *= aA;
+        lB *= aB;
+#pragma unroll
+        for (int i = 0; i < DT; i++) {
+            o[i][0] *= aA;
+            o[i][1] *= aA;
+            o[i][2] *= aB;
+            o[i][3] *= aB;
+        }
+#pragma unroll
+        for (int kk = 0; kk < BK / 16; kk++) {
+            float p0 = exp2f(s[2 * kk][0] - mA), p1 = exp2f(s[2 * kk][1] - mA), p2 = exp2f(s[2 * kk][2] - mB), p3 = exp2f(s[2 * kk][3] - mB);
+            float p4 = exp2f(s[2 * kk + 1][0] - mA), p5 = exp2f(s[2 * kk + 1][1] - mA), p6 = exp2f(s[2 * kk + 1][2] - mB),
+                  p7 = exp2f(s[2 * kk + 1][3] - mB);
+            lA += p0 + p1 + p4 + p5;
+            lB += p2 + p3 + p6 + p7;
+            uint32_t a[4] = {pack_bf16(p0, p1), pack_bf16(p2, p3), pack_bf16(p4, p5), pack_bf16(p6, p7)};
+            const __nv_bfloat16* vr = Vs + (kk * 16 + (lane & 15)) * LD;
+#pragma unroll
+            for (int dt = 0; dt < DT; dt++) {
+                uint32_t b0, b1;
+                ldmatrix_x2_trans(b0, b1, vr + dt * 8);
+                mma_bf16_16816(o[dt], a, b0, b1);
+            }
+        }
+    }
+    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
+    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
+    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
+    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
+    const float iA = 1.f / lA, iB = 1.f / lB;
+    if (rowA < n) {
+        uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
+#pragma unroll
+        for (int dt = 0; dt < DT; dt++) {
+            oa[dt * 4 + t] = pack_bf16(o[dt][0] * iA, o[dt][1] * iA);
+        }
+    }
+    if (rowB < n) {
+        uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
+#pragma unroll
+        for (int dt = 0; dt < DT; dt++) {
+            ob[dt * 4 + t] = pack_bf16(o[dt][2] * iB, o[dt][3] * iB);
+        }
+    }
+}
+
+}  // namespace
+
+#define FLASH(D)                                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(128) prefill_flash_d##D(                                                                   \
+        const __nv_bfloat16* q, __nv_bfloat16* out, const __nv_bfloat16* kc, const __nv_bfloat16* vc, const int* tables, int maxBlocks,      \
+        int blockShift, int heads, int kvHeads, const int* qStart, const int* qLen, const int* past, const int* tileSeq, const int* tileRow, \
+        float scaleLog2) {                                                                                                                    \
+        flash<D>(q, out, kc, vc, tables, maxBlocks, blockShift, heads, kvHeads, qStart, qLen, past, tileSeq, tileRow, scaleLog2);             \
+    }
+FLASH(64)
+FLASH(128)
+
+// ---- v1 naive: one sequence per launch ----
+
+// grid (ceil(ctx / 128), n, H), block 128: S[h][i][j] = scale · q_i·k_j, −inf above the diagonal.
+extern "C" __global__ void prefill_naive_scores(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ kc, const int* __restrict__ table,
+                                                int blockShift, int heads, int kvHeads, int D, int n, int past, float scale, float* __restrict__ S) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y, h = blockIdx.z;
+    const int ctx = past + n;
+    if (j >= ctx) {
+        return;
+    }
+    float* row = S + (static_cast<size_t>(h) * n + i) * ctx;
+    if (j > past + i) {
+        row[j] = -CUDART_INF_F;
+        return;
+    }
+    const __nv_bfloat16* kr = kc + kv_offset(table, j, blockShift, kvHeads, h / (heads / kvHeads), D);
+    const __nv_bfloat16* qr = q + (static_cast<size_t>(i) * heads + h) * D;
+    float acc = 0.f;
+    for (int d = 0; d < D; d++) {
+        acc += __bfloat162float(qr[d]) * __bfloat162float(kr[d]);
+    }
+    row[j] = acc * scale;
+}
+
+// grid (n, H), block 256: each row of S becomes softmax probabilities, in place.
+extern "C" __global__ void prefill_naive_softmax(float* __restrict__ S, int n, int ctx) {
+    __shared__ float red[32];
+    float* row = S + (static_cast<size_t>(blockIdx.y) * n + blockIdx.x) * ctx;
+    float m = -CUDART_INF_F;
+    for (int j = threadIdx.x; j < ctx; j += blockDim.x) {
+        m = fmaxf(m, row[j]);
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    }
+    if ((threadIdx.x & 31) == 0) {
+        red[threadIdx.x >> 5] = m;
+    }
+    __syncthreads();
+    m = red[0];
+    for (int w = 1; w < blockDim.x / 32; w++) {
+        m = fmaxf(m, red[w]);
+    }
+    __syncthreads();
+    float sum = 0.f;
+    for (int j = threadIdx.x; j < ctx; j += blockDim.x) {
+        float e = __expf(row[j] - m);
+        row[j] = e;
+        sum += e;
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    }
+    if ((threadIdx.x & 31) == 0) {
+        red[threadIdx.x >> 5] = sum;
+    }
+    __syncthreads();
+    sum = 0.f;
+    for (int w = 0; w < blockDim.x / 32; w++) {
+        sum += red[w];
+    }
+    const float inv = 1.f / sum;
+    for (int j = threadIdx.x; j < ctx; j += blockDim.x) {
+        row[j] *= inv;
+    }
+}
+
+// grid (n, H), block D: out_i = Σ_j P[i][j] · v_j (threads across D read each V row coalesced).
+extern "C" __global__ void prefill_naive_pv(const float* __restrict__ S, const __nv_bfloat16* __restrict__ vc, const int* __restrict__ table, int blockShift,
+                                            int heads, int kvHeads, int D, int n, int past, __nv_bfloat16* __restrict__ out) {
+    const int i = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
+    const int ctx = past + n;
+    const float* row = S + (static_cast<size_t>(h) * n + i) * ctx;
+    const int kvh = h / (heads / kvHeads);
+    float acc = 0.f;
+    for (int j = 0; j <= past + i; j++) {
+        acc += row[j] * __bfloat162float(vc[kv_offset(table, j, blockShift, kvHeads, kvh, D) + d]);
+    }
+    out[(static_cast<size_t>(i) * heads + h) * D + d] = __float2bfloat16(acc);
+}

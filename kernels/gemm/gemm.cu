@@ -1,0 +1,104 @@
+// Prefill linear layers: C[M, N] = A[M, K] · Wᵀ, A and W bf16 row-major (W [N, K] as PyTorch stores a
+// Linear's weight), C bf16, fp32 accumulation. Built by kernels/pom.xml (see roofline/ceilings.cu for the flags).
+// Requirements the Java launcher checks: N % 8 == 0 and K % 8 == 0 (16-byte rows of 8 elements); any M.
+//
+//   gemm_bf16_v1: 128×128 output tile per CTA of 8 warps (2 along M × 4 along N, 64×32 per warp), K walked
+//      in steps of 32 through two shared-memory stages filled by cp.async (the next step's tiles load while
+//      this one is multiplied), fragments read with ldmatrix, mma.sync m16n8k16 on tensor cores: 16 MMAs per
+//      warp per 16-wide k-step against 4 ldmatrix.x4, so shared-memory traffic stays below the tensor rate.
+//      Rows are padded by 16 bytes (80-byte stride): the 8 rows an ldmatrix reads fall in 8 different bank
+//      groups. Out-of-range rows of A or W are zero-filled by cp.async (src-size 0), out-of-range outputs skipped.
+//   Not here (the stretch): Hopper's wgmma with TMA loads and warp specialisation, which is how cuBLAS reaches
+//   the sm_90 tensor peak; mma.sync tops out well below it on an H100.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+#include "../common/mma.cuh"
+
+namespace {
+constexpr int BM = 128, BN = 128, BKT = 32, LDS = BKT + 8;
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v1(const __nv_bfloat16* __restrict__ A, const __nv_bfloat16* __restrict__ W,
+                                                                __nv_bfloat16* __restrict__ C, int M, int N, int K) {
+    __shared__ __align__(16) __nv_bfloat16 As[2][BM * LDS];
+    __shared__ __align__(16) __nv_bfloat16 Ws[2][BN * LDS];
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int wm = warp >> 2, wn = warp & 3;  // warp tile: rows wm*64 .. +64, cols wn*32 .. +32
+    const int bm = blockIdx.y * BM, bn = blockIdx.x * BN;
+    const int kTiles = (K + BKT - 1) / BKT;
+
+    auto load = [&](int stage, int kt) {
+        const int k0 = kt * BKT;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {  // 128 rows × 4 chunks of 16 bytes = 512 chunks per operand, 2 per thread
+            int c = tid + i * 256, r = c >> 2, ch = c & 3, k = k0 + ch * 8;
+            int ra = bm + r, rw = bn + r;
+            bool okA = ra < M && k < K, okW = rw < N && k < K;
+            cp_async16(&As[stage][r * LDS + ch * 8], okA ? A + static_cast<size_t>(ra) * K + k : A, okA ? 16 : 0);
+            cp_async16(&Ws[stage][r * LDS + ch * 8], okW ? W + static_cast<size_t>(rw) * K + k : W, okW ? 16 : 0);
+        }
+        cp_async_commit();
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+
+    load(0, 0);
+    for (int kt = 0; kt < kTiles; kt++) {
+        if (kt + 1 < kTiles) {
+            load((kt + 1) & 1, kt + 1);
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const __nv_bfloat16* as = As[kt & 1];
+        const __nv_bfloat16* ws = Ws[kt & 1];
+#pragma unroll
+        for (int kk = 0; kk < BKT; kk += 16) {
+            uint32_t af[4][4], bf[4][2];
+            const int mat = lane >> 3, r8 = lane & 7;
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                // matrices: 0 rows 0-7 cols 0-7 (a0), 1 rows 8-15 cols 0-7 (a1), 2 rows 0-7 cols 8-15 (a2), 3 rows 8-15 cols 8-15 (a3)
+                ldmatrix_x4(af[mt], as + (wm * 64 + mt * 16 + (mat & 1) * 8 + r8) * LDS + kk + (mat >> 1) * 8);
+            }
+#pragma unroll
+            for (int np = 0; np < 2; np++) {
+                // matrices: 0 n 0-7 k 0-7 (b0 of tile 2np), 1 n 0-7 k 8-15 (b1), 2 n 8-15 k 0-7 (b0 of tile 2np+1), 3 n 8-15 k 8-15
+                uint32_t r[4];
+                ldmatrix_x4(r, ws + (wn * 32 + np * 16 + (mat >> 1) * 8 + r8) * LDS + kk + (mat & 1) * 8);
+                bf[2 * np][0] = r[0];
+                bf[2 * np][1] = r[1];
+                bf[2 * np + 1][0] = r[2];
+                bf[2 * np + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) mma_bf16_16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+        }
+        __syncthreads();
+    }
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            int col = bn + wn * 32 + nt * 8 + 2 * t;
+            int row = bm + wm * 64 + mt * 16 + g;
+            if (col < N) {
+                if (row < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row) * N + col) = pack_bf16(acc[mt][nt][0], acc[mt][nt][1]);
+                }
+                if (row + 8 < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row + 8) * N + col) = pack_bf16(acc[mt][nt][2], acc[mt][nt][3]);
+                }
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@
 //      warp per 16-wide k-step against 4 ldmatrix.x4, so shared-memory traffic stays below the tensor rate.
 //      Rows are padded by 16 bytes (80-byte stride): the 8 rows an ldmatrix reads fall in 8 different bank
 //      groups. Out-of-range rows of A or W are zero-filled by cp.async (src-size 0), out-of-range outputs skipped.
+//   gemm_bf16_v2: the same tiles and fragments with a 4-stage cp.async ring in dynamic shared memory (80 KB, opted
+//      in by the launcher): three k-steps' tiles are in flight while one is multiplied, where v1 had one.
 //   Not here (the stretch): Hopper's wgmma with TMA loads and warp specialisation, which is how cuBLAS reaches
 //   the sm_90 tensor peak; mma.sync tops out well below it on an H100.
 #include <cuda_bf16.h>
@@ -84,6 +86,100 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v1(const __nv_bfloat
         }
         __syncthreads();
     }
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            int col = bn + wn * 32 + nt * 8 + 2 * t;
+            int row = bm + wm * 64 + mt * 16 + g;
+            if (col < N) {
+                if (row < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row) * N + col) = pack_bf16(acc[mt][nt][0], acc[mt][nt][1]);
+                }
+                if (row + 8 < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row + 8) * N + col) = pack_bf16(acc[mt][nt][2], acc[mt][nt][3]);
+                }
+            }
+        }
+    }
+}
+
+namespace {
+constexpr int STAGES = 4;
+constexpr int STAGE_ELEMS = (BM + BN) * LDS;
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v2(const __nv_bfloat16* __restrict__ A, const __nv_bfloat16* __restrict__ W,
+                                                                __nv_bfloat16* __restrict__ C, int M, int N, int K) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    __nv_bfloat16* base = reinterpret_cast<__nv_bfloat16*>(smem);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int wm = warp >> 2, wn = warp & 3;
+    const int bm = blockIdx.y * BM, bn = blockIdx.x * BN;
+    const int kTiles = (K + BKT - 1) / BKT;
+
+    auto load = [&](int stage, int kt) {
+        __nv_bfloat16* as = base + stage * STAGE_ELEMS;
+        __nv_bfloat16* ws = as + BM * LDS;
+        const int k0 = kt * BKT;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            int c = tid + i * 256, r = c >> 2, ch = c & 3, k = k0 + ch * 8;
+            int ra = bm + r, rw = bn + r;
+            bool okA = ra < M && k < K, okW = rw < N && k < K;
+            cp_async16(&as[r * LDS + ch * 8], okA ? A + static_cast<size_t>(ra) * K + k : A, okA ? 16 : 0);
+            cp_async16(&ws[r * LDS + ch * 8], okW ? W + static_cast<size_t>(rw) * K + k : W, okW ? 16 : 0);
+        }
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < kTiles) {
+            load(s, s);
+        }
+        cp_async_commit();
+    }
+    const int mat = lane >> 3, r8 = lane & 7;
+    for (int kt = 0; kt < kTiles; kt++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        int nextTile = kt + STAGES - 1;
+        if (nextTile < kTiles) {
+            load(nextTile % STAGES, nextTile);
+        }
+        cp_async_commit();
+        const __nv_bfloat16* as = base + (kt % STAGES) * STAGE_ELEMS;
+        const __nv_bfloat16* ws = as + BM * LDS;
+#pragma unroll
+        for (int kk = 0; kk < BKT; kk += 16) {
+            uint32_t af[4][4], bf[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                ldmatrix_x4(af[mt], as + (wm * 64 + mt * 16 + (mat & 1) * 8 + r8) * LDS + kk + (mat >> 1) * 8);
+            }
+#pragma unroll
+            for (int np = 0; np < 2; np++) {
+                uint32_t r[4];
+                ldmatrix_x4(r, ws + (wn * 32 + np * 16 + (mat >> 1) * 8 + r8) * LDS + kk + (mat & 1) * 8);
+                bf[2 * np][0] = r[0];
+                bf[2 * np][1] = r[1];
+                bf[2 * np + 1][0] = r[2];
+                bf[2 * np + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) mma_bf16_16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+        }
+    }
+    cp_async_wait<0>();
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int mt = 0; mt < 4; mt++) {

@@ -219,6 +219,15 @@ public final class Gpu implements AutoCloseable {
         }
     }
 
+    /** Lets {@code f} take more than 48 KB of dynamic shared memory (Hopper: up to 227 KB per block). */
+    public void allowDynamicShared(CUfunction f, int bytes) {
+        try {
+            jcuda.driver.JCudaDriver.cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+        } catch (jcuda.CudaException e) {
+            throw new CudaException("cannot give a kernel " + bytes + " bytes of shared memory: " + e.getMessage(), e);
+        }
+    }
+
     public void sync() {
         try {
             cuCtxSynchronize();

@@ -91,6 +91,9 @@ class PrefillAndGemmGpuTest extends GpuTestBase {
             gpu.memset(dout, (byte) 0);
             pa.flash(dq, dout, dk, dv);
             check("flash", Half.bf16ToFloat(gpu.downloadShorts(dout, qAll.length)), ref, 2e-2);
+            gpu.memset(dout, (byte) 0);
+            pa.flash3(dq, dout, dk, dv);
+            check("flash3", Half.bf16ToFloat(gpu.downloadShorts(dout, qAll.length)), ref, 2e-2);
             assertThrows(IllegalArgumentException.class, () -> new PrefillAttention(gpu, heads, kvHeads, d, blockSize, 2, qLen, past, tables));
         }
     }
@@ -104,8 +107,12 @@ class PrefillAndGemmGpuTest extends GpuTestBase {
         float[] ref = GemvRef.compute((i, j) -> w[i * k + j], a, m, n, k);
         try (DeviceBuffer da = gpu.upload("a", Half.toBf16(a)); DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dc = gpu.alloc("c", 2L * m * n)) {
             gpu.memset(dc, (byte) 0);
-            new Gemm(gpu).bf16(da, dw, dc, m, n, k);
-            check("gemm", Half.bf16ToFloat(gpu.downloadShorts(dc, m * n)), ref, 1e-2);
+            Gemm g = new Gemm(gpu);
+            g.bf16(da, dw, dc, m, n, k);
+            check("gemm v1", Half.bf16ToFloat(gpu.downloadShorts(dc, m * n)), ref, 1e-2);
+            gpu.memset(dc, (byte) 0);
+            g.bf16v2(da, dw, dc, m, n, k);
+            check("gemm v2", Half.bf16ToFloat(gpu.downloadShorts(dc, m * n)), ref, 1e-2);
         }
     }
 

@@ -523,6 +523,13 @@ public final class KernelBench {
                 }
                 float[] ms = gpu.time(3, 20, i -> pa.flash(dq, out, dk, dv));
                 record("prefill_attention", "v2 flash (mma.sync)", shape, ms, pa.flops(), pa.bytes(), "mma", err, "sdpa_causal_" + n).put("workspaceBytes", 0L);
+                pa.flash3(dq, out, dk, dv);
+                gpu.sync();
+                float[] f3 = Half.bf16ToFloat(gpu.downloadShorts(out, q.length));
+                Double err3 = n == 4096 ? sampledPrefillError(q, k, v, f3, table, n, heads, kvHeads, d, bs) : null;
+                float[] ms3 = gpu.time(3, 20, i -> pa.flash3(dq, out, dk, dv));
+                record("prefill_attention", "v3 flash (cp.async 2-stage, 128 rows)", shape, ms3, pa.flops(), pa.bytes(), "mma", err3, "sdpa_causal_" + n)
+                        .put("workspaceBytes", 0L);
                 if (n == 8192) {
                     long wsBytes = pa.naiveWorkspaceBytes();
                     try (DeviceBuffer ws = gpu.alloc("naive scores", wsBytes)) {
@@ -580,26 +587,37 @@ public final class KernelBench {
                     DeviceBuffer dc = gpu.alloc("c", 2L * m * n)) {
                 g.bf16(da, dw, dc, m, n, k);
                 gpu.sync();
-                // check 256 sampled outputs against the double reference
                 float[] c = Half.bf16ToFloat(gpu.downloadShorts(dc, m * n));
-                Random r = new Random(5);
-                double maxErr = 0;
-                double maxRef = 0;
-                for (int s = 0; s < 256; s++) {
-                    int i = r.nextInt(m);
-                    int j = r.nextInt(n);
-                    double ref = 0;
-                    for (int t = 0; t < k; t++) {
-                        ref += (double) a[i * k + t] * w[j * k + t];
-                    }
-                    maxErr = Math.max(maxErr, Math.abs(ref - c[i * n + j]));
-                    maxRef = Math.max(maxRef, Math.abs(ref));
-                }
+                double err1 = sampledGemmError(a, w, c, m, n, k);
                 float[] ms = gpu.time(5, 30, i -> g.bf16(da, dw, dc, m, n, k));
-                record("gemm", "v1 mma.sync", "M" + m + " N" + n + " K" + k, ms, Gemm.flops(m, n, k), Gemm.bytes(m, n, k), "mma", maxErr / maxRef,
+                record("gemm", "v1 mma.sync", "M" + m + " N" + n + " K" + k, ms, Gemm.flops(m, n, k), Gemm.bytes(m, n, k), "mma", err1,
                         "linear_m" + m + "_n" + n + "_k" + k);
+                g.bf16v2(da, dw, dc, m, n, k);
+                gpu.sync();
+                float[] c2 = Half.bf16ToFloat(gpu.downloadShorts(dc, m * n));
+                float[] ms2 = gpu.time(5, 30, i -> g.bf16v2(da, dw, dc, m, n, k));
+                record("gemm", "v2 mma.sync 4-stage", "M" + m + " N" + n + " K" + k, ms2, Gemm.flops(m, n, k), Gemm.bytes(m, n, k), "mma",
+                        sampledGemmError(a, w, c2, m, n, k), "linear_m" + m + "_n" + n + "_k" + k);
             }
         }
+    }
+
+    /** Largest error of 256 sampled outputs against the double reference, relative to the largest sampled reference value. */
+    private static double sampledGemmError(float[] a, float[] w, float[] c, int m, int n, int k) {
+        Random r = new Random(5);
+        double maxErr = 0;
+        double maxRef = 0;
+        for (int s = 0; s < 256; s++) {
+            int i = r.nextInt(m);
+            int j = r.nextInt(n);
+            double ref = 0;
+            for (int t = 0; t < k; t++) {
+                ref += (double) a[i * k + t] * w[j * k + t];
+            }
+            maxErr = Math.max(maxErr, Math.abs(ref - c[i * n + j]));
+            maxRef = Math.max(maxRef, Math.abs(ref));
+        }
+        return maxErr / maxRef;
     }
 
     private float[] gaussian(int n, double sigma) {

@@ -12,6 +12,9 @@ import org.llmwb.backend.cuda.Gpu;
 public final class Gemm {
     public static final String MODULE = "gemm/gemm";
     private final Gpu gpu;
+    /** gemm_bf16_v2's ring: 4 stages × (128 + 128 rows) × 40 bf16. */
+    public static final int V2_SHARED = 4 * 256 * 40 * 2;
+    private boolean optedIn;
 
     public Gemm(Gpu gpu) {
         this.gpu = gpu;
@@ -31,12 +34,26 @@ public final class Gemm {
         return 2.0 * (m * k + n * k + m * n);
     }
 
+    /** v1: two cp.async stages in static shared memory. */
     public void bf16(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k) {
+        run("gemm_bf16_v1", 0, a, w, c, m, n, k);
+    }
+
+    /** v2: a four-stage cp.async ring in dynamic shared memory. */
+    public void bf16v2(DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k) {
+        if (!optedIn) {
+            gpu.allowDynamicShared(gpu.function(MODULE, "gemm_bf16_v2"), V2_SHARED);
+            optedIn = true;
+        }
+        run("gemm_bf16_v2", V2_SHARED, a, w, c, m, n, k);
+    }
+
+    private void run(String kernel, int shared, DeviceBuffer a, DeviceBuffer w, DeviceBuffer c, int m, int n, int k) {
         validate(m, n, k);
         if (a.bytes() < 2L * m * k || w.bytes() < 2L * n * k || c.bytes() < 2L * m * n) {
             throw new IllegalArgumentException("buffers too small for M " + m + ", N " + n + ", K " + k);
         }
-        gpu.launch(gpu.function(MODULE, "gemm_bf16_v1"), (n + 127) / 128, (m + 127) / 128, 1, 256, 0, a.param(), w.param(), c.param(),
+        gpu.launch(gpu.function(MODULE, kernel), (n + 127) / 128, (m + 127) / 128, 1, 256, shared, a.param(), w.param(), c.param(),
                 Pointer.to(new int[] {m}), Pointer.to(new int[] {n}), Pointer.to(new int[] {k}));
     }
 }

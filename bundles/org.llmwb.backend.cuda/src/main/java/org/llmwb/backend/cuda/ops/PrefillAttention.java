@@ -35,6 +35,10 @@ public final class PrefillAttention implements AutoCloseable {
     private final DeviceBuffer dTileSeq;
     private final DeviceBuffer dTileRow;
     private final DeviceBuffer[] seqTables;
+    private final int tiles3;
+    private final DeviceBuffer dTileSeq3;
+    private final DeviceBuffer dTileRow3;
+    private boolean sharedOptIn;
 
     /** Uploads a batch's metadata once (checked here, so a bad table is an exception, not a stray read). */
     public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks, int[] qLen, int[] past, int[][] tables) {
@@ -62,6 +66,7 @@ public final class PrefillAttention implements AutoCloseable {
         qStart = new int[b];
         int mb = 1;
         List<int[]> tileList = new ArrayList<>();
+        List<int[]> tileList3 = new ArrayList<>();
         for (int s = 0; s < b; s++) {
             if (qLen[s] < 1 || past[s] < 0) {
                 throw new IllegalArgumentException("sequence " + s + ": qLen must be >= 1 and past >= 0");
@@ -80,8 +85,12 @@ public final class PrefillAttention implements AutoCloseable {
             for (int r = 0; r < qLen[s]; r += 64) {
                 tileList.add(new int[] {s, r, past[s] + Math.min(qLen[s], r + 64)});
             }
+            for (int r = 0; r < qLen[s]; r += 128) {
+                tileList3.add(new int[] {s, r, past[s] + Math.min(qLen[s], r + 128)});
+            }
         }
         tileList.sort(Comparator.comparingInt((int[] x) -> -x[2])); // the longest causal tiles first
+        tileList3.sort(Comparator.comparingInt((int[] x) -> -x[2]));
         maxBlocks = mb;
         tiles = tileList.size();
         int[] flat = new int[b * mb];
@@ -95,6 +104,9 @@ public final class PrefillAttention implements AutoCloseable {
         dTileSeq = gpu.upload("prefill tiles", tileList.stream().mapToInt(x -> x[0]).toArray());
         dTileRow = gpu.upload("prefill tile rows", tileList.stream().mapToInt(x -> x[1]).toArray());
         seqTables = new DeviceBuffer[b];
+        tiles3 = tileList3.size();
+        dTileSeq3 = gpu.upload("prefill tiles v3", tileList3.stream().mapToInt(x -> x[0]).toArray());
+        dTileRow3 = gpu.upload("prefill tile rows v3", tileList3.stream().mapToInt(x -> x[1]).toArray());
     }
 
     public int tokens() {
@@ -148,6 +160,20 @@ public final class PrefillAttention implements AutoCloseable {
                 dLen.param(), dPast.param(), dTileSeq.param(), dTileRow.param(), Pointer.to(new float[] {(float) (scale() / Math.log(2))}));
     }
 
+    /** v3: 128 rows per CTA, double-buffered cp.async K/V tiles (69.6 KB of shared memory at D 128). */
+    public void flash3(DeviceBuffer q, DeviceBuffer out, DeviceBuffer kc, DeviceBuffer vc) {
+        checkBuffers(q, out, kc);
+        int shared = 2 * 2 * 64 * (headDim + 8) * 2;
+        jcuda.driver.CUfunction f = gpu.function(MODULE, "prefill_flash3_d" + headDim);
+        if (!sharedOptIn) {
+            gpu.allowDynamicShared(f, shared);
+            sharedOptIn = true;
+        }
+        gpu.launch(f, tiles3, heads, 1, 256, shared, q.param(), out.param(), kc.param(), vc.param(), dTables.param(), ints(maxBlocks),
+                ints(Integer.numberOfTrailingZeros(blockSize)), ints(heads), ints(kvHeads), dStart.param(), dLen.param(), dPast.param(), dTileSeq3.param(),
+                dTileRow3.param(), Pointer.to(new float[] {(float) (scale() / Math.log(2))}));
+    }
+
     /** v1: scores, softmax and PV as three kernels per sequence through {@code workspace} (at least {@link #naiveWorkspaceBytes}). */
     public void naive(DeviceBuffer q, DeviceBuffer out, DeviceBuffer kc, DeviceBuffer vc, DeviceBuffer workspace) {
         checkBuffers(q, out, kc);
@@ -178,7 +204,7 @@ public final class PrefillAttention implements AutoCloseable {
 
     @Override
     public void close() {
-        for (DeviceBuffer d : new DeviceBuffer[] {dTables, dStart, dLen, dPast, dTileSeq, dTileRow}) {
+        for (DeviceBuffer d : new DeviceBuffer[] {dTables, dStart, dLen, dPast, dTileSeq, dTileRow, dTileSeq3, dTileRow3}) {
             d.close();
         }
         for (DeviceBuffer d : seqTables) {

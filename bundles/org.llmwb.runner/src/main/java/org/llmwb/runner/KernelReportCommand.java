@@ -66,13 +66,14 @@ final class KernelReportCommand implements Callable<Integer> {
                 throw new InputException(new SourceLocation(bench.toString(), lineNo, 1), "not a JSON record: " + e.getMessage());
             }
         }
-        StringBuilder md = new StringBuilder("| op | version | shape | median µs | GB/s | TFLOP/s | % of measured copy BW | max rel. error | speed-up vs PyTorch |\n")
+        StringBuilder md = new StringBuilder("| op | version | shape | median µs | GB/s | TFLOP/s | % of roof | max rel. error | speed-up vs PyTorch |\n")
                 .append("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         List<Map<String, Object>> records = new ArrayList<>();
         for (JsonNode r : rows) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.0f | %.2f | %s | %s | %s |%n", r.path("op").asText(), r.path("version").asText(),
                     r.path("shape").asText(), r.path("medianMs").asDouble() * 1e3, r.path("gbs").asDouble(), r.path("tflops").asDouble(),
-                    pct(r.path("roofFraction")), num(r.path("maxRelErr")), r.path("speedupVsTorch").isNumber()
+                    pct(r.path("roofFraction")) + ("mma".equals(r.path("roof").asText()) ? " of mma.sync" : "copy".equals(r.path("roof").asText()) ? " of copy BW" : ""),
+                    num(r.path("maxRelErr")), r.path("speedupVsTorch").isNumber()
                             ? String.format(Locale.ROOT, "%.2f× (%s %.1f µs)", r.path("speedupVsTorch").asDouble(), r.path("torchOp").asText(),
                                     r.path("torchMs").asDouble() * 1e3) : "–"));
             @SuppressWarnings("unchecked")

@@ -171,6 +171,23 @@ public class RunnerView extends ViewPart {
         }
     }
 
+    /** Engine steps come many per second: one row per 50 (the batching timeline view will draw them all). */
+    private String stepRow(JsonNode st) {
+        int i = st.path("step").asInt();
+        if (i % 50 != 0) {
+            return null;
+        }
+        long prefills = 0;
+        for (JsonNode p : st.path("parts")) {
+            if ("prefill".equals(p.path("kind").asText())) {
+                prefills++;
+            }
+        }
+        return String.format(java.util.Locale.ROOT, "step %d: %d prefill chunk(s), %d tokens; %d decodes; %d waiting; KV %d/%d blocks (%.1f ms)", i, prefills,
+                st.path("prefillTokens").asInt(), st.path("decodeTokens").asInt(), st.path("waiting").asInt(), st.path("kv").path("usedBlocks").asInt(),
+                st.path("kv").path("totalBlocks").asInt(), st.path("seconds").asDouble() * 1e3);
+    }
+
     private void addRow(JsonNode e) {
         String type = e.path("event").asText();
         String details = switch (type) {
@@ -189,6 +206,7 @@ public class RunnerView extends ViewPart {
             case Protocol.EV_COMPLETED -> e.path("status").asText() + ", " + e.path("records").asText() + " records"
                     + (e.has("out") ? " → " + e.path("out").asText() : "");
             case Protocol.EV_PONG -> null;
+            case Protocol.EV_STEP -> stepRow(e.path("step"));
             default -> e.toString();
         };
         if (details == null) {

@@ -36,6 +36,101 @@ constexpr int BQ = 64;
 constexpr int BK = 64;
 constexpr int PAD = 8;
 
+// One key tile of the online softmax for a warp's 16 rows (rows rowA and rowB = rowA + 8 of this thread):
+// mask (causal and end of context), scale to base 2, update the running max and sum, rescale the
+// accumulator, and add P·V with P re-packed from the S accumulators and V fragments read by ldmatrix.trans.
+template <int NT, int DT, int LD>
+__device__ __forceinline__ void softmax_pv_tile(float (&s)[NT][4], float (&o)[DT][4], float& mA, float& mB, float& lA, float& lB, int k0, int p, int rowA,
+                                                int rowB, int ctx, float scaleLog2, const __nv_bfloat16* vt, int lane) {
+    const int t = lane & 3;
+    float tmA = -CUDART_INF_F, tmB = -CUDART_INF_F;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            int j = k0 + nt * 8 + 2 * t + e;
+            float va = (j <= p + rowA && j < ctx) ? s[nt][e] * scaleLog2 : -CUDART_INF_F;
+            float vb = (j <= p + rowB && j < ctx) ? s[nt][2 + e] * scaleLog2 : -CUDART_INF_F;
+            s[nt][e] = va;
+            s[nt][2 + e] = vb;
+            tmA = fmaxf(tmA, va);
+            tmB = fmaxf(tmB, vb);
+        }
+    }
+    tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
+    tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
+    tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
+    tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
+    const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
+    const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
+    mA = nmA;
+    mB = nmB;
+    lA *= aA;
+    lB *= aB;
+#pragma unroll
+    for (int i = 0; i < DT; i++) {
+        o[i][0] *= aA;
+        o[i][1] *= aA;
+        o[i][2] *= aB;
+        o[i][3] *= aB;
+    }
+#pragma unroll
+    for (int kk = 0; kk < NT / 2; kk++) {
+        float p0 = exp2f(s[2 * kk][0] - mA), p1 = exp2f(s[2 * kk][1] - mA), p2 = exp2f(s[2 * kk][2] - mB), p3 = exp2f(s[2 * kk][3] - mB);
+        float p4 = exp2f(s[2 * kk + 1][0] - mA), p5 = exp2f(s[2 * kk + 1][1] - mA), p6 = exp2f(s[2 * kk + 1][2] - mB), p7 = exp2f(s[2 * kk + 1][3] - mB);
+        lA += p0 + p1 + p4 + p5;
+        lB += p2 + p3 + p6 + p7;
+        uint32_t a[4] = {pack_bf16(p0, p1), pack_bf16(p2, p3), pack_bf16(p4, p5), pack_bf16(p6, p7)};
+        const __nv_bfloat16* vr = vt + (kk * 16 + (lane & 15)) * LD;
+#pragma unroll
+        for (int dt = 0; dt < DT; dt++) {
+            uint32_t b0, b1;
+            ldmatrix_x2_trans(b0, b1, vr + dt * 8);
+            mma_bf16_16816(o[dt], a, b0, b1);
+        }
+    }
+}
+
+// Divides by the row sums (reduced over the quad) and writes this thread's part of rows rowA and rowB.
+template <int D>
+__device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float lA, float lB, __nv_bfloat16* out, int q0, int rowA, int rowB, int n, int heads,
+                                           int h, int t) {
+    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
+    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
+    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
+    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
+    const float iA = 1.f / lA, iB = 1.f / lB;
+    if (rowA < n) {
+        uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            oa[dt * 4 + t] = pack_bf16(o[dt][0] * iA, o[dt][1] * iA);
+        }
+    }
+    if (rowB < n) {
+        uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            ob[dt * 4 + t] = pack_bf16(o[dt][2] * iB, o[dt][3] * iB);
+        }
+    }
+}
+
+// Loads a warp's Q fragments for rows rowA and rowB (zeros past the sequence's new tokens).
+template <int KS>
+__device__ __forceinline__ void load_q(uint32_t (&qf)[KS][4], const __nv_bfloat16* q, int q0, int rowA, int rowB, int n, int heads, int h, int t) {
+    constexpr int D = KS * 16;
+    const uint32_t* qa = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
+    const uint32_t* qb = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
+#pragma unroll
+    for (int ks = 0; ks < KS; ks++) {
+        qf[ks][0] = rowA < n ? qa[ks * 8 + t] : 0u;
+        qf[ks][1] = rowB < n ? qb[ks * 8 + t] : 0u;
+        qf[ks][2] = rowA < n ? qa[ks * 8 + 4 + t] : 0u;
+        qf[ks][3] = rowB < n ? qb[ks * 8 + 4 + t] : 0u;
+    }
+}
+
 template <int D>
 __device__ void flash(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __restrict__ out, const __nv_bfloat16* __restrict__ kc,
                       const __nv_bfloat16* __restrict__ vc, const int* __restrict__ tables, int maxBlocks, int blockShift, int heads, int kvHeads,
@@ -57,15 +152,7 @@ __device__ void flash(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __rest
     const int* table = tables + static_cast<size_t>(b) * maxBlocks;
 
     uint32_t qf[KS][4];
-    const uint32_t* qa = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
-    const uint32_t* qb = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
-#pragma unroll
-    for (int ks = 0; ks < KS; ks++) {
-        qf[ks][0] = rowA < n ? qa[ks * 8 + t] : 0u;
-        qf[ks][1] = rowB < n ? qb[ks * 8 + t] : 0u;
-        qf[ks][2] = rowA < n ? qa[ks * 8 + 4 + t] : 0u;
-        qf[ks][3] = rowB < n ? qb[ks * 8 + 4 + t] : 0u;
-    }
+    load_q<KS>(qf, q, q0, rowA, rowB, n, heads, h, t);
     float o[DT][4];
 #pragma unroll
     for (int i = 0; i < DT; i++) {
@@ -99,73 +186,9 @@ __device__ void flash(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __rest
                 mma_bf16_16816(s[nt], qf[ks], b0, b1);
             }
         }
-        float tmA = -CUDART_INF_F, tmB = -CUDART_INF_F;
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                int j = k0 + nt * 8 + 2 * t + e;
-                float va = (j <= p + rowA && j < ctx) ? s[nt][e] * scaleLog2 : -CUDART_INF_F;
-                float vb = (j <= p + rowB && j < ctx) ? s[nt][2 + e] * scaleLog2 : -CUDART_INF_F;
-                s[nt][e] = va;
-                s[nt][2 + e] = vb;
-                tmA = fmaxf(tmA, va);
-                tmB = fmaxf(tmB, vb);
-            }
-        }
-        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
-        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
-        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
-        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
-        const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
-        const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
-        mA = nmA;
-        mB = nmB;
-        lA *= aA;
-        lB *= aB;
-#pragma unroll
-        for (int i = 0; i < DT; i++) {
-            o[i][0] *= aA;
-            o[i][1] *= aA;
-            o[i][2] *= aB;
-            o[i][3] *= aB;
-        }
-#pragma unroll
-        for (int kk = 0; kk < BK / 16; kk++) {
-            float p0 = exp2f(s[2 * kk][0] - mA), p1 = exp2f(s[2 * kk][1] - mA), p2 = exp2f(s[2 * kk][2] - mB), p3 = exp2f(s[2 * kk][3] - mB);
-            float p4 = exp2f(s[2 * kk + 1][0] - mA), p5 = exp2f(s[2 * kk + 1][1] - mA), p6 = exp2f(s[2 * kk + 1][2] - mB),
-                  p7 = exp2f(s[2 * kk + 1][3] - mB);
-            lA += p0 + p1 + p4 + p5;
-            lB += p2 + p3 + p6 + p7;
-            uint32_t a[4] = {pack_bf16(p0, p1), pack_bf16(p2, p3), pack_bf16(p4, p5), pack_bf16(p6, p7)};
-            const __nv_bfloat16* vr = Vs + (kk * 16 + (lane & 15)) * LD;
-#pragma unroll
-            for (int dt = 0; dt < DT; dt++) {
-                uint32_t b0, b1;
-                ldmatrix_x2_trans(b0, b1, vr + dt * 8);
-                mma_bf16_16816(o[dt], a, b0, b1);
-            }
-        }
+        softmax_pv_tile<NT, DT, LD>(s, o, mA, mB, lA, lB, k0, p, rowA, rowB, ctx, scaleLog2, Vs, lane);
     }
-    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
-    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
-    const float iA = 1.f / lA, iB = 1.f / lB;
-    if (rowA < n) {
-        uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) {
-            oa[dt * 4 + t] = pack_bf16(o[dt][0] * iA, o[dt][1] * iA);
-        }
-    }
-    if (rowB < n) {
-        uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) {
-            ob[dt * 4 + t] = pack_bf16(o[dt][2] * iB, o[dt][3] * iB);
-        }
-    }
+    store_rows<D>(o, lA, lB, out, q0, rowA, rowB, n, heads, h, t);
 }
 
 }  // namespace
@@ -214,15 +237,7 @@ __device__ void flash3(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __res
     const int* table = tables + static_cast<size_t>(b) * maxBlocks;
 
     uint32_t qf[KS][4];
-    const uint32_t* qa = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
-    const uint32_t* qb = reinterpret_cast<const uint32_t*>(q + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
-#pragma unroll
-    for (int ks = 0; ks < KS; ks++) {
-        qf[ks][0] = rowA < n ? qa[ks * 8 + t] : 0u;
-        qf[ks][1] = rowB < n ? qb[ks * 8 + t] : 0u;
-        qf[ks][2] = rowA < n ? qa[ks * 8 + 4 + t] : 0u;
-        qf[ks][3] = rowB < n ? qb[ks * 8 + 4 + t] : 0u;
-    }
+    load_q<KS>(qf, q, q0, rowA, rowB, n, heads, h, t);
     float o[DT][4];
 #pragma unroll
     for (int i = 0; i < DT; i++) {
@@ -270,75 +285,11 @@ __device__ void flash3(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __res
                     mma_bf16_16816(s[2 * np + 1], qf[ks], r[2], r[3]);
                 }
             }
-            float tmA = -CUDART_INF_F, tmB = -CUDART_INF_F;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    int j = k0 + nt * 8 + 2 * t + e;
-                    float va = (j <= p + rowA && j < ctx) ? s[nt][e] * scaleLog2 : -CUDART_INF_F;
-                    float vb = (j <= p + rowB && j < ctx) ? s[nt][2 + e] * scaleLog2 : -CUDART_INF_F;
-                    s[nt][e] = va;
-                    s[nt][2 + e] = vb;
-                    tmA = fmaxf(tmA, va);
-                    tmB = fmaxf(tmB, vb);
-                }
-            }
-            tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
-            tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
-            tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
-            tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
-            const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
-            const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
-            mA = nmA;
-            mB = nmB;
-            lA *= aA;
-            lB *= aB;
-#pragma unroll
-            for (int i = 0; i < DT; i++) {
-                o[i][0] *= aA;
-                o[i][1] *= aA;
-                o[i][2] *= aB;
-                o[i][3] *= aB;
-            }
-#pragma unroll
-            for (int kk = 0; kk < BK / 16; kk++) {
-                float p0 = exp2f(s[2 * kk][0] - mA), p1 = exp2f(s[2 * kk][1] - mA), p2 = exp2f(s[2 * kk][2] - mB), p3 = exp2f(s[2 * kk][3] - mB);
-                float p4 = exp2f(s[2 * kk + 1][0] - mA), p5 = exp2f(s[2 * kk + 1][1] - mA), p6 = exp2f(s[2 * kk + 1][2] - mB),
-                      p7 = exp2f(s[2 * kk + 1][3] - mB);
-                lA += p0 + p1 + p4 + p5;
-                lB += p2 + p3 + p6 + p7;
-                uint32_t a[4] = {pack_bf16(p0, p1), pack_bf16(p2, p3), pack_bf16(p4, p5), pack_bf16(p6, p7)};
-                const __nv_bfloat16* vr = vt + (kk * 16 + (lane & 15)) * LD;
-#pragma unroll
-                for (int dt = 0; dt < DT; dt++) {
-                    uint32_t b0, b1;
-                    ldmatrix_x2_trans(b0, b1, vr + dt * 8);
-                    mma_bf16_16816(o[dt], a, b0, b1);
-                }
-            }
+            softmax_pv_tile<NT, DT, LD>(s, o, mA, mB, lA, lB, k0, p, rowA, rowB, ctx, scaleLog2, vt, lane);
         }
         __syncthreads();
     }
-    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
-    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
-    const float iA = 1.f / lA, iB = 1.f / lB;
-    if (rowA < n) {
-        uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) {
-            oa[dt * 4 + t] = pack_bf16(o[dt][0] * iA, o[dt][1] * iA);
-        }
-    }
-    if (rowB < n) {
-        uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) {
-            ob[dt * 4 + t] = pack_bf16(o[dt][2] * iB, o[dt][3] * iB);
-        }
-    }
+    store_rows<D>(o, lA, lB, out, q0, rowA, rowB, n, heads, h, t);
 }
 }  // namespace
 

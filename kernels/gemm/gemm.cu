@@ -19,6 +19,66 @@
 
 namespace {
 constexpr int BM = 128, BN = 128, BKT = 32, LDS = BKT + 8;
+
+// One 16-wide k-step of a warp's 64×32 tile: A fragments of 4 m-tiles and W fragments of 4 n-tiles by
+// ldmatrix.x4 (6 loads), then 16 MMAs.
+__device__ __forceinline__ void warp_kstep(const __nv_bfloat16* as, const __nv_bfloat16* ws, int kk, int wm, int wn, int lane, float (&acc)[4][4][4]) {
+    uint32_t af[4][4], bf[4][2];
+    const int mat = lane >> 3, r8 = lane & 7;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+        // matrices: 0 rows 0-7 cols 0-7 (a0), 1 rows 8-15 cols 0-7 (a1), 2 rows 0-7 cols 8-15 (a2), 3 rows 8-15 cols 8-15 (a3)
+        ldmatrix_x4(af[mt], as + (wm * 64 + mt * 16 + (mat & 1) * 8 + r8) * LDS + kk + (mat >> 1) * 8);
+    }
+#pragma unroll
+    for (int np = 0; np < 2; np++) {
+        // matrices: 0 n 0-7 k 0-7 (b0 of tile 2np), 1 n 0-7 k 8-15 (b1), 2 n 8-15 k 0-7 (b0 of tile 2np+1), 3 n 8-15 k 8-15
+        uint32_t r[4];
+        ldmatrix_x4(r, ws + (wn * 32 + np * 16 + (mat >> 1) * 8 + r8) * LDS + kk + (mat & 1) * 8);
+        bf[2 * np][0] = r[0];
+        bf[2 * np][1] = r[1];
+        bf[2 * np + 1][0] = r[2];
+        bf[2 * np + 1][1] = r[3];
+    }
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) mma_bf16_16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+}
+
+// Writes a warp's 64×32 tile as bf16, skipping rows past M and columns past N.
+__device__ __forceinline__ void store_warp_tile(const float (&acc)[4][4][4], __nv_bfloat16* C, int M, int N, int bm, int bn, int wm, int wn, int lane) {
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            int col = bn + wn * 32 + nt * 8 + 2 * t;
+            int row = bm + wm * 64 + mt * 16 + g;
+            if (col < N) {
+                if (row < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row) * N + col) = pack_bf16(acc[mt][nt][0], acc[mt][nt][1]);
+                }
+                if (row + 8 < M) {
+                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row + 8) * N + col) = pack_bf16(acc[mt][nt][2], acc[mt][nt][3]);
+                }
+            }
+        }
+    }
+}
+
+// Starts the cp.async copies of one k-step's A and W tiles (128 rows × 4 chunks of 16 bytes each, 2 per thread per operand).
+__device__ __forceinline__ void load_tiles(__nv_bfloat16* as, __nv_bfloat16* ws, const __nv_bfloat16* A, const __nv_bfloat16* W, int M, int N, int K, int bm,
+                                           int bn, int k0, int tid) {
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int c = tid + i * 256, r = c >> 2, ch = c & 3, k = k0 + ch * 8;
+        int ra = bm + r, rw = bn + r;
+        bool okA = ra < M && k < K, okW = rw < N && k < K;
+        cp_async16(&as[r * LDS + ch * 8], okA ? A + static_cast<size_t>(ra) * K + k : A, okA ? 16 : 0);
+        cp_async16(&ws[r * LDS + ch * 8], okW ? W + static_cast<size_t>(rw) * K + k : W, okW ? 16 : 0);
+    }
+}
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v1(const __nv_bfloat16* __restrict__ A, const __nv_bfloat16* __restrict__ W,
@@ -31,15 +91,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v1(const __nv_bfloat
     const int kTiles = (K + BKT - 1) / BKT;
 
     auto load = [&](int stage, int kt) {
-        const int k0 = kt * BKT;
-#pragma unroll
-        for (int i = 0; i < 2; i++) {  // 128 rows × 4 chunks of 16 bytes = 512 chunks per operand, 2 per thread
-            int c = tid + i * 256, r = c >> 2, ch = c & 3, k = k0 + ch * 8;
-            int ra = bm + r, rw = bn + r;
-            bool okA = ra < M && k < K, okW = rw < N && k < K;
-            cp_async16(&As[stage][r * LDS + ch * 8], okA ? A + static_cast<size_t>(ra) * K + k : A, okA ? 16 : 0);
-            cp_async16(&Ws[stage][r * LDS + ch * 8], okW ? W + static_cast<size_t>(rw) * K + k : W, okW ? 16 : 0);
-        }
+        load_tiles(As[stage], Ws[stage], A, W, M, N, K, bm, bn, kt * BKT, tid);
         cp_async_commit();
     };
 
@@ -62,47 +114,11 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v1(const __nv_bfloat
         const __nv_bfloat16* ws = Ws[kt & 1];
 #pragma unroll
         for (int kk = 0; kk < BKT; kk += 16) {
-            uint32_t af[4][4], bf[4][2];
-            const int mat = lane >> 3, r8 = lane & 7;
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                // matrices: 0 rows 0-7 cols 0-7 (a0), 1 rows 8-15 cols 0-7 (a1), 2 rows 0-7 cols 8-15 (a2), 3 rows 8-15 cols 8-15 (a3)
-                ldmatrix_x4(af[mt], as + (wm * 64 + mt * 16 + (mat & 1) * 8 + r8) * LDS + kk + (mat >> 1) * 8);
-            }
-#pragma unroll
-            for (int np = 0; np < 2; np++) {
-                // matrices: 0 n 0-7 k 0-7 (b0 of tile 2np), 1 n 0-7 k 8-15 (b1), 2 n 8-15 k 0-7 (b0 of tile 2np+1), 3 n 8-15 k 8-15
-                uint32_t r[4];
-                ldmatrix_x4(r, ws + (wn * 32 + np * 16 + (mat >> 1) * 8 + r8) * LDS + kk + (mat & 1) * 8);
-                bf[2 * np][0] = r[0];
-                bf[2 * np][1] = r[1];
-                bf[2 * np + 1][0] = r[2];
-                bf[2 * np + 1][1] = r[3];
-            }
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < 4; nt++) mma_bf16_16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+            warp_kstep(as, ws, kk, wm, wn, lane, acc);
         }
         __syncthreads();
     }
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-#pragma unroll
-        for (int nt = 0; nt < 4; nt++) {
-            int col = bn + wn * 32 + nt * 8 + 2 * t;
-            int row = bm + wm * 64 + mt * 16 + g;
-            if (col < N) {
-                if (row < M) {
-                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row) * N + col) = pack_bf16(acc[mt][nt][0], acc[mt][nt][1]);
-                }
-                if (row + 8 < M) {
-                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row + 8) * N + col) = pack_bf16(acc[mt][nt][2], acc[mt][nt][3]);
-                }
-            }
-        }
-    }
+    store_warp_tile(acc, C, M, N, bm, bn, wm, wn, lane);
 }
 
 namespace {
@@ -121,16 +137,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v2(const __nv_bfloat
 
     auto load = [&](int stage, int kt) {
         __nv_bfloat16* as = base + stage * STAGE_ELEMS;
-        __nv_bfloat16* ws = as + BM * LDS;
-        const int k0 = kt * BKT;
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            int c = tid + i * 256, r = c >> 2, ch = c & 3, k = k0 + ch * 8;
-            int ra = bm + r, rw = bn + r;
-            bool okA = ra < M && k < K, okW = rw < N && k < K;
-            cp_async16(&as[r * LDS + ch * 8], okA ? A + static_cast<size_t>(ra) * K + k : A, okA ? 16 : 0);
-            cp_async16(&ws[r * LDS + ch * 8], okW ? W + static_cast<size_t>(rw) * K + k : W, okW ? 16 : 0);
-        }
+        load_tiles(as, as + BM * LDS, A, W, M, N, K, bm, bn, kt * BKT, tid);
     };
 
     float acc[4][4][4];
@@ -146,7 +153,6 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v2(const __nv_bfloat
         }
         cp_async_commit();
     }
-    const int mat = lane >> 3, r8 = lane & 7;
     for (int kt = 0; kt < kTiles; kt++) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
@@ -159,42 +165,9 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v2(const __nv_bfloat
         const __nv_bfloat16* ws = as + BM * LDS;
 #pragma unroll
         for (int kk = 0; kk < BKT; kk += 16) {
-            uint32_t af[4][4], bf[4][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                ldmatrix_x4(af[mt], as + (wm * 64 + mt * 16 + (mat & 1) * 8 + r8) * LDS + kk + (mat >> 1) * 8);
-            }
-#pragma unroll
-            for (int np = 0; np < 2; np++) {
-                uint32_t r[4];
-                ldmatrix_x4(r, ws + (wn * 32 + np * 16 + (mat >> 1) * 8 + r8) * LDS + kk + (mat & 1) * 8);
-                bf[2 * np][0] = r[0];
-                bf[2 * np][1] = r[1];
-                bf[2 * np + 1][0] = r[2];
-                bf[2 * np + 1][1] = r[3];
-            }
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < 4; nt++) mma_bf16_16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+            warp_kstep(as, ws, kk, wm, wn, lane, acc);
         }
     }
     cp_async_wait<0>();
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-#pragma unroll
-        for (int nt = 0; nt < 4; nt++) {
-            int col = bn + wn * 32 + nt * 8 + 2 * t;
-            int row = bm + wm * 64 + mt * 16 + g;
-            if (col < N) {
-                if (row < M) {
-                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row) * N + col) = pack_bf16(acc[mt][nt][0], acc[mt][nt][1]);
-                }
-                if (row + 8 < M) {
-                    *reinterpret_cast<uint32_t*>(C + static_cast<size_t>(row + 8) * N + col) = pack_bf16(acc[mt][nt][2], acc[mt][nt][3]);
-                }
-            }
-        }
-    }
+    store_warp_tile(acc, C, M, N, bm, bn, wm, wn, lane);
 }

@@ -120,7 +120,7 @@ final class ExperimentExecutor {
             throw new InputException(e.location(), "backend cuda: the engine's CUDA model runner is not in this version yet (the CUDA kernels are, "
                     + "in kernel-sweep experiments); use backend: cpu or auto to run the engine on the CPU through ND4J");
         }
-        org.llmwb.engine.run.EngineSweep run = new org.llmwb.engine.run.EngineSweep(e, "cpu");
+        org.llmwb.engine.run.EngineSweep run = new org.llmwb.engine.run.EngineSweep(e);
         return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(),
                 (sink, c) -> run.run(sink::record, (point, step) -> events.step(point, step.toJson()), c), () -> {
                     Map<String, Object> d = new LinkedHashMap<>();

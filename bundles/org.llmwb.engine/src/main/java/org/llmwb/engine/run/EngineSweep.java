@@ -86,24 +86,20 @@ public final class EngineSweep {
     }
 
     private final Experiment e;
-    private final String backend;
     private final Map<String, LlamaCpu> models = new LinkedHashMap<>();
     private final Map<String, BpeTokenizer> tokenizers = new LinkedHashMap<>();
     private final List<PointFiles> files = new java.util.ArrayList<>();
     private String device = "CPU";
 
-    /** @param backend "cpu" (the only engine backend in this version; "cuda" is refused with the reason) */
-    public EngineSweep(Experiment e, String backend) {
+    /** Runs on the CPU (the only engine backend in this version; the executor refuses "cuda" with the reason). */
+    public EngineSweep(Experiment e) {
         if (!"engine-run".equals(e.kind())) {
             throw new IllegalArgumentException("not an engine run: " + e.kind());
         }
-        for (String fixed : List.of("backend", "model")) {
-            if (e.sweep().sweep().containsKey(fixed) && fixed.equals("backend")) {
-                throw new InputException(e.location(), "'backend' cannot be swept: run the experiment once per backend");
-            }
+        if (e.sweep().sweep().containsKey("backend")) {
+            throw new InputException(e.location(), "'backend' cannot be swept: run the experiment once per backend");
         }
         this.e = e;
-        this.backend = backend;
     }
 
     public long total() {

@@ -327,6 +327,9 @@ public final class OpenAiServer implements AutoCloseable {
         });
         List<Integer> out = new ArrayList<>();
         String sent = "";
+        String stableText = "";
+        int stableTokens = 0;
+        int longestStop = stopStrings.stream().mapToInt(String::length).max().orElse(0);
         String finalText = "";
         String finish = null;
         int promptTokens = prompt.length;
@@ -349,10 +352,17 @@ public final class OpenAiServer implements AutoCloseable {
                 if (!sp.stopTokens().contains(m.token()) || sp.ignoreStop()) {
                     out.add(m.token()); // a stop token ends the text and is not part of it
                 }
-                String text = tok.decode(out);
+                // decode only the tokens after the last point where the text ended on a whole character
+                String tail = tok.decode(out.subList(stableTokens, out.size()));
+                String text = stableText + tail;
+                if (!tail.isEmpty() && tail.charAt(tail.length() - 1) != '\uFFFD') {
+                    stableText = text;
+                    stableTokens = out.size();
+                }
                 int cut = -1;
+                int from = Math.max(0, sent.length() - longestStop);
                 for (String s : stopStrings) {
-                    int at = text.indexOf(s);
+                    int at = text.indexOf(s, from);
                     if (at >= 0 && (cut < 0 || at < cut)) {
                         cut = at;
                     }

@@ -8,6 +8,7 @@
 //   silu_mul_bf16    out[t, i] = silu(gateUp[t, i]) · gateUp[t, I + i] (SwiGLU with gate and up fused)
 //   embedding_bf16   out[t] = table[ids[t]] (ids are checked on the host)
 //   argmax_f32       index of the largest logit per row (lowest index on ties; NaN never wins)
+//   add_bf16         x += y (residual add)
 #include <cuda_bf16.h>
 #include <stdint.h>
 
@@ -117,5 +118,30 @@ extern "C" __global__ void argmax_f32(const float* __restrict__ logits, int* __r
             }
         }
         out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+    }
+}
+
+// x[i] += y[i] over n bf16 values (the residual add after attention and after the MLP), 8 per thread per
+// step with 16-byte loads when n % 8 == 0, else one at a time.
+extern "C" __global__ void add_bf16(__nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ y, long n) {
+    const long stride = static_cast<long>(gridDim.x) * blockDim.x;
+    long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (n % 8 == 0) {
+        for (long v = i; v < n / 8; v += stride) {
+            uint4 a = reinterpret_cast<uint4*>(x)[v];
+            const uint4 b = reinterpret_cast<const uint4*>(y)[v];
+            __nv_bfloat162* pa = reinterpret_cast<__nv_bfloat162*>(&a);
+            const __nv_bfloat162* pb = reinterpret_cast<const __nv_bfloat162*>(&b);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float2 fa = __bfloat1622float2(pa[k]), fb = __bfloat1622float2(pb[k]);
+                pa[k] = __floats2bfloat162_rn(fa.x + fb.x, fa.y + fb.y);
+            }
+            reinterpret_cast<uint4*>(x)[v] = a;
+        }
+    } else {
+        for (long v = i; v < n; v += stride) {
+            x[v] = __float2bfloat16(__bfloat162float(x[v]) + __bfloat162float(y[v]));
+        }
     }
 }

@@ -6,7 +6,7 @@ import java.util.function.DoubleSupplier;
 
 import org.llmwb.engine.kv.KvCacheManager;
 import org.llmwb.engine.kv.KvSeq;
-import org.llmwb.engine.model.LlamaCpu;
+import org.llmwb.engine.model.SeqInput;
 import org.llmwb.engine.model.ModelRunner;
 import org.llmwb.engine.sched.SamplingParams;
 import org.llmwb.engine.sched.Scheduler;
@@ -93,11 +93,11 @@ public final class LlmEngine {
             return null;
         }
         runner.copyBlocks(batch.copies());
-        List<LlamaCpu.SeqInput> in = new ArrayList<>(batch.work().size());
+        List<SeqInput> in = new ArrayList<>(batch.work().size());
         List<StepEvent.Part> parts = new ArrayList<>(batch.work().size());
         for (Scheduler.Work w : batch.work()) {
             KvSeq kv = w.seq().kv();
-            in.add(new LlamaCpu.SeqInput(kv.tokens(w.start(), w.start() + w.count()), w.start(), kv.blockTable()));
+            in.add(new SeqInput(kv.tokens(w.start(), w.start() + w.count()), w.start(), kv.blockTable()));
             parts.add(new StepEvent.Part(w.seq().id(), w.start(), w.count(), w.decode()));
         }
         float[][] logits = runner.run(in);

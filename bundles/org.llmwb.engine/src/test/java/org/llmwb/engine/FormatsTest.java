@@ -112,9 +112,11 @@ class FormatsTest {
         assertTrue(Files.isRegularFile(three.resolve("model.safetensors.index.json")));
         assertEquals(3, Files.list(three).filter(p -> p.toString().endsWith(".safetensors")).count());
         try (Checkpoint a = Checkpoint.open(one); Checkpoint b = Checkpoint.open(three)) {
-            assertEquals(64, a.config().hiddenSize());
-            assertEquals(2, a.config().numKvHeads());
-            assertArrayEquals(a.floats("model.layers.1.mlp.down_proj.weight", 64, 160), b.floats("model.layers.1.mlp.down_proj.weight", 64, 160));
+            assertEquals(s.hidden(), a.config().hiddenSize());
+            assertEquals(s.kvHeads(), a.config().numKvHeads());
+            assertEquals(s.headDim(), a.config().headDim());
+            assertArrayEquals(a.floats("model.layers.1.mlp.down_proj.weight", s.hidden(), s.intermediate()),
+                    b.floats("model.layers.1.mlp.down_proj.weight", s.hidden(), s.intermediate()));
             assertTrue(assertThrows(InputException.class, () -> a.floats("model.layers.9.mlp.down_proj.weight")).getMessage().contains("missing tensor"));
         }
         Files.delete(three.resolve("model-00002-of-00003.safetensors"));

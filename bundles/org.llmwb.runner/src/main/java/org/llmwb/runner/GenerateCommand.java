@@ -62,7 +62,7 @@ final class GenerateCommand implements Callable<Integer> {
             KvSeq seq = new KvSeq(ids);
             bm.allocate(seq);
             long p0 = System.nanoTime();
-            float[] logits = m.forward(List.of(new LlamaCpu.SeqInput(ids.stream().mapToInt(Integer::intValue).toArray(), 0, seq.blockTable())), pool)[0];
+            float[] logits = m.forward(List.of(new org.llmwb.engine.model.SeqInput(ids.stream().mapToInt(Integer::intValue).toArray(), 0, seq.blockTable())), pool)[0];
             double prefillS = (System.nanoTime() - p0) / 1e9;
             List<Integer> out = new ArrayList<>();
             long d0 = System.nanoTime();
@@ -74,7 +74,7 @@ final class GenerateCommand implements Callable<Integer> {
                 }
                 seq.append(next);
                 bm.appendSlot(seq);
-                logits = m.forward(List.of(new LlamaCpu.SeqInput(new int[] {next}, seq.length() - 1, seq.blockTable())), pool)[0];
+                logits = m.forward(List.of(new org.llmwb.engine.model.SeqInput(new int[] {next}, seq.length() - 1, seq.blockTable())), pool)[0];
             }
             double decodeS = (System.nanoTime() - d0) / 1e9;
             var o = spec.commandLine().getOut();

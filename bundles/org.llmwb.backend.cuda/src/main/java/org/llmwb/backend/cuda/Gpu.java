@@ -181,6 +181,24 @@ public final class Gpu implements AutoCloseable {
         return b;
     }
 
+    /** Copies {@code a} into the start of an existing buffer (per-step metadata without a new allocation). */
+    public void write(DeviceBuffer b, int[] a) {
+        if (4L * a.length > b.bytes()) {
+            throw new IllegalArgumentException(a.length + " ints do not fit a buffer of " + b.bytes() + " bytes");
+        }
+        if (a.length > 0) {
+            cuMemcpyHtoD(b.ptr(), Pointer.to(a), 4L * a.length);
+        }
+    }
+
+    /** Copies {@code n} bf16 values from {@code offset} elements into the buffer (one row of logits, say). */
+    public short[] downloadShorts(DeviceBuffer b, long offset, int n) {
+        short[] a = new short[n];
+        cuStreamSynchronize(stream);
+        cuMemcpyDtoH(Pointer.to(a), b.at(2L * offset), 2L * n);
+        return a;
+    }
+
     public short[] downloadShorts(DeviceBuffer b, int n) {
         short[] a = new short[n];
         cuStreamSynchronize(stream);

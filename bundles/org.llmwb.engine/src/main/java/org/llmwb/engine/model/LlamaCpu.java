@@ -22,10 +22,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * prefill chunk) and sequences with one (decode), their linear layers as one GEMM over all new tokens.
  */
 public final class LlamaCpu {
-    /** One sequence in a step: its new tokens, how many tokens it already has in the cache, and its block table (covering past + new). */
-    public record SeqInput(int[] tokens, int past, int[] blockTable) {
-    }
-
     /** The paged KV pool: per layer K and V as [blocks × blockSize, KVH × D] rows. */
     public static final class KvPool {
         final INDArray[] k;

@@ -31,7 +31,7 @@ public interface ModelRunner extends AutoCloseable {
     void copyBlocks(List<int[]> copies);
 
     /** One step; returns [inputs.size()][vocab] logits. */
-    float[][] run(List<LlamaCpu.SeqInput> inputs);
+    float[][] run(List<SeqInput> inputs);
 
     @Override
     default void close() {

@@ -156,7 +156,8 @@ public final class EngineSweep {
         if (!model.equals("tiny") && !ModelPresets.ids().contains(model)) {
             return Path.of(model);
         }
-        Path dir = cacheDir().resolve("checkpoints").resolve(model + "-seed" + seed);
+        // "tiny-v2": the tiny shape changed (head dim 16 → 64); a folder of the old shape is never reused
+        Path dir = cacheDir().resolve("checkpoints").resolve((model.equals("tiny") ? "tiny-v2" : model) + "-seed" + seed);
         if (Files.isRegularFile(dir.resolve("config.json"))) {
             return dir;
         }

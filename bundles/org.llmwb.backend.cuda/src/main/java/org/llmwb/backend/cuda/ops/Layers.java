@@ -46,6 +46,13 @@ public final class Layers {
                 Pointer.to(new int[] {dim}));
     }
 
+    /** x += y over n bf16 values (the residual add). */
+    public void add(DeviceBuffer x, DeviceBuffer y, long n) {
+        require(n > 0 && x.bytes() >= 2L * n && y.bytes() >= 2L * n, "add shapes");
+        int grid = (int) Math.max(1, Math.min((n / 8 + 255) / 256, gpu.device().multiprocessors() * 8L));
+        gpu.launch(gpu.function(MODULE, "add_bf16"), grid, 1, 1, 256, 0, x.param(), y.param(), Pointer.to(new long[] {n}));
+    }
+
     public void argmax(DeviceBuffer logits, DeviceBuffer out, int rows, int vocab) {
         require(logits.bytes() >= 4L * rows * vocab && out.bytes() >= 4L * rows, "argmax shapes");
         gpu.launch(gpu.function(MODULE, "argmax_f32"), rows, 1, 1, 1024, 0, logits.param(), out.param(), Pointer.to(new int[] {vocab}));

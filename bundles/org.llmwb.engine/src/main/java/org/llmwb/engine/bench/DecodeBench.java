@@ -1,0 +1,116 @@
+package org.llmwb.engine.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.llmwb.backend.cuda.Gpu;
+import org.llmwb.backend.cuda.bench.CeilingsBenchmark;
+import org.llmwb.core.catalog.ModelPresets;
+import org.llmwb.core.result.EnvFingerprint;
+import org.llmwb.core.result.Json;
+import org.llmwb.engine.LlmEngine;
+import org.llmwb.engine.StepEvent;
+import org.llmwb.engine.kv.BlockManager;
+import org.llmwb.engine.model.Checkpoint;
+import org.llmwb.engine.model.CheckpointGenerator;
+import org.llmwb.engine.model.CudaModelRunner;
+import org.llmwb.engine.model.Safetensors;
+import org.llmwb.engine.sched.SamplingParams;
+import org.llmwb.engine.sched.SchedulerConfig;
+
+/**
+ * Decode speed of the engine on the GPU for a catalog model's shape (seeded random BF16 weights; the vocabulary
+ * is the generator's small BPE, so the LM head is far smaller than the real model's): batch 1 and 8, with and
+ * without CUDA graphs. Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
+ * sampling), wall-clock. Weight-bandwidth roofline fraction = tokens/s per sequence × weight bytes one step
+ * reads ÷ the copy bandwidth measured in the same run.
+ *
+ * <pre>java -cp 'lib/*' org.llmwb.engine.bench.DecodeBench --model llama-3.2-1b --out decode.jsonl --env env.json</pre>
+ */
+public final class DecodeBench {
+    private DecodeBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String preset = "llama-3.2-1b";
+        Path out = Path.of("decode.jsonl");
+        Path env = Path.of("env.json");
+        int steps = 200;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--model" -> preset = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                case "--env" -> env = Path.of(args[++i]);
+                case "--steps" -> steps = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path dir = Files.createTempDirectory("llmwb-decode-bench").resolve("m");
+        long g0 = System.nanoTime();
+        CheckpointGenerator.generate(dir, CheckpointGenerator.Shape.like(ModelPresets.of(preset)), 1, Safetensors.Dtype.BF16, 1);
+        System.out.printf(Locale.ROOT, "generated %s-shaped weights in %.1f s%n", preset, (System.nanoTime() - g0) / 1e9);
+        List<Map<String, Object>> records = new ArrayList<>();
+        try (Gpu gpu = Gpu.open(); Checkpoint ck = Checkpoint.open(dir)) {
+            CeilingsBenchmark.Result roofs = CeilingsBenchmark.measure(gpu, 1L << 30, 20);
+            int blocks = 256;
+            int bs = 16;
+            try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
+                for (boolean graphs : new boolean[] {false, true}) {
+                    runner.useGraphs(graphs);
+                    for (int batch : new int[] {1, 8}) {
+                        LlmEngine e = new LlmEngine(runner, new BlockManager(blocks, bs, false), SchedulerConfig.continuous(2048, batch));
+                        for (int s = 0; s < batch; s++) {
+                            int[] prompt = new int[32];
+                            for (int j = 0; j < prompt.length; j++) {
+                                prompt[j] = (j * 31 + s * 7) % 200;
+                            }
+                            e.add(prompt, SamplingParams.greedy(steps).withStop(java.util.Set.of(), true), 0, 0);
+                        }
+                        List<Double> times = new ArrayList<>();
+                        while (e.hasWork()) {
+                            StepEvent ev = e.step(false);
+                            if (ev != null && ev.prefillTokens() == 0 && ev.decodeTokens() == batch) {
+                                times.add(ev.seconds());
+                            }
+                        }
+                        double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                        double med = t[t.length / 2];
+                        double tokS = 1 / med;
+                        double frac = tokS * runner.decodeWeightBytes() / roofs.copyBandwidth();
+                        Map<String, Object> r = new LinkedHashMap<>();
+                        r.put("model", preset + "-shaped (random BF16 weights, small BPE vocabulary " + ck.config().vocabSize() + ")");
+                        r.put("batch", batch);
+                        r.put("graphs", graphs);
+                        r.put("decodeSteps", t.length);
+                        r.put("stepMsMedian", med * 1e3);
+                        r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
+                        r.put("tokensPerSecondPerSequence", tokS);
+                        r.put("tokensPerSecond", tokS * batch);
+                        r.put("decodeWeightBytes", runner.decodeWeightBytes());
+                        r.put("measuredCopyBandwidth", roofs.copyBandwidth());
+                        r.put("weightRooflineFraction", frac);
+                        records.add(r);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                    }
+                }
+            }
+            StringBuilder sb = new StringBuilder();
+            for (Map<String, Object> r : records) {
+                sb.append(Json.line(r)).append('\n');
+            }
+            Files.writeString(out, sb.toString());
+            Map<String, Object> device = gpu.device().describe();
+            device.put("measuredCopyBandwidth", roofs.copyBandwidth());
+            device.put("measuredBf16MmaSync", roofs.bf16MmaSync());
+            Files.writeString(env, Json.pretty(EnvFingerprint.capture(device)));
+        }
+        System.out.println(Arrays.toString(new String[] {out.toString(), env.toString()}));
+    }
+}

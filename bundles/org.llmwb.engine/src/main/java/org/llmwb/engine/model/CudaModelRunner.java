@@ -1,0 +1,433 @@
+package org.llmwb.engine.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.llmwb.backend.cpu.LayersRef;
+import org.llmwb.backend.cuda.DeviceBuffer;
+import org.llmwb.backend.cuda.Gpu;
+import org.llmwb.backend.cuda.ops.DecodeAttention;
+import org.llmwb.backend.cuda.ops.Gemm;
+import org.llmwb.backend.cuda.ops.Gemv;
+import org.llmwb.backend.cuda.ops.KvCacheOps;
+import org.llmwb.backend.cuda.ops.Layers;
+import org.llmwb.backend.cuda.ops.PrefillAttention;
+import org.llmwb.core.InputException;
+import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.core.numeric.Half;
+
+/**
+ * {@link ModelRunner} on the GPU through our CUDA kernels, BF16 weights and activations with FP32 math inside
+ * each kernel: embedding → per layer RMSNorm, Q/K/V projections, RoPE, K/V written into the paged cache,
+ * attention, output projection and residual add, RMSNorm, fused gate/up projection, SiLU·mul, down
+ * projection and residual add → final norm and LM head. Linear layers use the GEMV kernels for steps of up to
+ * 16 tokens (decode: weight-bandwidth-bound) and the tensor-core GEMM above. A step of decodes only uses the
+ * paged decode-attention kernel; a step with any prompt tokens uses flash prefill attention over the whole
+ * batch (a decode is a sequence of one new token there).
+ */
+public final class CudaModelRunner implements ModelRunner {
+    private final Gpu gpu;
+    private final boolean ownsGpu;
+    private final ModelConfig cfg;
+    private final float eps;
+    private final int blocks;
+    private final int blockSize;
+    private final int h;
+    private final int hq;
+    private final int hkv;
+    private final int d;
+    private final int inter;
+    private final int vocab;
+    private final int vocabPadded;
+    private final Layers layers;
+    private final Gemm gemm;
+    private final Gemv gemv;
+    private final KvCacheOps kvOps;
+    private final DecodeAttention decode;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final DeviceBuffer embed;
+    private final DeviceBuffer lmHead;
+    private final DeviceBuffer finalNorm;
+    private final DeviceBuffer invFreq;
+    private final DeviceBuffer[] attnNorm;
+    private final DeviceBuffer[] mlpNorm;
+    private final DeviceBuffer[] wq;
+    private final DeviceBuffer[] wk;
+    private final DeviceBuffer[] wv;
+    private final DeviceBuffer[] wo;
+    private final DeviceBuffer[] wGateUp;
+    private final DeviceBuffer[] wDown;
+    private final DeviceBuffer[] kCache;
+    private final DeviceBuffer[] vCache;
+    private final long weightBytes;
+    /** Per-step buffers, grown when a step has more tokens or sequences than any before. */
+    private int capTokens;
+    private int capSeqs;
+    private int capBlocks;
+    private DeviceBuffer x;
+    private DeviceBuffer xn;
+    private DeviceBuffer q;
+    private DeviceBuffer k;
+    private DeviceBuffer v;
+    private DeviceBuffer attn;
+    private DeviceBuffer y;
+    private DeviceBuffer gateUp;
+    private DeviceBuffer act;
+    private DeviceBuffer logits;
+    private DeviceBuffer ids;
+    private DeviceBuffer positions;
+    private DeviceBuffer slots;
+    private DeviceBuffer tables;
+    private DeviceBuffer lens;
+    private boolean graphsOn;
+    private final java.util.Map<Integer, Gpu.Graph> graphs = new java.util.HashMap<>();
+
+    /** Opens the GPU and loads the checkpoint's weights onto it (closing the runner closes the GPU). */
+    public static CudaModelRunner open(Checkpoint ck, int kvBlocks, int blockSize) {
+        Gpu gpu = Gpu.open();
+        try {
+            return new CudaModelRunner(gpu, true, ck, kvBlocks, blockSize);
+        } catch (RuntimeException e) {
+            gpu.close();
+            throw e;
+        }
+    }
+
+    /** Loads the weights onto an open GPU (the caller keeps owning it). */
+    public CudaModelRunner(Gpu gpu, Checkpoint ck, int kvBlocks, int blockSize) {
+        this(gpu, false, ck, kvBlocks, blockSize);
+    }
+
+    private CudaModelRunner(Gpu gpu, boolean ownsGpu, Checkpoint ck, int kvBlocks, int blockSize) {
+        this.gpu = gpu;
+        this.ownsGpu = ownsGpu;
+        cfg = ck.config();
+        Checkpoint.Numerics num = ck.numerics();
+        eps = (float) num.rmsEps();
+        h = cfg.hiddenSize();
+        hq = cfg.numHeads();
+        hkv = cfg.numKvHeads();
+        d = cfg.headDim();
+        inter = cfg.intermediateSize();
+        vocab = (int) cfg.vocabSize();
+        vocabPadded = (vocab + 7) / 8 * 8;
+        if ((d != 64 && d != 128) || hq % hkv != 0 || Integer.bitCount(hq / hkv) != 1 || hq / hkv > 8) {
+            throw new InputException(cfg.name() + ": the CUDA runner's attention kernels need head dim 64 or 128 and a GQA group of 1, 2, 4 or 8 (this model: head dim "
+                    + d + ", " + hq + "/" + hkv + " heads)");
+        }
+        if (h % 8 != 0 || inter % 8 != 0) {
+            throw new InputException(cfg.name() + ": hidden and intermediate sizes must be multiples of 8 for the GPU kernels");
+        }
+        if (Integer.bitCount(blockSize) != 1) {
+            throw new InputException("KV block size " + blockSize + ": the CUDA kernels need a power of two");
+        }
+        this.blocks = kvBlocks;
+        this.blockSize = blockSize;
+        layers = new Layers(gpu);
+        gemm = new Gemm(gpu);
+        gemv = new Gemv(gpu);
+        kvOps = new KvCacheOps(gpu);
+        decode = new DecodeAttention(gpu);
+        int nl = cfg.numLayers();
+        int qw = hq * d;
+        int kw = hkv * d;
+        float[] e = ck.floats("model.embed_tokens.weight", vocab, h);
+        embed = up("embedding", e);
+        float[] head = ck.has("lm_head.weight") ? ck.floats("lm_head.weight", vocab, h) : e;
+        lmHead = up("lm head", java.util.Arrays.copyOf(head, vocabPadded * h)); // zero rows pad the vocabulary to a multiple of 8
+        finalNorm = up("final norm", ck.floats("model.norm.weight", h));
+        float[] inv = LayersRef.ropeInvFreq(d, num.ropeTheta(), num.ropeFactor(), num.lowFreqFactor(), num.highFreqFactor(), num.originalMaxPositions());
+        invFreq = own(gpu.upload("rope inverse frequencies", inv));
+        attnNorm = new DeviceBuffer[nl];
+        mlpNorm = new DeviceBuffer[nl];
+        wq = new DeviceBuffer[nl];
+        wk = new DeviceBuffer[nl];
+        wv = new DeviceBuffer[nl];
+        wo = new DeviceBuffer[nl];
+        wGateUp = new DeviceBuffer[nl];
+        wDown = new DeviceBuffer[nl];
+        kCache = new DeviceBuffer[nl];
+        vCache = new DeviceBuffer[nl];
+        long wb = 2L * (e.length + (ck.has("lm_head.weight") ? (long) vocab * h : 0) + h);
+        for (int l = 0; l < nl; l++) {
+            String p = "model.layers." + l + ".";
+            attnNorm[l] = up(p + "input_layernorm", ck.floats(p + "input_layernorm.weight", h));
+            mlpNorm[l] = up(p + "post_attention_layernorm", ck.floats(p + "post_attention_layernorm.weight", h));
+            wq[l] = up(p + "q_proj", ck.floats(p + "self_attn.q_proj.weight", qw, h));
+            wk[l] = up(p + "k_proj", ck.floats(p + "self_attn.k_proj.weight", kw, h));
+            wv[l] = up(p + "v_proj", ck.floats(p + "self_attn.v_proj.weight", kw, h));
+            wo[l] = up(p + "o_proj", ck.floats(p + "self_attn.o_proj.weight", h, qw));
+            float[] g = ck.floats(p + "mlp.gate_proj.weight", inter, h);
+            float[] u = ck.floats(p + "mlp.up_proj.weight", inter, h);
+            float[] gu = java.util.Arrays.copyOf(g, 2 * inter * h); // rows: gate then up, as silu_mul reads them
+            System.arraycopy(u, 0, gu, inter * h, inter * h);
+            wGateUp[l] = up(p + "gate_up_proj", gu);
+            wDown[l] = up(p + "down_proj", ck.floats(p + "mlp.down_proj.weight", h, inter));
+            wb += 2L * (2L * h + (long) qw * h + 2L * kw * h + (long) h * qw + 3L * inter * h);
+            long cacheBytes = 2L * kvBlocks * blockSize * kw;
+            kCache[l] = own(gpu.alloc("K cache of layer " + l, cacheBytes));
+            vCache[l] = own(gpu.alloc("V cache of layer " + l, cacheBytes));
+            gpu.memset(kCache[l], (byte) 0);
+            gpu.memset(vCache[l], (byte) 0);
+        }
+        weightBytes = wb;
+    }
+
+    private DeviceBuffer own(DeviceBuffer b) {
+        owned.add(b);
+        return b;
+    }
+
+    private DeviceBuffer up(String what, float[] w) {
+        return own(gpu.upload(what, Half.toBf16(w)));
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String backend() {
+        return "cuda";
+    }
+
+    @Override
+    public String device() {
+        return gpu.device().name() + " (our CUDA kernels, BF16)";
+    }
+
+    public Gpu gpu() {
+        return gpu;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public int kvBlocks() {
+        return blocks;
+    }
+
+    @Override
+    public long kvBytesPerToken() {
+        return 2L * cfg.numLayers() * hkv * d * 2;
+    }
+
+    @Override
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Weight bytes one decode step reads: every layer's matrices and norms, the final norm and the (padded) LM head; one embedding row. */
+    public long decodeWeightBytes() {
+        long perLayer = 2L * (2L * h + (long) hq * d * h + 2L * hkv * d * h + (long) h * hq * d + 3L * inter * h);
+        return cfg.numLayers() * perLayer + 2L * h + 2L * vocabPadded * h + 2L * h;
+    }
+
+    @Override
+    public void copyBlocks(List<int[]> copies) {
+        if (copies.isEmpty()) {
+            return;
+        }
+        int[] pairs = new int[2 * copies.size()];
+        for (int i = 0; i < copies.size(); i++) {
+            pairs[2 * i] = copies.get(i)[0];
+            pairs[2 * i + 1] = copies.get(i)[1];
+        }
+        long blockBytes = 2L * blockSize * hkv * d;
+        try (DeviceBuffer dp = gpu.upload("copy-on-write pairs", pairs)) {
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                kvOps.copyBlocks(kCache[l], vCache[l], pairs, dp, blockBytes);
+            }
+            gpu.sync();
+        }
+    }
+
+    private DeviceBuffer grow(DeviceBuffer old, String what, long bytes) {
+        dropGraphs(); // captured graphs hold the old addresses
+        if (old != null) {
+            old.close();
+        }
+        return gpu.alloc(what, bytes);
+    }
+
+    private void ensure(int tokens, int seqs, int maxBlocks) {
+        if (tokens > capTokens) {
+            int t = Math.max(tokens, Math.max(16, capTokens * 2));
+            x = grow(x, "hidden states", 2L * t * h);
+            xn = grow(xn, "normed hidden states", 2L * t * h);
+            q = grow(q, "queries", 2L * t * hq * d);
+            k = grow(k, "new keys", 2L * t * hkv * d);
+            v = grow(v, "new values", 2L * t * hkv * d);
+            attn = grow(attn, "attention output", 2L * t * hq * d);
+            y = grow(y, "layer output", 2L * t * h);
+            gateUp = grow(gateUp, "gate/up", 4L * t * inter);
+            act = grow(act, "MLP activation", 2L * t * inter);
+            logits = grow(logits, "logits", 2L * t * vocabPadded);
+            ids = grow(ids, "token ids", 4L * t);
+            positions = grow(positions, "positions", 4L * t);
+            slots = grow(slots, "slots", 4L * t);
+            capTokens = t;
+        }
+        if (seqs > capSeqs || maxBlocks > capBlocks) {
+            capSeqs = Math.max(seqs, capSeqs);
+            capBlocks = Math.max(maxBlocks, capBlocks);
+            tables = grow(tables, "block tables", 4L * capSeqs * capBlocks);
+            lens = grow(lens, "context lengths", 4L * capSeqs);
+        }
+    }
+
+    /** y[M, N] = x[M, K] · Wᵀ: GEMV for up to 16 rows (weight-bandwidth-bound), the tensor-core GEMM above. */
+    private void linear(DeviceBuffer in, DeviceBuffer w, DeviceBuffer out, int m, int n, int kDim) {
+        if (m <= 16) {
+            gemv.bf16(w, in, out, m, n, kDim);
+        } else {
+            gemm.bf16(in, w, out, m, n, kDim);
+        }
+    }
+
+    /** Replays decode steps from CUDA graphs captured per batch bucket (1, 2, 4, 8, ...), padding the batch to its bucket. */
+    public CudaModelRunner useGraphs(boolean on) {
+        graphsOn = on;
+        if (!on) {
+            dropGraphs();
+        }
+        return this;
+    }
+
+    private void dropGraphs() {
+        graphs.values().forEach(Gpu.Graph::close);
+        graphs.clear();
+    }
+
+    static int bucket(int b) {
+        return b <= 1 ? 1 : Integer.highestOneBit(b - 1) << 1;
+    }
+
+    @Override
+    public float[][] run(List<SeqInput> inputs) {
+        int b = inputs.size();
+        int t = 0;
+        int maxBlocks = 1;
+        boolean allDecode = true;
+        for (SeqInput s : inputs) {
+            t += s.tokens().length;
+            maxBlocks = Math.max(maxBlocks, s.blockTable().length);
+            allDecode &= s.tokens().length == 1;
+        }
+        boolean graph = graphsOn && allDecode;
+        int rows = graph ? bucket(b) : b; // a graph serves a whole bucket: the padding rows are dummy sequences
+        int stride = graph ? blocks : maxBlocks; // a graph bakes the table stride in: the pool size fits every table
+        int tokens = graph ? rows : t;
+        ensure(tokens, rows, stride);
+        int[] tok = new int[tokens];
+        int[] pos = new int[tokens];
+        int[] slot = new int[tokens];
+        java.util.Arrays.fill(slot, -1); // padding rows write no KV
+        int[] last = new int[b];
+        int[] qLen = new int[b];
+        int[] past = new int[b];
+        int[][] tbl = new int[b][];
+        int maxCtx = 1;
+        int i = 0;
+        for (int s = 0; s < b; s++) {
+            SeqInput in = inputs.get(s);
+            qLen[s] = in.tokens().length;
+            past[s] = in.past();
+            tbl[s] = in.blockTable();
+            maxCtx = Math.max(maxCtx, past[s] + qLen[s]);
+            for (int j = 0; j < in.tokens().length; j++, i++) {
+                tok[i] = in.tokens()[j];
+                pos[i] = in.past() + j;
+                int blk = in.blockTable()[pos[i] / blockSize];
+                if (blk < 0 || blk >= blocks) {
+                    throw new IllegalArgumentException("block " + blk + " is outside the pool of " + blocks);
+                }
+                slot[i] = blk * blockSize + pos[i] % blockSize;
+            }
+            last[s] = i - 1;
+        }
+        gpu.write(ids, tok);
+        gpu.write(positions, pos);
+        gpu.write(slots, slot);
+        if (allDecode) {
+            int[] flat = new int[rows * stride];
+            int[] ctx = new int[rows];
+            java.util.Arrays.fill(ctx, 1); // padding rows attend to one token of block 0
+            for (int s = 0; s < b; s++) {
+                System.arraycopy(tbl[s], 0, flat, s * stride, tbl[s].length);
+                ctx[s] = past[s] + 1;
+            }
+            DecodeAttention.validatePaged(tbl, java.util.Arrays.copyOf(ctx, b), blockSize, blocks);
+            gpu.write(tables, flat);
+            gpu.write(lens, ctx);
+        }
+        if (graph) {
+            Gpu.Graph g = graphs.get(rows);
+            if (g != null) {
+                g.replay();
+            } else {
+                forward(rows, tok, slot, null, stride, maxCtx);
+                gpu.sync();
+                graphs.put(rows, gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize)));
+            }
+        } else {
+            try (PrefillAttention prefill = allDecode ? null : new PrefillAttention(gpu, hq, hkv, d, blockSize, blocks, qLen, past, tbl)) {
+                forward(t, tok, slot, prefill, stride, maxCtx);
+            }
+        }
+        float[][] out = new float[b][];
+        for (int s = 0; s < b; s++) {
+            out[s] = Half.bf16ToFloat(gpu.downloadShorts(logits, (long) last[s] * vocabPadded, vocab));
+        }
+        return out;
+    }
+
+    /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
+    private void forward(int t, int[] tok, int[] slot, PrefillAttention prefill, int stride, int maxCtx) {
+        int qw = hq * d;
+        int kw = hkv * d;
+        DecodeAttention.Shape shape = new DecodeAttention.Shape(t, hq, hkv, d, DecodeAttention.Dtype.BF16);
+        layers.embedding(embed, vocab, h, tok, ids, x);
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
+            linear(xn, wq[l], q, t, qw, h);
+            linear(xn, wk[l], k, t, kw, h);
+            linear(xn, wv[l], v, t, kw, h);
+            layers.rope(q, positions, invFreq, t, hq, d);
+            layers.rope(k, positions, invFreq, t, hkv, d);
+            kvOps.writePaged(k, v, kCache[l], vCache[l], slot, slots, 2L * kw);
+            if (prefill == null) {
+                decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
+            } else {
+                prefill.flash3(q, attn, kCache[l], vCache[l]);
+            }
+            linear(attn, wo[l], y, t, h, qw);
+            layers.add(x, y, (long) t * h);
+            layers.rmsnorm(x, mlpNorm[l], xn, t, h, eps);
+            linear(xn, wGateUp[l], gateUp, t, 2 * inter, h);
+            layers.siluMul(gateUp, act, t, inter);
+            linear(act, wDown[l], y, t, h, inter);
+            layers.add(x, y, (long) t * h);
+        }
+        layers.rmsnorm(x, finalNorm, xn, t, h, eps);
+        linear(xn, lmHead, logits, t, vocabPadded, h);
+    }
+
+    @Override
+    public void close() {
+        dropGraphs();
+        for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, q, k, v, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {
+            if (bf != null) {
+                bf.close();
+            }
+        }
+        owned.forEach(DeviceBuffer::close);
+        if (ownsGpu) {
+            gpu.close();
+        }
+    }
+}

@@ -116,17 +116,19 @@ final class ExperimentExecutor {
 
     private static Outcome engine(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled, String backend) {
         String b = backend != null && !backend.equals("auto") ? backend : String.valueOf(e.sweep().base().getOrDefault("backend", "auto"));
-        if (b.equals("cuda")) {
-            throw new InputException(e.location(), "backend cuda: the engine's CUDA model runner is not in this version yet (the CUDA kernels are, "
-                    + "in kernel-sweep experiments); use backend: cpu or auto to run the engine on the CPU through ND4J");
+        CudaProbe.Result probe = CudaProbe.probe();
+        if (b.equals("cuda") && !probe.available()) {
+            throw new InputException(e.location(), "backend cuda runs the engine on our CUDA kernels and needs a GPU, but there is none here ("
+                    + probe.reason() + "); use backend: cpu (or auto) to run the engine on the CPU through ND4J");
         }
-        org.llmwb.engine.run.EngineSweep run = new org.llmwb.engine.run.EngineSweep(e);
-        return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(),
+        String chosen = b.equals("cpu") || !probe.available() ? "cpu" : "cuda";
+        try (org.llmwb.engine.run.EngineSweep run = new org.llmwb.engine.run.EngineSweep(e, chosen)) {
+            return execute(e, experimentText, gpus, out, events, cancelled, new Body(run.total(),
                 (sink, c) -> run.run(sink::record, (point, step) -> events.step(point, step.toJson()), c), () -> {
-                    Map<String, Object> d = new LinkedHashMap<>();
-                    d.put("kind", "cpu");
+                    Map<String, Object> d = chosen.equals("cuda") ? probe.describe() : new LinkedHashMap<>();
+                    d.put("kind", chosen);
                     d.put("name", run.device());
-                    d.put("note", b.equals("cpu") ? "backend: cpu" : "backend auto: the engine runs on the CPU (ND4J) in this version");
+                    d.put("note", b.equals("auto") ? "backend auto chose " + chosen + (probe.available() ? "" : " (no GPU: " + probe.reason() + ")") : "backend: " + b);
                     return d;
                 }, w -> {
                     for (org.llmwb.engine.run.EngineSweep.PointFiles f : run.files()) {
@@ -140,6 +142,7 @@ final class ExperimentExecutor {
                         w.file("steps-" + n + ".jsonl", sb.toString());
                     }
                 }));
+        }
     }
 
     static String requestsCsv(List<org.llmwb.engine.metrics.RequestMetrics> reqs) {

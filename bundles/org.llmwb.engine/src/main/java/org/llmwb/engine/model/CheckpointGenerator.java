@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 import org.llmwb.core.result.Json;
 import org.llmwb.engine.tokenizer.BpeTokenizer;
@@ -78,7 +77,7 @@ public final class CheckpointGenerator {
                     .put("bos_token_id", t.specialId("<|begin_of_text|>")).put("eos_token_id", t.specialId("<|end_of_text|>"))
                     .put("_generated_by", "llmwb: seeded random weights (seed " + seed + "), not a trained model");
             Files.writeString(tmp.resolve("config.json"), Json.pretty(c));
-            Random r = new Random(seed);
+            java.util.SplittableRandom r = new java.util.SplittableRandom(seed); // its nextGaussian is several times faster than Random's
             int q = s.heads() * s.headDim();
             int kv = s.kvHeads() * s.headDim();
             SafetensorsWriter[] w = new SafetensorsWriter[shards];

@@ -35,7 +35,7 @@ import org.llmwb.engine.tokenizer.BpeTokenizer;
  * throughput, goodput and KV figures. Steps are streamed as they happen; each point's requests and steps are
  * kept for the result folder.
  */
-public final class EngineSweep {
+public final class EngineSweep implements AutoCloseable {
     /** Receives each point's record. */
     public interface Sink {
         void record(long index, long total, Map<String, Object> record);
@@ -86,13 +86,18 @@ public final class EngineSweep {
     }
 
     private final Experiment e;
-    private final Map<String, LlamaCpu> models = new LinkedHashMap<>();
-    private final Map<String, BpeTokenizer> tokenizers = new LinkedHashMap<>();
+    /** A model as loaded for this sweep: its folder, shape and tokenizer, and the ND4J model on the CPU backend. */
+    private record Loaded(Path dir, org.llmwb.core.catalog.ModelConfig config, LlamaCpu cpu, BpeTokenizer tokenizer) {
+    }
+
+    private final Map<String, Loaded> models = new LinkedHashMap<>();
+    private final boolean cuda;
+    private org.llmwb.backend.cuda.Gpu gpu;
     private final List<PointFiles> files = new java.util.ArrayList<>();
     private String device = "CPU";
 
-    /** Runs on the CPU (the only engine backend in this version; the executor refuses "cuda" with the reason). */
-    public EngineSweep(Experiment e) {
+    /** @param backend "cpu" (ND4J) or "cuda" (our kernels; the caller has checked that there is a GPU) */
+    public EngineSweep(Experiment e, String backend) {
         if (!"engine-run".equals(e.kind())) {
             throw new IllegalArgumentException("not an engine run: " + e.kind());
         }
@@ -100,6 +105,7 @@ public final class EngineSweep {
             throw new InputException(e.location(), "'backend' cannot be swept: run the experiment once per backend");
         }
         this.e = e;
+        this.cuda = "cuda".equals(backend);
     }
 
     public long total() {
@@ -177,17 +183,16 @@ public final class EngineSweep {
     private Map<String, Object> runPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled) {
         String model = s(p, "model");
         long seed = ((Number) get(p, "seed")).longValue();
-        LlamaCpu m = models.get(model);
-        BpeTokenizer tok = tokenizers.get(model);
+        Loaded m = models.get(model);
         if (m == null) {
             Path dir = checkpointFor(model, 1);
             try (Checkpoint ck = Checkpoint.open(dir)) {
-                m = new LlamaCpu(ck);
-                tok = Files.isRegularFile(ck.tokenizerFile()) ? BpeTokenizer.load(ck.tokenizerFile()) : null;
+                m = new Loaded(dir, ck.config(), cuda ? null : new LlamaCpu(ck),
+                        Files.isRegularFile(ck.tokenizerFile()) ? BpeTokenizer.load(ck.tokenizerFile()) : null);
             }
             models.put(model, m);
-            tokenizers.put(model, tok);
         }
+        BpeTokenizer tok = m.tokenizer();
         int vocab = (int) m.config().vocabSize();
         int ordinary = tok == null ? vocab : Math.min(vocab, tok.ordinaryVocabSize());
         List<Request> reqs;
@@ -227,7 +232,25 @@ public final class EngineSweep {
                         + cfg.maxBatchedTokens() + " with chunkedPrefill off; raise maxBatchedTokens");
             }
         }
-        CpuModelRunner runner = new CpuModelRunner(m, blocks, bs);
+        org.llmwb.engine.model.ModelRunner runner;
+        if (cuda) {
+            if (gpu == null) {
+                gpu = org.llmwb.backend.cuda.Gpu.open();
+            }
+            try (Checkpoint ck = Checkpoint.open(m.dir())) {
+                runner = new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs).useGraphs(b(p, "graphs"));
+            }
+        } else {
+            runner = new CpuModelRunner(m.cpu(), blocks, bs);
+        }
+        try (org.llmwb.engine.model.ModelRunner owned = runner) {
+            return runPoint(index, p, steps, cancelled, runner, kv, cfg, reqs, arrivals, maxLen, blocks, bs, tok, seed);
+        }
+    }
+
+    private Map<String, Object> runPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled,
+            org.llmwb.engine.model.ModelRunner runner, KvCacheManager kv, SchedulerConfig cfg, List<Request> reqs, String arrivals, int maxLen, int blocks,
+            int bs, BpeTokenizer tok, long seed) {
         device = runner.device();
         if (b(p, "warmup")) {
             warmUp(runner);
@@ -259,7 +282,7 @@ public final class EngineSweep {
         rec.put("workload", arrivals);
         rec.put("backend", runner.backend());
         rec.put("device", runner.device());
-        if (b(p, "graphs")) {
+        if (b(p, "graphs") && !cuda) {
             rec.put("graphsNote", "CUDA graphs apply to the GPU runner; the CPU runner ignores them");
         }
         rec.put("completed", r.requests().size());
@@ -289,8 +312,16 @@ public final class EngineSweep {
         return rec;
     }
 
+    @Override
+    public void close() {
+        if (gpu != null) {
+            gpu.close();
+            gpu = null;
+        }
+    }
+
     /** A few throwaway steps so JIT compilation and ND4J's first calls are not counted in the run. */
-    static void warmUp(CpuModelRunner runner) {
+    static void warmUp(org.llmwb.engine.model.ModelRunner runner) {
         LlmEngine w = new LlmEngine(runner, new BlockManager(Math.min(runner.kvBlocks(), 8), runner.blockSize(), false), SchedulerConfig.continuous(64, 4),
                 64, LlmEngine.wallClock());
         for (int i = 0; i < 2; i++) {

@@ -52,6 +52,10 @@ final class ServeCommand implements Callable<Integer> {
     int maxModelLen;
     @Option(names = "--no-prefix-caching", description = "turn prefix caching off")
     boolean noPrefixCaching;
+    @Option(names = "--backend", defaultValue = "auto", description = "auto (the GPU when there is one), cuda or cpu (default: ${DEFAULT-VALUE})")
+    String backend;
+    @Option(names = "--no-graphs", description = "launch decode kernels one by one instead of replaying CUDA graphs (GPU)")
+    boolean noGraphs;
 
     @Override
     public Integer call() throws Exception {
@@ -64,13 +68,21 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535 || maxSeqs < 1 || maxBatchedTokens < 1 || blockSize < 1 || kvBlocks < 0 || maxModelLen < 0) {
             throw new InputException("--http PORT must be in 0..65535; --max-seqs, --max-batched-tokens and --block-size >= 1; --kv-blocks and --max-model-len >= 0");
         }
+        if (!java.util.Set.of("auto", "cuda", "cpu").contains(backend)) {
+            throw new InputException("--backend is auto, cuda or cpu, not '" + backend + "'");
+        }
+        org.llmwb.backend.cuda.CudaProbe.Result probe = org.llmwb.backend.cuda.CudaProbe.probe();
+        if (backend.equals("cuda") && !probe.available()) {
+            throw new InputException("--backend cuda needs a GPU, but there is none here (" + probe.reason() + ")");
+        }
+        boolean gpu = !backend.equals("cpu") && probe.available();
         var err = spec.commandLine().getErr();
         Path dir = model != null ? model : EngineSweep.checkpointFor("tiny", 1);
         if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
             throw new InputException(org.llmwb.core.SourceLocation.of(model.toString()), "not a checkpoint folder: no config.json");
         }
         String id = name != null ? name : model != null ? model.toAbsolutePath().normalize().getFileName().toString() : "llmwb-tiny";
-        CpuModelRunner runner;
+        org.llmwb.engine.model.ModelRunner runner;
         BpeTokenizer tok;
         try (Checkpoint ck = Checkpoint.open(dir)) {
             if (!Files.isRegularFile(ck.tokenizerFile())) {
@@ -80,10 +92,10 @@ final class ServeCommand implements Callable<Integer> {
             int modelMax = (int) Math.min(Integer.MAX_VALUE, ck.config().maxPositions());
             int len = maxModelLen > 0 ? Math.min(maxModelLen, modelMax) : Math.min(modelMax, 4096);
             int blocks = kvBlocks > 0 ? kvBlocks : maxSeqs * ((len + blockSize - 1) / blockSize);
-            runner = CpuModelRunner.open(ck, blocks, blockSize);
+            runner = gpu ? org.llmwb.engine.model.CudaModelRunner.open(ck, blocks, blockSize).useGraphs(!noGraphs) : CpuModelRunner.open(ck, blocks, blockSize);
             LlmEngine engine = new LlmEngine(runner, new BlockManager(blocks, blockSize, !noPrefixCaching), SchedulerConfig.continuous(maxBatchedTokens, maxSeqs),
                     len, LlmEngine.wallClock());
-            try (EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, id, host, port, err)) {
+            try (runner; EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, id, host, port, err)) {
                 err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%n", id,
                         runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), model == null ? "built-in synthetic model" : dir, host,
                         server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize);

@@ -197,6 +197,11 @@ public final class CudaModelRunner implements ModelRunner {
         return gpu.device().name() + " (our CUDA kernels, BF16)";
     }
 
+    @Override
+    public void bindToCurrentThread() {
+        gpu.bind();
+    }
+
     public Gpu gpu() {
         return gpu;
     }

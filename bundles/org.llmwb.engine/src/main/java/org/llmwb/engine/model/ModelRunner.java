@@ -33,6 +33,10 @@ public interface ModelRunner extends AutoCloseable {
     /** One step; returns [inputs.size()][vocab] logits. */
     float[][] run(List<SeqInput> inputs);
 
+    /** Makes the runner usable from the calling thread (the GPU runner makes its CUDA context current there). */
+    default void bindToCurrentThread() {
+    }
+
     @Override
     default void close() {
     }

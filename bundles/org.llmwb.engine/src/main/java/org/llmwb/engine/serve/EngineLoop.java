@@ -29,6 +29,11 @@ public final class EngineLoop implements AutoCloseable {
 
         /** The request could not be run (e.g. it does not fit the model's length); nothing was generated. */
         void rejected(String message);
+
+        /** The engine itself failed (a server fault, not the request's). */
+        default void failed(String message) {
+            rejected(message);
+        }
     }
 
     /** A submitted request; {@link #cancel()} aborts it. */
@@ -101,6 +106,7 @@ public final class EngineLoop implements AutoCloseable {
 
     private void loop() {
         try {
+            engine.runner().bindToCurrentThread(); // a CUDA context is current per thread: make the runner's current on this one
             while (!closing) {
                 Handle h = engine.hasWork() ? inbox.poll() : inbox.poll(200, TimeUnit.MILLISECONDS);
                 while (h != null) {
@@ -123,9 +129,12 @@ public final class EngineLoop implements AutoCloseable {
         } catch (Throwable t) {
             failure = t;
             for (Handle h : live) {
-                h.stream.rejected("the engine failed: " + t);
+                h.stream.failed("the engine failed: " + t);
             }
             live.clear();
+            for (Handle h = inbox.poll(); h != null; h = inbox.poll()) {
+                h.stream.failed("the engine failed: " + t);
+            }
         }
     }
 

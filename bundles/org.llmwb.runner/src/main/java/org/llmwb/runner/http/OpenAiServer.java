@@ -289,7 +289,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** What the engine thread hands to the HTTP thread. */
-    private record Msg(int token, String finish, int promptTokens, int outputTokens, String error) {
+    private record Msg(int token, String finish, int promptTokens, int outputTokens, String error, boolean serverFault) {
     }
 
     private void completions(HttpExchange ex, JsonNode req, boolean chat) throws IOException {
@@ -312,17 +312,22 @@ public final class OpenAiServer implements AutoCloseable {
         EngineLoop.Handle h = loop.submit(prompt, sp, new EngineLoop.Stream() {
             @Override
             public void token(int token) {
-                q.add(new Msg(token, null, 0, 0, null));
+                q.add(new Msg(token, null, 0, 0, null, false));
             }
 
             @Override
             public void finished(String reason, int promptTokens, int outputTokens) {
-                q.add(new Msg(-1, reason, promptTokens, outputTokens, null));
+                q.add(new Msg(-1, reason, promptTokens, outputTokens, null, false));
             }
 
             @Override
             public void rejected(String message) {
-                q.add(new Msg(-1, null, 0, 0, message));
+                q.add(new Msg(-1, null, 0, 0, message, false));
+            }
+
+            @Override
+            public void failed(String message) {
+                q.add(new Msg(-1, null, 0, 0, message, true));
             }
         });
         List<Integer> out = new ArrayList<>();
@@ -343,6 +348,9 @@ public final class OpenAiServer implements AutoCloseable {
                 }
                 if (m.error() != null) {
                     h.cancel();
+                    if (m.serverFault()) {
+                        throw new ApiError(500, "server_error", null, m.error());
+                    }
                     throw ApiError.bad(chat ? "messages" : "prompt", m.error());
                 }
                 if (m.finish() != null) {

@@ -308,6 +308,19 @@ public final class CudaModelRunner implements ModelRunner {
         graphs.clear();
     }
 
+    /**
+     * GPU time of one decode step alone: CUDA-event-timed replays of the graph captured for a bucket (the inputs of
+     * the last step it ran; its KV writes repeat into the same slots). Compared with a whole engine step, the
+     * difference is host work: scheduling, metadata copies, the logits download, sampling.
+     */
+    public float[] timeGraphReplay(int rows, int warmup, int runs) {
+        Gpu.Graph g = graphs.get(rows);
+        if (g == null) {
+            throw new IllegalStateException("no graph captured for a batch of " + rows);
+        }
+        return gpu.time(warmup, runs, i -> g.replay());
+    }
+
     static int bucket(int b) {
         return b <= 1 ? 1 : Integer.highestOneBit(b - 1) << 1;
     }

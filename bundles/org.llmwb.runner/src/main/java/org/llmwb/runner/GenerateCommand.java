@@ -8,9 +8,13 @@ import java.util.concurrent.Callable;
 
 import org.llmwb.core.InputException;
 import org.llmwb.engine.kv.BlockManager;
-import org.llmwb.engine.kv.KvSeq;
 import org.llmwb.engine.model.Checkpoint;
+import org.llmwb.engine.LlmEngine;
+import org.llmwb.engine.model.CpuModelRunner;
 import org.llmwb.engine.model.LlamaCpu;
+import org.llmwb.engine.sched.SamplingParams;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.sched.Sequence;
 import org.llmwb.engine.tokenizer.BpeTokenizer;
 
 import picocli.CommandLine.Command;
@@ -57,26 +61,18 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new InputException("prompt + max tokens = " + total + " exceeds the model's " + ck.config().maxPositions() + " positions");
             }
             int blocks = (total + blockSize - 1) / blockSize;
-            BlockManager bm = new BlockManager(blocks, blockSize);
-            LlamaCpu.KvPool pool = m.newPool(blocks, blockSize);
-            KvSeq seq = new KvSeq(ids);
-            bm.allocate(seq);
-            long p0 = System.nanoTime();
-            float[] logits = m.forward(List.of(new org.llmwb.engine.model.SeqInput(ids.stream().mapToInt(Integer::intValue).toArray(), 0, seq.blockTable())), pool)[0];
-            double prefillS = (System.nanoTime() - p0) / 1e9;
-            List<Integer> out = new ArrayList<>();
-            long d0 = System.nanoTime();
-            for (int i = 0; i < maxTokens; i++) {
-                int next = argmax(logits);
-                out.add(next);
-                if (next == eos || i == maxTokens - 1) {
-                    break;
-                }
-                seq.append(next);
-                bm.appendSlot(seq);
-                logits = m.forward(List.of(new org.llmwb.engine.model.SeqInput(new int[] {next}, seq.length() - 1, seq.blockTable())), pool)[0];
+            // one request on the engine: a single prefill step of the whole prompt, then one decode step per token
+            LlmEngine engine = new LlmEngine(new CpuModelRunner(m, blocks, blockSize), new BlockManager(blocks, blockSize),
+                    new SchedulerConfig(SchedulerConfig.Batching.CONTINUOUS, SchedulerConfig.Order.FCFS, false, ids.size(), 1, 0));
+            Sequence seq = engine.add(ids.stream().mapToInt(Integer::intValue).toArray(), SamplingParams.greedy(maxTokens)
+                    .withStop(eos >= 0 ? java.util.Set.of(eos) : java.util.Set.of(), false), 0, engine.now());
+            while (engine.hasWork()) {
+                engine.step(false);
             }
-            double decodeS = (System.nanoTime() - d0) / 1e9;
+            List<Double> times = seq.tokenTimes();
+            double prefillS = times.get(0) - seq.arrival();
+            double decodeS = times.get(times.size() - 1) - times.get(0);
+            List<Integer> out = java.util.Arrays.stream(seq.output()).boxed().toList();
             var o = spec.commandLine().getOut();
             o.println(prompt + tok.decode(out));
             spec.commandLine().getErr().printf(Locale.ROOT, "%s: %d layers, hidden %d, %s of FP32 weights loaded in %.2f s (CPU, ND4J)%n"
@@ -86,15 +82,5 @@ final class GenerateCommand implements Callable<Integer> {
                     blockSize);
             return 0;
         }
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

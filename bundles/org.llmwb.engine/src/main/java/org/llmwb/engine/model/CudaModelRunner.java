@@ -44,6 +44,7 @@ public final class CudaModelRunner implements ModelRunner {
     private final Gemv gemv;
     private final KvCacheOps kvOps;
     private final DecodeAttention decode;
+    private final PrefillAttention prefill;
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private final DeviceBuffer embed;
     private final DeviceBuffer lmHead;
@@ -128,6 +129,7 @@ public final class CudaModelRunner implements ModelRunner {
         gemv = new Gemv(gpu);
         kvOps = new KvCacheOps(gpu);
         decode = new DecodeAttention(gpu);
+        prefill = new PrefillAttention(gpu, hq, hkv, d, blockSize, kvBlocks);
         int nl = cfg.numLayers();
         int qw = hq * d;
         int kw = hkv * d;
@@ -148,7 +150,6 @@ public final class CudaModelRunner implements ModelRunner {
         wDown = new DeviceBuffer[nl];
         kCache = new DeviceBuffer[nl];
         vCache = new DeviceBuffer[nl];
-        long wb = 2L * (e.length + (ck.has("lm_head.weight") ? (long) vocab * h : 0) + h);
         for (int l = 0; l < nl; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = up(p + "input_layernorm", ck.floats(p + "input_layernorm.weight", h));
@@ -163,14 +164,13 @@ public final class CudaModelRunner implements ModelRunner {
             System.arraycopy(u, 0, gu, inter * h, inter * h);
             wGateUp[l] = up(p + "gate_up_proj", gu);
             wDown[l] = up(p + "down_proj", ck.floats(p + "mlp.down_proj.weight", h, inter));
-            wb += 2L * (2L * h + (long) qw * h + 2L * kw * h + (long) h * qw + 3L * inter * h);
             long cacheBytes = 2L * kvBlocks * blockSize * kw;
             kCache[l] = own(gpu.alloc("K cache of layer " + l, cacheBytes));
             vCache[l] = own(gpu.alloc("V cache of layer " + l, cacheBytes));
             gpu.memset(kCache[l], (byte) 0);
             gpu.memset(vCache[l], (byte) 0);
         }
-        weightBytes = wb;
+        weightBytes = nl * layerWeightBytes() + 2L * (e.length + (ck.has("lm_head.weight") ? (long) vocab * h : 0) + h);
     }
 
     private DeviceBuffer own(DeviceBuffer b) {
@@ -228,8 +228,12 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** Weight bytes one decode step reads: every layer's matrices and norms, the final norm and the (padded) LM head; one embedding row. */
     public long decodeWeightBytes() {
-        long perLayer = 2L * (2L * h + (long) hq * d * h + 2L * hkv * d * h + (long) h * hq * d + 3L * inter * h);
-        return cfg.numLayers() * perLayer + 2L * h + 2L * vocabPadded * h + 2L * h;
+        return cfg.numLayers() * layerWeightBytes() + 2L * h + 2L * vocabPadded * h + 2L * h;
+    }
+
+    /** One layer's BF16 weights: two norms, Q/K/V/O projections, gate/up and down. */
+    private long layerWeightBytes() {
+        return 2L * (2L * h + (long) hq * d * h + 2L * hkv * d * h + (long) h * hq * d + 3L * inter * h);
     }
 
     @Override
@@ -372,15 +376,13 @@ public final class CudaModelRunner implements ModelRunner {
         gpu.write(positions, pos);
         gpu.write(slots, slot);
         if (allDecode) {
-            int[] flat = new int[rows * stride];
             int[] ctx = new int[rows];
-            java.util.Arrays.fill(ctx, 1); // padding rows attend to one token of block 0
+            java.util.Arrays.fill(ctx, 1); // padding rows attend to one token of block 0 (their table rows are 0)
             for (int s = 0; s < b; s++) {
-                System.arraycopy(tbl[s], 0, flat, s * stride, tbl[s].length);
                 ctx[s] = past[s] + 1;
             }
             DecodeAttention.validatePaged(tbl, java.util.Arrays.copyOf(ctx, b), blockSize, blocks);
-            gpu.write(tables, flat);
+            gpu.write(tables, DecodeAttention.flatTables(tbl, rows, stride));
             gpu.write(lens, ctx);
         }
         if (graph) {
@@ -393,9 +395,7 @@ public final class CudaModelRunner implements ModelRunner {
                 graphs.put(rows, gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize)));
             }
         } else {
-            try (PrefillAttention prefill = allDecode ? null : new PrefillAttention(gpu, hq, hkv, d, blockSize, blocks, qLen, past, tbl)) {
-                forward(t, tok, slot, prefill, stride, maxCtx);
-            }
+            forward(t, tok, slot, allDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx);
         }
         float[][] out = new float[b][];
         for (int s = 0; s < b; s++) {
@@ -405,7 +405,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
-    private void forward(int t, int[] tok, int[] slot, PrefillAttention prefill, int stride, int maxCtx) {
+    private void forward(int t, int[] tok, int[] slot, PrefillAttention attention, int stride, int maxCtx) {
         int qw = hq * d;
         int kw = hkv * d;
         DecodeAttention.Shape shape = new DecodeAttention.Shape(t, hq, hkv, d, DecodeAttention.Dtype.BF16);
@@ -418,10 +418,10 @@ public final class CudaModelRunner implements ModelRunner {
             layers.rope(q, positions, invFreq, t, hq, d);
             layers.rope(k, positions, invFreq, t, hkv, d);
             kvOps.writePaged(k, v, kCache[l], vCache[l], slot, slots, 2L * kw);
-            if (prefill == null) {
+            if (attention == null) {
                 decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
             } else {
-                prefill.flash3(q, attn, kCache[l], vCache[l]);
+                attention.flash3(q, attn, kCache[l], vCache[l]);
             }
             linear(attn, wo[l], y, t, h, qw);
             layers.add(x, y, (long) t * h);
@@ -438,6 +438,7 @@ public final class CudaModelRunner implements ModelRunner {
     @Override
     public void close() {
         dropGraphs();
+        prefill.close();
         for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, q, k, v, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {
             if (bf != null) {
                 bf.close();

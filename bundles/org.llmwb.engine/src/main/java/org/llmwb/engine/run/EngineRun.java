@@ -43,7 +43,6 @@ public final class EngineRun {
         List<Request> pending = new ArrayList<>(requests);
         pending.sort(Comparator.comparingDouble(Request::arrival));
         double t0 = engine.now();
-        List<Sequence> seqs = new ArrayList<>();
         java.util.Map<Integer, Sequence> byId = new java.util.HashMap<>();
         List<RequestMetrics> done = new ArrayList<>();
         List<StepEvent> kept = new ArrayList<>();
@@ -62,7 +61,6 @@ public final class EngineRun {
                         sampling.stopTokens(), sampling.ignoreStop());
                 Sequence s = engine.add(q.prompt(), p, q.priority(), t0 + q.arrival());
                 s.tag = String.valueOf(q.index());
-                seqs.add(s);
                 byId.put(s.id(), s);
             }
             StepEvent e = engine.hasWork() ? engine.step(next < pending.size()) : null;
@@ -84,9 +82,9 @@ public final class EngineRun {
         }
         done.sort(Comparator.comparingInt(RequestMetrics::id));
         double end = done.stream().mapToDouble(r -> r.arrival() + r.latency()).max().orElse(engine.now());
-        double first = seqs.stream().mapToDouble(Sequence::arrival).min().orElse(t0);
+        double first = byId.values().stream().mapToDouble(Sequence::arrival).min().orElse(t0);
         RunMetrics rm = RunMetrics.of(done, end - first, sloTtftS, sloTpotS);
-        int preemptions = seqs.stream().mapToInt(Sequence::preemptions).sum();
+        int preemptions = byId.values().stream().mapToInt(Sequence::preemptions).sum();
         return new Result(done, rm, engine.steps(), engine.peakAllocatedBytes(), engine.kvWasteFraction(), engine.scheduler().kv().hitRate(), preemptions,
                 stopped, kept);
     }

@@ -97,6 +97,15 @@ public final class DecodeAttention {
         return tokens * 2.0 * s.kvHeads() * s.headDim() * s.dtype().kvBytes() + 2.0 * s.batch() * s.heads() * s.headDim() * 2;
     }
 
+    /** Block tables as one [rows, stride] int array (rows past the tables, and the tail of each row, stay 0). */
+    public static int[] flatTables(int[][] tables, int rows, int stride) {
+        int[] flat = new int[rows * stride];
+        for (int s = 0; s < tables.length; s++) {
+            System.arraycopy(tables[s], 0, flat, s * stride, Math.min(stride, tables[s].length));
+        }
+        return flat;
+    }
+
     /** Number of split-K partitions for a context and partition size (1 = single pass). */
     public static int partitions(int maxContext, int partitionSize) {
         return partitionSize <= 0 ? 1 : Math.max(1, (maxContext + partitionSize - 1) / partitionSize);

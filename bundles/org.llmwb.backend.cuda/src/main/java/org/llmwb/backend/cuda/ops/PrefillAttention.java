@@ -22,26 +22,28 @@ public final class PrefillAttention implements AutoCloseable {
     private final int kvHeads;
     private final int headDim;
     private final int blockSize;
-    private final int[] qStart;
-    private final int[] qLen;
-    private final int[] past;
-    private final int[][] tables;
-    private final int maxBlocks;
-    private final int tiles;
-    private final DeviceBuffer dTables;
-    private final DeviceBuffer dStart;
-    private final DeviceBuffer dLen;
-    private final DeviceBuffer dPast;
-    private final DeviceBuffer dTileSeq;
-    private final DeviceBuffer dTileRow;
-    private final DeviceBuffer[] seqTables;
-    private final int tiles3;
-    private final DeviceBuffer dTileSeq3;
-    private final DeviceBuffer dTileRow3;
+    private final int poolBlocks;
+    // the batch last prepared, and its metadata on the GPU (buffers grow, never shrink: no allocation per step)
+    private int[] qStart;
+    private int[] qLen;
+    private int[] past;
+    private int[][] tables;
+    private int maxBlocks;
+    private int tiles;
+    private int tiles3;
+    private DeviceBuffer dTables;
+    private DeviceBuffer dStart;
+    private DeviceBuffer dLen;
+    private DeviceBuffer dPast;
+    private DeviceBuffer dTileSeq;
+    private DeviceBuffer dTileRow;
+    private DeviceBuffer dTileSeq3;
+    private DeviceBuffer dTileRow3;
+    private DeviceBuffer[] seqTables = new DeviceBuffer[0];
     private boolean sharedOptIn;
 
-    /** Uploads a batch's metadata once (checked here, so a bad table is an exception, not a stray read). */
-    public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks, int[] qLen, int[] past, int[][] tables) {
+    /** A launcher for one attention shape; {@link #prepare} sets each batch. */
+    public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks) {
         if (headDim != 64 && headDim != 128) {
             throw new IllegalArgumentException("head dim " + headDim + ": the prefill kernels are built for 64 and 128");
         }
@@ -51,19 +53,30 @@ public final class PrefillAttention implements AutoCloseable {
         if (Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("block size " + blockSize + " is not a power of two");
         }
-        int b = qLen.length;
-        if (past.length != b || tables.length != b || b == 0) {
-            throw new IllegalArgumentException("qLen, past and tables need one entry per sequence");
-        }
         this.gpu = gpu;
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.blockSize = blockSize;
-        this.qLen = qLen.clone();
-        this.past = past.clone();
-        this.tables = tables;
-        qStart = new int[b];
+        this.poolBlocks = poolBlocks;
+    }
+
+    /** A launcher prepared for one batch. */
+    public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks, int[] qLen, int[] past, int[][] tables) {
+        this(gpu, heads, kvHeads, headDim, blockSize, poolBlocks);
+        prepare(qLen, past, tables);
+    }
+
+    /**
+     * Sets the batch: checks every table against the pool (a bad table is an exception, not a stray read), lists
+     * the query tiles longest first, and writes the metadata into the launcher's device buffers.
+     */
+    public PrefillAttention prepare(int[] qLen, int[] past, int[][] tables) {
+        int b = qLen.length;
+        if (past.length != b || tables.length != b || b == 0) {
+            throw new IllegalArgumentException("qLen, past and tables need one entry per sequence");
+        }
+        int[] start = new int[b];
         int mb = 1;
         List<int[]> tileList = new ArrayList<>();
         List<int[]> tileList3 = new ArrayList<>();
@@ -71,7 +84,7 @@ public final class PrefillAttention implements AutoCloseable {
             if (qLen[s] < 1 || past[s] < 0) {
                 throw new IllegalArgumentException("sequence " + s + ": qLen must be >= 1 and past >= 0");
             }
-            qStart[s] = s == 0 ? 0 : qStart[s - 1] + qLen[s - 1];
+            start[s] = s == 0 ? 0 : start[s - 1] + qLen[s - 1];
             int need = (past[s] + qLen[s] + blockSize - 1) / blockSize;
             if (tables[s].length < need) {
                 throw new IllegalArgumentException("sequence " + s + ": " + tables[s].length + " blocks for " + (past[s] + qLen[s]) + " tokens");
@@ -91,22 +104,44 @@ public final class PrefillAttention implements AutoCloseable {
         }
         tileList.sort(Comparator.comparingInt((int[] x) -> -x[2])); // the longest causal tiles first
         tileList3.sort(Comparator.comparingInt((int[] x) -> -x[2]));
+        this.qStart = start;
+        this.qLen = qLen.clone();
+        this.past = past.clone();
+        this.tables = tables;
         maxBlocks = mb;
         tiles = tileList.size();
-        int[] flat = new int[b * mb];
-        for (int s = 0; s < b; s++) {
-            System.arraycopy(tables[s], 0, flat, s * mb, Math.min(mb, tables[s].length));
-        }
-        dTables = gpu.upload("prefill block tables", flat);
-        dStart = gpu.upload("prefill qStart", qStart);
-        dLen = gpu.upload("prefill qLen", this.qLen);
-        dPast = gpu.upload("prefill past", this.past);
-        dTileSeq = gpu.upload("prefill tiles", tileList.stream().mapToInt(x -> x[0]).toArray());
-        dTileRow = gpu.upload("prefill tile rows", tileList.stream().mapToInt(x -> x[1]).toArray());
-        seqTables = new DeviceBuffer[b];
         tiles3 = tileList3.size();
-        dTileSeq3 = gpu.upload("prefill tiles v3", tileList3.stream().mapToInt(x -> x[0]).toArray());
-        dTileRow3 = gpu.upload("prefill tile rows v3", tileList3.stream().mapToInt(x -> x[1]).toArray());
+        dTables = write(dTables, "prefill block tables", DecodeAttention.flatTables(tables, b, mb));
+        dStart = write(dStart, "prefill qStart", start);
+        dLen = write(dLen, "prefill qLen", this.qLen);
+        dPast = write(dPast, "prefill past", this.past);
+        dTileSeq = write(dTileSeq, "prefill tiles", tileList.stream().mapToInt(x -> x[0]).toArray());
+        dTileRow = write(dTileRow, "prefill tile rows", tileList.stream().mapToInt(x -> x[1]).toArray());
+        dTileSeq3 = write(dTileSeq3, "prefill tiles v3", tileList3.stream().mapToInt(x -> x[0]).toArray());
+        dTileRow3 = write(dTileRow3, "prefill tile rows v3", tileList3.stream().mapToInt(x -> x[1]).toArray());
+        closeSeqTables();
+        seqTables = new DeviceBuffer[b];
+        return this;
+    }
+
+    /** Writes {@code a} into {@code b}, replacing it by a larger buffer (twice the need) only when it is too small. */
+    private DeviceBuffer write(DeviceBuffer b, String what, int[] a) {
+        if (b == null || b.bytes() < 4L * a.length) {
+            if (b != null) {
+                b.close();
+            }
+            b = gpu.alloc(what, 8L * Math.max(1, a.length));
+        }
+        gpu.write(b, a);
+        return b;
+    }
+
+    private void closeSeqTables() {
+        for (DeviceBuffer d : seqTables) {
+            if (d != null) {
+                d.close();
+            }
+        }
     }
 
     public int tokens() {
@@ -143,6 +178,9 @@ public final class PrefillAttention implements AutoCloseable {
     }
 
     private void checkBuffers(DeviceBuffer q, DeviceBuffer out, DeviceBuffer kc) {
+        if (qStart == null) {
+            throw new IllegalStateException("prepare a batch before launching");
+        }
         long rowBytes = 2L * heads * headDim;
         if (q.bytes() < tokens() * rowBytes || out.bytes() < tokens() * rowBytes) {
             throw new IllegalArgumentException("q/out hold fewer than " + tokens() + " tokens");
@@ -205,12 +243,10 @@ public final class PrefillAttention implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer d : new DeviceBuffer[] {dTables, dStart, dLen, dPast, dTileSeq, dTileRow, dTileSeq3, dTileRow3}) {
-            d.close();
-        }
-        for (DeviceBuffer d : seqTables) {
             if (d != null) {
                 d.close();
             }
         }
+        closeSeqTables();
     }
 }

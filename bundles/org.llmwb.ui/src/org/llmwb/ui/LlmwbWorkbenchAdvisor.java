@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.eclipse.swt.graphics.Point;
 import org.eclipse.ui.PlatformUI;
 import org.eclipse.ui.application.ActionBarAdvisor;
+import org.eclipse.ui.application.IWorkbenchConfigurer;
 import org.eclipse.ui.application.IActionBarConfigurer;
 import org.eclipse.ui.application.IWorkbenchWindowConfigurer;
 import org.eclipse.ui.application.WorkbenchAdvisor;
@@ -20,6 +21,29 @@ public class LlmwbWorkbenchAdvisor extends WorkbenchAdvisor {
     public static final String TITLE = "LLM Inference Workbench";
 
     @Override
+    public void initialize(IWorkbenchConfigurer configurer) {
+        super.initialize(configurer);
+        configurer.setSaveAndRestore(false);
+        // workspace resources (markers, files) need the IDE's adapters, e.g. for the Problems view
+        org.eclipse.ui.ide.IDE.registerAdapters();
+    }
+
+    @Override
+    public org.eclipse.core.runtime.IAdaptable getDefaultPageInput() {
+        return org.eclipse.core.resources.ResourcesPlugin.getWorkspace().getRoot();
+    }
+
+    @Override
+    public boolean preShutdown() {
+        try {
+            org.eclipse.core.resources.ResourcesPlugin.getWorkspace().save(true, null);
+        } catch (org.eclipse.core.runtime.CoreException e) {
+            org.eclipse.core.runtime.ILog.of(getClass()).error("workspace save failed", e);
+        }
+        return super.preShutdown();
+    }
+
+    @Override
     public String getInitialWindowPerspectiveId() {
         return InferencePerspective.ID;
     }
@@ -29,7 +53,7 @@ public class LlmwbWorkbenchAdvisor extends WorkbenchAdvisor {
         return new WorkbenchWindowAdvisor(configurer) {
             @Override
             public ActionBarAdvisor createActionBarAdvisor(IActionBarConfigurer abc) {
-                return new ActionBarAdvisor(abc);
+                return new LlmwbActionBarAdvisor(abc);
             }
 
             @Override

@@ -260,6 +260,14 @@ public class RunnerView extends ViewPart {
         runner.kill();
     }
 
+    /** Puts an experiment (text and the file it belongs to) into the view, ready to run. */
+    public void load(String text, Path file) {
+        experiment.setText(text);
+        experimentBase = file.toAbsolutePath().getParent();
+        source.setText("experiment: " + file);
+        source.getParent().layout();
+    }
+
     private void openFile() {
         FileDialog d = new FileDialog(experiment.getShell(), SWT.OPEN);
         d.setFilterExtensions(new String[] {"*.yaml;*.yml", "*"});

@@ -84,4 +84,39 @@ final class Ui {
         c.notifyListeners(SWT.MouseMove, e);
         spin(50);
     }
+
+    /**
+     * A real mouse drag through the X server, made by {@code xdotool} in its own process while this
+     * (UI) thread keeps dispatching events, as when a person drags: press at {@code from}, move in
+     * steps, release at {@code to}; points in the control's coordinates.
+     */
+    static void drag(Control c, org.eclipse.swt.graphics.Point from, org.eclipse.swt.graphics.Point to) throws Exception {
+        org.eclipse.swt.graphics.Point a = c.toDisplay(from);
+        org.eclipse.swt.graphics.Point b = c.toDisplay(to);
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("xdotool", "mousemove", "--sync", a.x + "", a.y + "", "sleep", "0.2",
+                "mousedown", "1"));
+        for (int i = 1; i <= 10; i++) {
+            cmd.addAll(java.util.List.of("sleep", "0.05", "mousemove", a.x + (b.x - a.x) * i / 10 + "", a.y + (b.y - a.y) * i / 10 + ""));
+        }
+        cmd.addAll(java.util.List.of("sleep", "0.3", "mouseup", "1"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        long end = System.currentTimeMillis() + 15_000;
+        while (p.isAlive() && System.currentTimeMillis() < end) {
+            spin(20);
+        }
+        if (p.isAlive() || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new AssertionError("xdotool failed: " + new String(p.getInputStream().readAllBytes()));
+        }
+        spin(300);
+    }
+
+    /** True when xdotool (real X input for drag tests) is installed; .ci/run installs it. */
+    static boolean hasXdotool() {
+        try {
+            return new ProcessBuilder("xdotool", "version").start().waitFor() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
 }

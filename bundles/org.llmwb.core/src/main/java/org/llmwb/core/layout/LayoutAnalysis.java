@@ -217,17 +217,15 @@ public final class LayoutAnalysis {
     }
 
     /**
-     * The largest group size k (dividing the pool) such that every aligned run of k consecutive
-     * ranks sits on one node: collectives within groups of up to k ranks stay on the node's fabric.
+     * The largest group size k such that every complete aligned run of k consecutive ranks sits on
+     * one node: collectives within groups of up to k ranks stay on the node's fabric. (A trailing
+     * partial run, as in a pool with a GPU too many, is reported elsewhere and ignored here.)
      */
     static int nodeLocalRanks(Layout.Pool p) {
         List<Layout.Gpu> g = p.gpus();
         for (int k = g.size(); k > 1; k--) {
-            if (g.size() % k != 0) {
-                continue;
-            }
             boolean ok = true;
-            for (int i = 0; i < g.size() && ok; i += k) {
+            for (int i = 0; i + k <= g.size() && ok; i += k) {
                 for (int j = i + 1; j < i + k; j++) {
                     if (g.get(j).node() != g.get(i).node()) {
                         ok = false;

@@ -109,6 +109,9 @@ class LayoutTest {
         List<String> partial = after.problems().stream().filter(p -> p.code().equals("pool-partial")).map(Problem::message).toList();
         assertTrue(partial.stream().anyMatch(m -> m.contains("'decode'") && m.contains("7 GPUs")), partial.toString());
         assertTrue(partial.stream().anyMatch(m -> m.contains("'prefill'") && m.contains("9 GPUs")), partial.toString());
+        // the prefill pool's TP2 groups are still whole nodes' pairs: its all-reduces stay on NVLink
+        assertTrue(after.pool("prefill").plan().collectives().stream().allMatch(c -> c.link().startsWith("NVLink")),
+                after.pool("prefill").plan().collectives().toString());
         // undo
         l.moveGpu(g, from.pool(), from.index());
         assertTrue(analyze(l).valid());
@@ -201,5 +204,21 @@ class LayoutTest {
         assertEquals(3, l.nodes().size());
         assertTrue(n.name().startsWith("node"));
         assertTrue(Units.GIB > 0);
+    }
+
+    @Test
+    void svgAndLegendFollowTheOverlay() throws Exception {
+        Layout l = LayoutPresets.get("deepseek-r1-tp2-ep4").load();
+        LayoutAnalysis.Report r = analyze(l);
+        List<LayoutColors.Entry> ep = LayoutColors.legend(l, r, LayoutColors.ColorBy.EP_GROUP);
+        assertEquals(List.of("EP group 0", "EP group 1", "EP group 2", "EP group 3"), ep.stream().map(LayoutColors.Entry::label).toList());
+        assertEquals(4, LayoutColors.legend(l, r, LayoutColors.ColorBy.TP_GROUP).size());
+        String svg = LayoutSvg.render(l, r, LayoutColors.ColorBy.EP_GROUP);
+        // well-formed XML with one rect per GPU box among others, and the legend
+        javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(new java.io.ByteArrayInputStream(svg.getBytes("UTF-8")));
+        assertTrue(svg.contains("node0/7") && svg.contains("EP group 3"), svg);
+        double[] f = LayoutSvg.memoryFractions(r.gpu("node0/0"));
+        assertEquals(1.0, f[0] + f[1] + f[2] + f[3], 1e-9);
+        assertTrue(f[0] > 0.4, "FP8 R1 over 8 GPUs fills over 40% of each H200 with weights: " + f[0]);
     }
 }

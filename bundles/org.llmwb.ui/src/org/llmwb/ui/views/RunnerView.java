@@ -198,6 +198,8 @@ public class RunnerView extends ViewPart {
                 java.util.Map<String, Object> rec = Json.MAPPER.convertValue(e.path("record"), java.util.Map.class);
                 if (LiveKernelRun.isKernelRecord(rec)) {
                     LiveKernelRun.get().add(e.path("id").asText(""), rec);
+                } else if (LiveEngineRun.isEngineRecord(rec)) {
+                    LiveEngineRun.get().record(e.path("id").asText(""), rec);
                 }
                 yield RecordText.describe(rec);
             }
@@ -206,7 +208,10 @@ public class RunnerView extends ViewPart {
             case Protocol.EV_COMPLETED -> e.path("status").asText() + ", " + e.path("records").asText() + " records"
                     + (e.has("out") ? " → " + e.path("out").asText() : "");
             case Protocol.EV_PONG -> null;
-            case Protocol.EV_STEP -> stepRow(e.path("step"));
+            case Protocol.EV_STEP -> {
+                LiveEngineRun.get().step(e.path("id").asText(""), e.path("point").asInt(), e.path("step"));
+                yield stepRow(e.path("step"));
+            }
             default -> e.toString();
         };
         if (details == null) {
@@ -214,6 +219,7 @@ public class RunnerView extends ViewPart {
         }
         if (type.equals(Protocol.EV_COMPLETED) || type.equals(Protocol.EV_ERROR)) {
             LiveKernelRun.get().finish(e.path("id").asText(""), type.equals(Protocol.EV_ERROR) ? "failed" : e.path("status").asText());
+            LiveEngineRun.get().finish(e.path("id").asText(""), type.equals(Protocol.EV_ERROR) ? "failed" : e.path("status").asText());
         }
         if (type.equals(Protocol.EV_PROGRESS) && e.path("total").asLong() > 0) {
             progress.setSelection((int) (100 * e.path("done").asLong() / e.path("total").asLong()));

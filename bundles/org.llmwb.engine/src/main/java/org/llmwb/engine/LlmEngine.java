@@ -113,8 +113,13 @@ public final class LlmEngine {
         List<Sequence> done = scheduler.postprocess(batch, logits, t1);
         KvCacheManager kv = scheduler.kv();
         List<KvSeq> live = new ArrayList<>();
+        java.util.Map<Integer, int[]> tables = kv.totalBlocks() <= StepEvent.MAP_LIMIT ? new java.util.TreeMap<>() : null;
         for (Sequence s : scheduler.running()) {
             live.add(s.kv());
+            if (tables != null) {
+                int[] t = s.kv().blockTable();
+                tables.put(s.id(), java.util.Arrays.copyOf(t, Math.min(t.length, (s.kv().length() + kv.blockSize() - 1) / kv.blockSize())));
+            }
         }
         KvCacheManager.Usage u = kv.usage(live);
         long perToken = runner.kvBytesPerToken();
@@ -125,7 +130,8 @@ public final class LlmEngine {
         usedByteSeconds += used * (t1 - t0);
         return new StepEvent(steps++, t0, t1 - t0, parts, done.stream().map(Sequence::id).toList(), batch.preempted().stream().map(Sequence::id).toList(),
                 scheduler.waiting().size(), scheduler.running().size(),
-                new StepEvent.Kv(kv.totalBlocks(), u.usedBlocks(), kv.cachedFreeBlocks(), allocated, used));
+                new StepEvent.Kv(kv.totalBlocks(), u.usedBlocks(), kv.cachedFreeBlocks(), allocated, used, tables == null ? null : kv.blockStates(live),
+                        tables));
     }
 
     /** Sees the logits each sequence samples from, before sampling (comparisons between backends and setups). */

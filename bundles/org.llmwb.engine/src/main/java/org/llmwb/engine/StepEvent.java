@@ -21,9 +21,20 @@ public record StepEvent(int index, double start, double seconds, List<Part> part
     public record Part(int seq, int start, int count, boolean decode) {
     }
 
-    /** The pool after the step: blocks used, free ones still holding a cached prefix, allocated vs used bytes. */
-    public record Kv(int totalBlocks, int usedBlocks, int cachedFreeBlocks, long allocatedBytes, long usedBytes) {
+    /**
+     * The pool after the step: blocks used, free ones still holding a cached prefix, allocated vs used
+     * bytes, and (for pools of at most {@link #MAP_LIMIT} blocks) the block map and each running
+     * sequence's block table.
+     *
+     * @param blocks per block: holders (≥ 1), or FREE / CACHED_FREE / RESERVED_EMPTY (see KvCacheManager); null past the limit
+     * @param tables running sequence id → its block table (blocks holding its tokens); null past the limit
+     */
+    public record Kv(int totalBlocks, int usedBlocks, int cachedFreeBlocks, long allocatedBytes, long usedBytes, int[] blocks,
+            java.util.Map<Integer, int[]> tables) {
     }
+
+    /** Block maps ride along with each step event only up to this pool size (they are one int per block). */
+    public static final int MAP_LIMIT = 4096;
 
     public int prefillTokens() {
         return parts.stream().filter(p -> !p.decode()).mapToInt(Part::count).sum();
@@ -45,8 +56,21 @@ public record StepEvent(int index, double start, double seconds, List<Part> part
         finished.forEach(f::add);
         ArrayNode pr = o.putArray("preempted");
         preempted.forEach(pr::add);
-        o.putObject("kv").put("totalBlocks", kv.totalBlocks()).put("usedBlocks", kv.usedBlocks()).put("cachedFreeBlocks", kv.cachedFreeBlocks())
-                .put("allocatedBytes", kv.allocatedBytes()).put("usedBytes", kv.usedBytes());
+        ObjectNode k = o.putObject("kv").put("totalBlocks", kv.totalBlocks()).put("usedBlocks", kv.usedBlocks())
+                .put("cachedFreeBlocks", kv.cachedFreeBlocks()).put("allocatedBytes", kv.allocatedBytes()).put("usedBytes", kv.usedBytes());
+        if (kv.blocks() != null) {
+            ArrayNode b = k.putArray("blocks");
+            for (int v : kv.blocks()) {
+                b.add(v);
+            }
+            ObjectNode t = k.putObject("tables");
+            kv.tables().forEach((seq, table) -> {
+                ArrayNode a2 = t.putArray(Integer.toString(seq));
+                for (int v : table) {
+                    a2.add(v);
+                }
+            });
+        }
         return o;
     }
 }

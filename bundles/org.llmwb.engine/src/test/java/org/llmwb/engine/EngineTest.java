@@ -150,9 +150,27 @@ class EngineTest {
         assertTrue(r.metrics().outputTokensPerS() > 0);
         assertTrue(r.prefixHitRate() > 0, "the shared 8-token prefix should hit");
         assertTrue(events.stream().allMatch(e -> e.kv().usedBlocks() <= BLOCKS && e.parts().size() <= 8));
+        // the block map agrees with the counts, shows the shared prefix, and every table points at held blocks
+        for (StepEvent e : events) {
+            int[] map = e.kv().blocks();
+            assertEquals(BLOCKS, map.length);
+            assertEquals(e.kv().usedBlocks(), (int) java.util.Arrays.stream(map).filter(v -> v > 0).count(), "step " + e.index());
+            assertEquals(e.kv().cachedFreeBlocks(), (int) java.util.Arrays.stream(map).filter(v -> v == KvCacheManager.CACHED_FREE).count());
+            assertEquals(e.running(), e.kv().tables().size());
+            e.kv().tables().values().forEach(t -> java.util.Arrays.stream(t).forEach(b -> assertTrue(map[b] >= 1, "table block " + b + " is not held")));
+        }
+        assertTrue(events.stream().anyMatch(e -> java.util.Arrays.stream(e.kv().blocks()).anyMatch(v -> v >= 2)), "no shared prefix block seen");
+        assertTrue(events.get(events.size() - 1).toJson().get("kv").get("blocks").size() == BLOCKS);
         LlmEngine contiguous = new LlmEngine(new CpuModelRunner(model, BLOCKS, BS), new ContiguousKvManager(BLOCKS, BS, 64), SchedulerConfig.continuous(32, 8));
+        List<StepEvent> cEvents = new ArrayList<>();
         EngineRun.Result c = EngineRun.run(contiguous, reqs, SamplingParams.greedy(1).withStop(java.util.Set.of(), true), 0, 0, new EngineRun.Listener() {
+            @Override
+            public void step(StepEvent e) {
+                cEvents.add(e);
+            }
         }, () -> false, 0);
+        assertTrue(cEvents.stream().anyMatch(e -> java.util.Arrays.stream(e.kv().blocks()).anyMatch(v -> v == KvCacheManager.RESERVED_EMPTY)),
+                "contiguous reservations show reserved, empty blocks");
         assertTrue(c.kvWasteFraction() > 0.5, "contiguous waste " + c.kvWasteFraction());
         assertTrue(r.kvWasteFraction() < c.kvWasteFraction(), r.kvWasteFraction() + " vs " + c.kvWasteFraction());
         assertFalse(c.cancelled());

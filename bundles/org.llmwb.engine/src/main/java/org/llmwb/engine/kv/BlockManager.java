@@ -82,6 +82,15 @@ public final class BlockManager implements KvCacheManager {
         return (int) free.stream().filter(i -> blocks[i].hash != -1).count();
     }
 
+    @Override
+    public int[] blockStates(java.util.List<KvSeq> live) {
+        int[] st = new int[blocks.length];
+        for (Block b : blocks) {
+            st[b.id] = b.refs > 0 ? b.refs : b.hash != -1 ? CACHED_FREE : FREE;
+        }
+        return st;
+    }
+
     public int refCount(int block) {
         return blocks[block].refs;
     }

@@ -63,6 +63,17 @@ public final class ContiguousKvManager implements KvCacheManager {
     }
 
     @Override
+    public int[] blockStates(java.util.List<KvSeq> live) {
+        int[] st = KvCacheManager.super.blockStates(live);
+        for (int b = used.nextSetBit(0); b >= 0; b = used.nextSetBit(b + 1)) {
+            if (st[b] == FREE) {
+                st[b] = RESERVED_EMPTY;
+            }
+        }
+        return st;
+    }
+
+    @Override
     public boolean canAllocate(KvSeq s) {
         return s.length() <= reservedTokens() && firstFit() >= 0;
     }

@@ -60,4 +60,28 @@ public interface KvCacheManager {
         }
         return new Usage(used, (long) used * blockSize(), tokens);
     }
+
+    /** State of a block in {@link #blockStates}: free. */
+    int FREE = 0;
+    /** Free, but still holding a cached prefix that a hit can revive. */
+    int CACHED_FREE = -1;
+    /** Reserved for a sequence (contiguous reservation) but holding none of its tokens yet: the waste paging removes. */
+    int RESERVED_EMPTY = -2;
+
+    /**
+     * One entry per block: the number of live sequences whose tokens it holds (1, or more when a
+     * prefix block is shared), or {@link #FREE}, {@link #CACHED_FREE}, {@link #RESERVED_EMPTY}. The
+     * KV Cache view draws this map.
+     */
+    default int[] blockStates(List<KvSeq> live) {
+        int[] st = new int[totalBlocks()];
+        for (KvSeq s : live) {
+            int[] t = s.blockTable();
+            int n = Math.min(t.length, (s.length() + blockSize() - 1) / blockSize());
+            for (int i = 0; i < n; i++) {
+                st[t[i]]++;
+            }
+        }
+        return st;
+    }
 }

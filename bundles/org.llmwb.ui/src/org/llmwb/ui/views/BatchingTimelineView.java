@@ -1,0 +1,245 @@
+package org.llmwb.ui.views;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+
+import org.eclipse.jface.dialogs.MessageDialog;
+import org.eclipse.swt.SWT;
+import org.eclipse.swt.graphics.Color;
+import org.eclipse.swt.graphics.GC;
+import org.eclipse.swt.graphics.Rectangle;
+import org.eclipse.swt.layout.GridData;
+import org.eclipse.swt.layout.GridLayout;
+import org.eclipse.swt.widgets.Button;
+import org.eclipse.swt.widgets.Canvas;
+import org.eclipse.swt.widgets.Combo;
+import org.eclipse.swt.widgets.Composite;
+import org.eclipse.swt.widgets.FileDialog;
+import org.eclipse.swt.widgets.Label;
+import org.eclipse.ui.part.ViewPart;
+import org.llmwb.core.engineview.ChromeTrace;
+import org.llmwb.core.engineview.EngineStep;
+
+/**
+ * Batching Timeline: one lane per sequence, time across; each step's prefill chunks (blue) and
+ * decode tokens (green) drawn where they ran, the first token (TTFT, black tick), finish (red) and
+ * preemption (×) marked; hover a bar for its step. Exports the run as a Chrome trace that Perfetto
+ * and Trace Compass open.
+ */
+public class BatchingTimelineView extends ViewPart {
+    public static final String ID = "org.llmwb.ui.views.timeline";
+    private static final int LEFT = 56;
+    private static final int BOTTOM = 22;
+
+    private Combo point;
+    private Label info;
+    private Canvas canvas;
+    private List<EngineStep> steps = List.of();
+    private List<Integer> lanes = List.of();
+    private final Runnable listener = this::scheduleRefresh;
+    private boolean scheduled;
+
+    @Override
+    public void createPartControl(Composite parent) {
+        parent.setLayout(new GridLayout(1, false));
+        Composite bar = new Composite(parent, SWT.NONE);
+        bar.setLayout(new GridLayout(4, false));
+        bar.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
+        new Label(bar, SWT.NONE).setText("Point");
+        point = new Combo(bar, SWT.READ_ONLY);
+        point.addListener(SWT.Selection, e -> refresh());
+        info = new Label(bar, SWT.NONE);
+        info.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
+        Button export = new Button(bar, SWT.PUSH);
+        export.setText("Chrome trace…");
+        export.setToolTipText("Save the run's steps as Chrome trace JSON (Perfetto, chrome://tracing, Trace Compass)");
+        export.addListener(SWT.Selection, e -> exportTrace());
+        canvas = new Canvas(parent, SWT.DOUBLE_BUFFERED | SWT.BORDER);
+        canvas.setLayoutData(new GridData(SWT.FILL, SWT.FILL, true, true));
+        canvas.addPaintListener(e -> paint(e.gc));
+        canvas.addListener(SWT.MouseMove, e -> canvas.setToolTipText(tooltip(e.x, e.y)));
+        LiveEngineRun.get().addListener(listener);
+        refresh();
+    }
+
+    private void scheduleRefresh() {
+        if (!scheduled && !canvas.isDisposed()) {
+            scheduled = true;
+            canvas.getDisplay().timerExec(150, () -> {
+                scheduled = false;
+                refresh();
+            });
+        }
+    }
+
+    public void refresh() {
+        if (canvas.isDisposed()) {
+            return;
+        }
+        List<EngineStep> all = LiveEngineRun.get().steps();
+        int points = all.isEmpty() ? 0 : all.stream().mapToInt(EngineStep::point).max().getAsInt() + 1;
+        if (point.getItemCount() != points) {
+            point.removeAll();
+            for (int i = 0; i < points; i++) {
+                point.add("#" + (i + 1));
+            }
+            point.select(Math.max(0, points - 1));
+        }
+        steps = points == 0 ? List.of() : LiveEngineRun.get().steps(Math.max(0, point.getSelectionIndex()));
+        TreeSet<Integer> seqs = new TreeSet<>();
+        steps.forEach(s -> s.parts().forEach(p -> seqs.add(p.seq())));
+        lanes = List.copyOf(seqs);
+        long prefill = steps.stream().mapToLong(EngineStep::prefillTokens).sum();
+        long decode = steps.stream().mapToLong(EngineStep::decodeTokens).sum();
+        info.setText(steps.isEmpty() ? "no engine run yet" : String.format(Locale.ROOT, "%d steps, %d sequences, %d prefill and %d decode tokens over %.3f s",
+                steps.size(), lanes.size(), prefill, decode, span()));
+        info.getParent().layout();
+        canvas.redraw();
+    }
+
+    private double t0() {
+        return steps.isEmpty() ? 0 : steps.get(0).t();
+    }
+
+    private double span() {
+        if (steps.isEmpty()) {
+            return 1;
+        }
+        EngineStep last = steps.get(steps.size() - 1);
+        return Math.max(1e-6, last.t() + last.seconds() - t0());
+    }
+
+    private int xOf(double t, Rectangle r) {
+        return LEFT + (int) Math.round((t - t0()) / span() * (r.width - LEFT - 8));
+    }
+
+    private double laneH(Rectangle r) {
+        return Math.max(1.0, (r.height - BOTTOM) / (double) Math.max(1, lanes.size()));
+    }
+
+    private void paint(GC gc) {
+        Rectangle r = canvas.getClientArea();
+        if (steps.isEmpty()) {
+            gc.drawText("Run a kind: engine-run experiment: each step lands here as the runner streams it.", 8, 8, true);
+            return;
+        }
+        double lh = laneH(r);
+        Color pre = new Color(canvas.getDisplay(), 31, 119, 180);
+        Color dec = new Color(canvas.getDisplay(), 44, 160, 44);
+        java.util.Set<Integer> started = new java.util.HashSet<>();
+        for (EngineStep s : steps) {
+            int x0 = xOf(s.t(), r);
+            int x1 = Math.max(x0 + 1, xOf(s.t() + s.seconds(), r));
+            for (EngineStep.Part p : s.parts()) {
+                int lane = lanes.indexOf(p.seq());
+                int y = (int) (lane * lh);
+                gc.setBackground(p.decode() ? dec : pre);
+                int h = Math.max(1, (int) lh - (lh > 4 ? 1 : 0));
+                gc.fillRectangle(x0, y + (p.decode() ? h / 4 : 0), x1 - x0, p.decode() ? Math.max(1, h / 2) : h);
+                if (p.decode() && started.add(p.seq())) {
+                    gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_BLACK));
+                    gc.drawLine(x0, y, x0, y + h); // first token out: TTFT
+                }
+            }
+            gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_RED));
+            for (int f : s.finished()) {
+                int y = (int) (lanes.indexOf(f) * lh);
+                gc.drawLine(x1, y, x1, y + (int) Math.max(1, lh));
+            }
+            gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_BLACK));
+            for (int f : s.preempted()) {
+                int y = (int) (lanes.indexOf(f) * lh);
+                gc.drawText("×", x0, y - 4, true);
+            }
+        }
+        gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_DARK_GRAY));
+        int every = Math.max(1, (int) Math.ceil(14 / lh));
+        for (int i = 0; i < lanes.size(); i += every) {
+            gc.drawText("seq " + lanes.get(i), 2, (int) (i * lh), true);
+        }
+        int yAxis = r.height - BOTTOM + 2;
+        for (int i = 0; i <= 5; i++) {
+            double t = span() * i / 5;
+            int x = LEFT + (int) Math.round(i / 5.0 * (r.width - LEFT - 8));
+            gc.drawText(String.format(Locale.ROOT, "%.2f s", t), Math.min(x, r.width - 50), yAxis, true);
+        }
+    }
+
+    /** The step and part under a pixel, for the hover text. */
+    String tooltip(int px, int py) {
+        Rectangle r = canvas.getClientArea();
+        if (steps.isEmpty() || px < LEFT) {
+            return null;
+        }
+        int lane = (int) (py / laneH(r));
+        if (lane < 0 || lane >= lanes.size()) {
+            return null;
+        }
+        int seq = lanes.get(lane);
+        for (EngineStep s : steps) {
+            if (px >= xOf(s.t(), r) && px <= Math.max(xOf(s.t(), r) + 1, xOf(s.t() + s.seconds(), r))) {
+                for (EngineStep.Part p : s.parts()) {
+                    if (p.seq() == seq) {
+                        return String.format(Locale.ROOT, "seq %d, step %d (%.2f ms): %s; batch of %d prefill + %d decode tokens", seq, s.index(),
+                                s.seconds() * 1e3, p.decode() ? "decoded token " + p.start() : "prefilled tokens " + p.start() + "–" + (p.start() + p.count()),
+                                s.prefillTokens(), s.decodeTokens());
+                    }
+                }
+                return "step " + s.index() + ": seq " + seq + " not in this batch";
+            }
+        }
+        return null;
+    }
+
+    private void exportTrace() {
+        FileDialog d = new FileDialog(canvas.getShell(), SWT.SAVE);
+        d.setFilterExtensions(new String[] {"*.json"});
+        d.setFileName("engine-trace.json");
+        d.setOverwrite(true);
+        String f = d.open();
+        if (f == null) {
+            return;
+        }
+        try {
+            Path p = Path.of(f);
+            Path tmp = Files.createTempFile(p.toAbsolutePath().getParent(), ".trace-", ".tmp");
+            Files.writeString(tmp, traceJson(), StandardCharsets.UTF_8);
+            Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (Exception e) {
+            MessageDialog.openError(canvas.getShell(), "Export failed", e.getMessage());
+        }
+    }
+
+    /** The whole run (all points) as Chrome trace JSON. */
+    public String traceJson() {
+        return ChromeTrace.of(LiveEngineRun.get().steps(), "llmwb " + LiveEngineRun.get().runId());
+    }
+
+    public List<Integer> lanes() {
+        return lanes;
+    }
+
+    public Canvas canvas() {
+        return canvas;
+    }
+
+    public String infoText() {
+        return info.getText();
+    }
+
+    @Override
+    public void setFocus() {
+        canvas.setFocus();
+    }
+
+    @Override
+    public void dispose() {
+        LiveEngineRun.get().removeListener(listener);
+        super.dispose();
+    }
+}

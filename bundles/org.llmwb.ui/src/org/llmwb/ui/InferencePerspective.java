@@ -21,5 +21,8 @@ public class InferencePerspective implements IPerspectiveFactory {
         layout.addView(RooflineView.ID, IPageLayout.RIGHT, 0.42f, MemoryKvView.ID);
         layout.getViewLayout(MemoryKvView.ID).setCloseable(false);
         layout.getViewLayout(RooflineView.ID).setCloseable(false);
+        layout.addPerspectiveShortcut(KernelLabPerspective.ID);
+        layout.addPerspectiveShortcut(LayoutPerspective.ID);
+        layout.addPerspectiveShortcut(EnginePerspective.ID);
     }
 }

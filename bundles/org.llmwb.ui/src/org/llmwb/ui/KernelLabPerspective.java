@@ -24,6 +24,7 @@ public class KernelLabPerspective implements IPerspectiveFactory {
         left.addView(IPageLayout.ID_PROBLEM_VIEW);
         layout.addView(KernelResultsView.ID, IPageLayout.BOTTOM, 0.62f, RooflineView.ID);
         layout.addPerspectiveShortcut(InferencePerspective.ID);
+        layout.addPerspectiveShortcut(EnginePerspective.ID);
         layout.addPerspectiveShortcut(LayoutPerspective.ID);
     }
 }

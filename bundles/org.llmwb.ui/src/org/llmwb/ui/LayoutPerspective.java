@@ -12,11 +12,12 @@ public class LayoutPerspective implements IPerspectiveFactory {
     public void createInitialLayout(IPageLayout layout) {
         String editor = layout.getEditorArea();
         layout.setEditorAreaVisible(true);
-        layout.addView(IPageLayout.ID_OUTLINE, IPageLayout.LEFT, 0.16f, editor);
+        layout.addView(IPageLayout.ID_OUTLINE, IPageLayout.LEFT, 0.14f, editor);
         IFolderLayout bottom = layout.createFolder("bottom", IPageLayout.BOTTOM, 0.72f, editor);
         bottom.addView(IPageLayout.ID_PROP_SHEET);
         bottom.addView(IPageLayout.ID_PROBLEM_VIEW);
         layout.addPerspectiveShortcut(InferencePerspective.ID);
+        layout.addPerspectiveShortcut(EnginePerspective.ID);
         layout.addPerspectiveShortcut(KernelLabPerspective.ID);
         layout.addShowViewShortcut(IPageLayout.ID_PROBLEM_VIEW);
     }

@@ -155,7 +155,7 @@ public class LayoutEditor extends GraphicalEditorWithFlyoutPalette {
         super.createPartControl(left);
         panel = new LayoutPanel(sash, new LayoutPanel.Actions(this::setColorBy, () -> zoom().zoomIn(), () -> zoom().zoomOut(), this::showFlags,
                 this::exportPng, this::exportSvg));
-        sash.setWeights(60, 40);
+        sash.setWeights(64, 36);
         panel.show(layout, context.report(), context.colorBy());
         ActionRegistry reg = getActionRegistry();
         getEditorSite().getActionBars().setGlobalActionHandler(ActionFactory.UNDO.getId(), reg.getAction(ActionFactory.UNDO.getId()));

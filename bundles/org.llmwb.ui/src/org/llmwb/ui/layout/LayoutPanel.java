@@ -53,6 +53,7 @@ public class LayoutPanel {
         scroll.setContent(body);
         scroll.setExpandHorizontal(true);
         scroll.setExpandVertical(true);
+        scroll.addListener(SWT.Resize, e -> fit());
 
         Composite bar = new Composite(body, SWT.NONE);
         bar.setLayout(new org.eclipse.swt.layout.RowLayout());
@@ -94,6 +95,10 @@ public class LayoutPanel {
             }
         });
 
+        Label bars = new Label(body, SWT.WRAP);
+        bars.setText("GPU boxes: memory bar = weights (dark) · activations (orange) · KV budget (teal) · free; "
+                + org.llmwb.core.layout.LayoutSvg.MEMORY_LINE_UNITS);
+        bars.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
         section("Memory per GPU (most loaded pipeline stage of each pool)");
         memory = table(new String[] {"GPU", "pool", "weights", "activations", "KV budget", "free", "of"}, 8);
         section("Communication per step (α-β estimate over the link each group uses)");
@@ -195,7 +200,13 @@ public class LayoutPanel {
             }
         }
         body.layout(true, true);
-        scroll.setMinSize(body.computeSize(SWT.DEFAULT, SWT.DEFAULT));
+        fit();
+    }
+
+    /** Wrap text to the panel's width; only what cannot wrap (tables) scrolls sideways. */
+    private void fit() {
+        int w = Math.max(300, scroll.getClientArea().width);
+        scroll.setMinSize(body.computeSize(w, SWT.DEFAULT));
     }
 
     public Composite control() {

@@ -72,7 +72,7 @@ public class LatencyView extends ViewPart {
         table.removeAll();
         for (int i = 0; i < recs.size(); i++) {
             Map<String, Object> r = recs.get(i);
-            String label = LatencyCdf.label(i, r);
+            String label = "#" + (i + 1); // the CDF legend spells out each point's settings
             for (String m : METRICS) {
                 String[] cells = new String[2 + STATS.length];
                 cells[0] = label;
@@ -89,6 +89,8 @@ public class LatencyView extends ViewPart {
         for (TableColumn c : table.getColumns()) {
             c.pack();
         }
+        table.setToolTipText(recs.isEmpty() ? null : String.join("\n", java.util.stream.IntStream.range(0, recs.size())
+                .mapToObj(i -> LatencyCdf.label(i, recs.get(i))).toList()));
         table.setRedraw(true);
         plot.setModel(LatencyCdf.plot(recs, metric.getText()));
     }

@@ -111,12 +111,19 @@ class EngineViewsUITest {
         assertTrue(prefill >= 2 * 16, "prefill chunks " + prefill);
     }
 
+    private static PlotModel m0(LatencyView v) {
+        return v.plot().getModel();
+    }
+
     @Test
     void latencyViewTabulatesBothPointsAndDrawsTheirCdfs() {
         latency.refresh();
         // 6 metrics + a throughput row per point
         assertEquals(2 * 7, latency.table().getItemCount());
-        assertTrue(latency.table().getItem(0).getText(0).contains("prefix") || latency.table().getItem(7).getText(0).contains("+prefix"));
+        assertEquals("#2", latency.table().getItem(13).getText(0));
+        assertTrue(latency.table().getToolTipText().contains("paged+prefix"), latency.table().getToolTipText());
+        assertTrue(latency.table().getItem(13).getText(2).endsWith("tok/s"), latency.table().getItem(13).getText(2));
+        assertTrue(m0(latency).lines().get(1).label().contains("paged+prefix"));
         PlotModel m = latency.plot().getModel();
         assertEquals(2, m.lines().size());
         for (PlotModel.Line l : m.lines()) {

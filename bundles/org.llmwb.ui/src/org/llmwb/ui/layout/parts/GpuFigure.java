@@ -11,7 +11,7 @@ import org.llmwb.core.layout.LayoutSvg;
 
 /** One GPU: its overlay colour, id, ranks and a memory bar (weights, activations, KV budget, free). */
 public class GpuFigure extends Figure {
-    public static final int W = 132;
+    public static final int W = 118;
     public static final int H = 76;
     private int[] rgb = {205, 205, 205};
     private String id = "";

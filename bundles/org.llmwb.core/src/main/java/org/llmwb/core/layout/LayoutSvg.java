@@ -87,8 +87,11 @@ public final class LayoutSvg {
         if (g.memory() == null) {
             return g.idle() ? Units.gib(g.memoryBytes()) + " free" : "not planned";
         }
-        return String.format(Locale.ROOT, "W %.1f · KV %.1f GiB", g.memory().weights() / Units.GIB, Math.max(0, g.memory().kvBudget()) / Units.GIB);
+        return String.format(Locale.ROOT, "W %.1f · KV %.1f", g.memory().weights() / Units.GIB, Math.max(0, g.memory().kvBudget()) / Units.GIB);
     }
+
+    /** The memory line's numbers are GiB: weights and KV budget of this GPU. */
+    public static final String MEMORY_LINE_UNITS = "W = weights, KV = KV budget, GiB per GPU";
 
     /** Fractions of the GPU's memory: weights, activations, KV budget, and the rest. */
     public static double[] memoryFractions(LayoutAnalysis.GpuReport g) {

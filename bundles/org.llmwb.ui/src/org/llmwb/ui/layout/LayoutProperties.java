@@ -167,7 +167,11 @@ public final class LayoutProperties {
             ComboBoxPropertyDescriptor role = new ComboBoxPropertyDescriptor("role", "role", ROLES);
             ComboBoxPropertyDescriptor sp = new ComboBoxPropertyDescriptor("sp", "SP (sequence parallel)", new String[] {"false", "true"});
             PropertyDescriptor gpus = new PropertyDescriptor("gpus", "GPUs (rank order)");
-            return new IPropertyDescriptor[] {new TextPropertyDescriptor("name", "name"), role, positiveInt("tp", "TP", "parallelism"),
+            TextPropertyDescriptor name = new TextPropertyDescriptor("name", "name");
+            for (PropertyDescriptor d : new PropertyDescriptor[] {role, sp, gpus, name}) {
+                d.setCategory("pool");
+            }
+            return new IPropertyDescriptor[] {name, role, positiveInt("tp", "TP", "parallelism"),
                     positiveInt("pp", "PP", "parallelism"), positiveInt("ep", "EP", "parallelism"), positiveInt("cp", "CP", "parallelism"), sp, gpus};
         }
 

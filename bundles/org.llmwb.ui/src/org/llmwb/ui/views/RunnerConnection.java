@@ -40,6 +40,8 @@ final class RunnerConnection {
     final Map<String, RunState> runs = new ConcurrentHashMap<>();
     private final AtomicLong lastHeard = new AtomicLong(System.nanoTime());
     private volatile RunnerClient client;
+    /** A custom runner command (a remote one over ssh), or null for the local runner. */
+    volatile java.util.List<String> command;
     private volatile String exitMessage;
 
     /** Where the runner's jars are: -Dllmwb.runner.lib, else the product's runner/lib. */
@@ -61,7 +63,7 @@ final class RunnerConnection {
         }
         exitMessage = null;
         lastHeard.set(System.nanoTime());
-        client = RunnerClient.start(RunnerClient.currentJava(), libDir(), new RunnerClient.Listener() {
+        RunnerClient.Listener listener = new RunnerClient.Listener() {
             @Override
             public void event(JsonNode e) {
                 lastHeard.set(System.nanoTime());
@@ -79,7 +81,8 @@ final class RunnerConnection {
                 }
                 runs.clear();
             }
-        });
+        };
+        client = command != null ? RunnerClient.start(command, listener) : RunnerClient.start(RunnerClient.currentJava(), libDir(), listener);
     }
 
     private void track(JsonNode e) {

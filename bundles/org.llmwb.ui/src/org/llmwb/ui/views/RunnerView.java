@@ -64,6 +64,7 @@ public class RunnerView extends ViewPart {
     private Button run;
     private Button cancel;
     private Label source;
+    private Text runnerCommand;
     private Text experiment;
     private ProgressBar progress;
     private Table table;
@@ -75,12 +76,23 @@ public class RunnerView extends ViewPart {
     public void createPartControl(Composite parent) {
         parent.setLayout(new GridLayout(1, false));
         Composite bar = new Composite(parent, SWT.NONE);
-        bar.setLayout(new GridLayout(9, false));
+        bar.setLayout(new GridLayout(11, false));
         bar.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
         start = button(bar, "Start runner", this::startRunner);
         stop = button(bar, "Stop runner", this::stopRunner);
         status = new Label(bar, SWT.NONE);
         status.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
+        new Label(bar, SWT.NONE).setText("Runner:");
+        runnerCommand = new Text(bar, SWT.BORDER);
+        runnerCommand.setMessage("local");
+        runnerCommand.setToolTipText("empty: the local runner. Or a command that starts one elsewhere and speaks the protocol on stdin/stdout,\n"
+                + "e.g. ssh gpu-host /opt/llmwb/llmwb serve --stdio (experiments' relative paths then resolve on that machine).\n"
+                + "Takes effect when the runner (re)starts.");
+        runnerCommand.setLayoutData(new GridData(170, SWT.DEFAULT));
+        runnerCommand.addListener(SWT.Modify, e -> {
+            String t = runnerCommand.getText().trim();
+            runner.command = t.isEmpty() ? null : org.llmwb.core.protocol.RunnerClient.split(t);
+        });
         button(bar, "Open experiment…", this::openFile);
         new Label(bar, SWT.NONE).setText("Kernels on:");
         backend = new Combo(bar, SWT.READ_ONLY);
@@ -242,7 +254,7 @@ public class RunnerView extends ViewPart {
         if (alive) {
             double silent = runner.silentSeconds();
             s = silent > 8 ? "runner (pid " + runner.pid() + ") not responding for " + (int) silent + " s: stop and restart it"
-                    : "runner running (pid " + runner.pid() + ")";
+                    : "runner running (pid " + runner.pid() + (runner.command != null ? ", " + String.join(" ", runner.command) : "") + ")";
         } else {
             s = runner.exitMessage() != null ? runner.exitMessage() + " (press Start runner to restart)" : "runner not started";
         }
@@ -360,6 +372,11 @@ public class RunnerView extends ViewPart {
     /** Selects where kernel sweeps run: "auto", "cuda" or "cpu". */
     public void selectBackend(String b) {
         backend.select(java.util.Arrays.asList(BACKENDS).indexOf(b));
+    }
+
+    /** The runner command field (empty: local). */
+    public Text runnerCommandText() {
+        return runnerCommand;
     }
 
     public Text experimentText() {

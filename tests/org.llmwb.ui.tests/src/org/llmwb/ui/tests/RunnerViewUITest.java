@@ -116,4 +116,27 @@ class RunnerViewUITest {
         view.startRunner();
         Ui.waitFor("the restarted runner", 30_000, () -> view.statusText().startsWith("runner running"));
     }
+
+    @Test
+    void aCustomRunnerCommandStartsTheRunnerThroughIt() throws Exception {
+        view.stopRunner();
+        Ui.spin(300);
+        // what "ssh gpu-host llmwb serve --stdio" does, without a network: a wrapper command (env) that execs a runner
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("env", "LLMWB_VIA=wrapper"));
+        cmd.addAll(org.llmwb.core.protocol.RunnerClient.command(org.llmwb.core.protocol.RunnerClient.currentJava(),
+                java.nio.file.Path.of(System.getProperty("llmwb.runner.lib"))));
+        cmd.addAll(java.util.List.of("serve", "--stdio"));
+        view.runnerCommandText().setText(String.join(" ", cmd.stream().map(a -> a.contains(" ") ? "\"" + a + "\"" : a).toList()));
+        RunnerView.RunExperimentJobHandle h = view.runExperiment();
+        Ui.waitFor("the run to finish", 60_000, () -> h.job().getResult() != null);
+        assertEquals(IStatus.OK, h.job().getResult().getSeverity(), h.job().getResult().getMessage());
+        assertTrue(view.statusText().contains("LLMWB_VIA=wrapper"), view.statusText());
+        // a command that does not exist is reported in place
+        view.stopRunner();
+        Ui.spin(300);
+        view.runnerCommandText().setText("no-such-runner-binary serve --stdio");
+        view.startRunner();
+        Ui.waitFor("the start error", 5_000, () -> view.runStatusText().contains("Cannot start the runner"));
+        view.runnerCommandText().setText("");
+    }
 }

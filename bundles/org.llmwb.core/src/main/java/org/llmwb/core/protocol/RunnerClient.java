@@ -59,9 +59,47 @@ public final class RunnerClient implements AutoCloseable {
         List<String> cmd = command(javaExecutable, libDir);
         cmd.add("serve");
         cmd.add("--stdio");
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        return start(cmd, listener);
+    }
+
+    /**
+     * Starts a runner with any command that ends up speaking the protocol on stdin/stdout, e.g. a
+     * remote one: {@code ssh gpu-host /opt/llmwb/llmwb serve --stdio}.
+     */
+    public static RunnerClient start(List<String> command, Listener listener) throws IOException {
+        if (command.isEmpty()) {
+            throw new IOException("empty runner command");
+        }
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(false);
         return new RunnerClient(pb.start(), listener);
+    }
+
+    /** Splits a command line on spaces, keeping "double-quoted parts" together. */
+    public static List<String> split(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        boolean any = false;
+        for (char c : line.toCharArray()) {
+            if (c == '"') {
+                quoted = !quoted;
+                any = true;
+            } else if (Character.isWhitespace(c) && !quoted) {
+                if (any) {
+                    out.add(cur.toString());
+                    cur.setLength(0);
+                    any = false;
+                }
+            } else {
+                cur.append(c);
+                any = true;
+            }
+        }
+        if (any) {
+            out.add(cur.toString());
+        }
+        return out;
     }
 
     /** {@code java [flags] -cp lib/* org.llmwb.runner.Main}; fails clearly when the folder has no runner. */

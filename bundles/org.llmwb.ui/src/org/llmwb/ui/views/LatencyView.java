@@ -48,15 +48,18 @@ public class LatencyView extends ViewPart {
             new TableColumn(table, SWT.RIGHT).setText(s);
         }
         Composite right = new Composite(sash, SWT.NONE);
-        right.setLayout(new GridLayout(2, false));
+        right.setLayout(new GridLayout(3, false));
         new Label(right, SWT.NONE).setText("CDF of");
         metric = new Combo(right, SWT.READ_ONLY);
         LatencyCdf.METRICS.forEach(metric::add);
         metric.select(1);
         metric.addListener(SWT.Selection, e -> refresh());
+        org.eclipse.swt.widgets.Button export = new org.eclipse.swt.widgets.Button(right, SWT.PUSH);
+        export.setText("Export…");
+        export.addListener(SWT.Selection, e -> PlotExports.ask(plot.getShell(), plot.getModel(), metric.getText() + "-cdf"));
         plot = new PlotCanvas(right, SWT.BORDER);
         GridData pd = new GridData(SWT.FILL, SWT.FILL, true, true);
-        pd.horizontalSpan = 2;
+        pd.horizontalSpan = 3;
         plot.setLayoutData(pd);
         sash.setWeights(55, 45);
         LiveEngineRun.get().addListener(listener);

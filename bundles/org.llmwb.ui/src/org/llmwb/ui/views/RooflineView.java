@@ -63,6 +63,10 @@ public class RooflineView extends ViewPart {
         context = inputs.text("Context", "2048");
         prompt = inputs.text("Prompt", "2048");
         show = inputs.combo("Show", List.of(SHOW_MODEL, SHOW_KERNELS), SHOW_MODEL, false);
+        org.eclipse.swt.widgets.Button export = new org.eclipse.swt.widgets.Button(form, SWT.PUSH);
+        export.setText("Export…");
+        export.setToolTipText("Save the plot as PNG, SVG or CSV");
+        export.addListener(SWT.Selection, e -> PlotExports.ask(plot.getShell(), plot.getModel(), "roofline"));
         error = new Label(parent, SWT.WRAP);
         error.setForeground(parent.getDisplay().getSystemColor(SWT.COLOR_RED));
         error.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));

@@ -80,4 +80,23 @@ class RooflineViewUITest {
         view.recompute();
         assertTrue(view.plot().getModel().lines().get(0).label().endsWith("(datasheet)"));
     }
+
+    @Test
+    void exportsWhatItShowsAsPngSvgAndCsv() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("llmwb-roofline");
+        for (String ext : new String[] {"png", "svg", "csv"}) {
+            java.nio.file.Path f = dir.resolve("roofline." + ext);
+            org.llmwb.ui.views.PlotExports.write(f, view.plot().getModel());
+            byte[] b = java.nio.file.Files.readAllBytes(f);
+            String head = new String(b, 0, Math.min(200, b.length), java.nio.charset.StandardCharsets.ISO_8859_1);
+            switch (ext) {
+                case "png" -> assertTrue(head.startsWith("\u0089PNG"), head);
+                case "svg" -> assertTrue(head.contains("<svg"), head);
+                default -> assertTrue(new String(b, java.nio.charset.StandardCharsets.UTF_8).contains("decode"), head);
+            }
+        }
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertEquals(3, files.count(), "no temp files left behind");
+        }
+    }
 }

@@ -76,19 +76,17 @@ public class RunnerView extends ViewPart {
     public void createPartControl(Composite parent) {
         parent.setLayout(new GridLayout(1, false));
         Composite bar = new Composite(parent, SWT.NONE);
-        bar.setLayout(new GridLayout(11, false));
+        bar.setLayout(new GridLayout(10, false));
         bar.setLayoutData(new GridData(SWT.FILL, SWT.TOP, true, false));
         start = button(bar, "Start runner", this::startRunner);
         stop = button(bar, "Stop runner", this::stopRunner);
-        status = new Label(bar, SWT.NONE);
-        status.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
         new Label(bar, SWT.NONE).setText("Runner:");
         runnerCommand = new Text(bar, SWT.BORDER);
         runnerCommand.setMessage("local");
         runnerCommand.setToolTipText("empty: the local runner. Or a command that starts one elsewhere and speaks the protocol on stdin/stdout,\n"
                 + "e.g. ssh gpu-host /opt/llmwb/llmwb serve --stdio (experiments' relative paths then resolve on that machine).\n"
                 + "Takes effect when the runner (re)starts.");
-        runnerCommand.setLayoutData(new GridData(170, SWT.DEFAULT));
+        runnerCommand.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
         runnerCommand.addListener(SWT.Modify, e -> {
             String t = runnerCommand.getText().trim();
             runner.command = t.isEmpty() ? null : org.llmwb.core.protocol.RunnerClient.split(t);
@@ -103,6 +101,9 @@ public class RunnerView extends ViewPart {
         cancel = button(bar, "Cancel", this::cancelRun);
         progress = new ProgressBar(bar, SWT.SMOOTH);
         progress.setLayoutData(new GridData(160, SWT.DEFAULT));
+
+        status = new Label(parent, SWT.NONE);
+        status.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
 
         Composite body = new Composite(parent, SWT.NONE);
         body.setLayout(new GridLayout(2, true));

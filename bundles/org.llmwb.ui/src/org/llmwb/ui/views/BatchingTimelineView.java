@@ -41,8 +41,7 @@ public class BatchingTimelineView extends ViewPart {
     private Canvas canvas;
     private List<EngineStep> steps = List.of();
     private List<Integer> lanes = List.of();
-    private final Runnable listener = this::scheduleRefresh;
-    private boolean scheduled;
+    private Runnable listener;
 
     @Override
     public void createPartControl(Composite parent) {
@@ -63,19 +62,11 @@ public class BatchingTimelineView extends ViewPart {
         canvas.setLayoutData(new GridData(SWT.FILL, SWT.FILL, true, true));
         canvas.addPaintListener(e -> paint(e.gc));
         canvas.addListener(SWT.MouseMove, e -> canvas.setToolTipText(tooltip(e.x, e.y)));
+        listener = LiveData.coalesced(canvas, 150, this::refresh);
         LiveEngineRun.get().addListener(listener);
         refresh();
     }
 
-    private void scheduleRefresh() {
-        if (!scheduled && !canvas.isDisposed()) {
-            scheduled = true;
-            canvas.getDisplay().timerExec(150, () -> {
-                scheduled = false;
-                refresh();
-            });
-        }
-    }
 
     public void refresh() {
         if (canvas.isDisposed()) {

@@ -34,8 +34,7 @@ public class KernelResultsView extends ViewPart {
     private Label status;
     private int sortColumn = 0;
     private boolean ascending = true;
-    private final Runnable listener = this::scheduleRefresh;
-    private boolean scheduled;
+    private Runnable listener;
 
     @Override
     public void createPartControl(Composite parent) {
@@ -60,6 +59,7 @@ public class KernelResultsView extends ViewPart {
             int col = i;
             c.addListener(SWT.Selection, e -> sortBy(col));
         }
+        listener = LiveData.coalesced(table, 150, this::refresh);
         LiveKernelRun.get().addListener(listener);
         refresh();
     }
@@ -73,15 +73,6 @@ public class KernelResultsView extends ViewPart {
         refresh();
     }
 
-    private void scheduleRefresh() {
-        if (!scheduled && !table.isDisposed()) {
-            scheduled = true;
-            table.getDisplay().timerExec(150, () -> {
-                scheduled = false;
-                refresh();
-            });
-        }
-    }
 
     /** One record as the table's cells and the values they sort by. */
     record Row(String[] cells, Object[] keys) {

@@ -46,8 +46,7 @@ public class KvCacheView extends ViewPart {
     private Table tables;
     private EngineStep shown;
     private int selectedSeq = -1;
-    private final Runnable listener = this::scheduleRefresh;
-    private boolean scheduled;
+    private Runnable listener;
 
     @Override
     public void createPartControl(Composite parent) {
@@ -90,19 +89,11 @@ public class KvCacheView extends ViewPart {
             map.redraw();
         });
         sash.setWeights(65, 35);
+        listener = LiveData.coalesced(map, 100, this::refresh);
         LiveEngineRun.get().addListener(listener);
         refresh();
     }
 
-    private void scheduleRefresh() {
-        if (!scheduled && !map.isDisposed()) {
-            scheduled = true;
-            map.getDisplay().timerExec(100, () -> {
-                scheduled = false;
-                refresh();
-            });
-        }
-    }
 
     /** Redraws from the live run: the newest step when following, else the slider's step of the chosen point. */
     public void refresh() {

@@ -3,7 +3,6 @@ package org.llmwb.ui.views;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.llmwb.core.engineview.EngineStep;
 
@@ -14,17 +13,15 @@ import com.fasterxml.jackson.databind.JsonNode;
  * runner streams them: what the KV Cache, Batching Timeline and Latency views draw. Fed by the
  * Runner view on the UI thread; listeners are called there. A new run id starts afresh.
  */
-public final class LiveEngineRun {
+public final class LiveEngineRun extends LiveData {
     private static final LiveEngineRun INSTANCE = new LiveEngineRun();
     /** Steps kept per run (a long trace still reaches steps-N.jsonl in the result folder). */
     static final int MAX_STEPS = 20_000;
 
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<EngineStep> steps = new ArrayList<>();
     private final List<Map<String, Object>> records = new ArrayList<>();
     private String runId;
     private String status = "no engine run yet";
-    private long version;
 
     public static LiveEngineRun get() {
         return INSTANCE;
@@ -84,24 +81,5 @@ public final class LiveEngineRun {
 
     public String status() {
         return status;
-    }
-
-    public long version() {
-        return version;
-    }
-
-    public void addListener(Runnable l) {
-        listeners.add(l);
-    }
-
-    public void removeListener(Runnable l) {
-        listeners.remove(l);
-    }
-
-    private void changed() {
-        version++;
-        for (Runnable l : listeners) {
-            l.run();
-        }
     }
 }

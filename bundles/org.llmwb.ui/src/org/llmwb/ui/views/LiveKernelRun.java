@@ -3,23 +3,20 @@ package org.llmwb.ui.views;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The kernel records of the latest kernel-sweep run, as the runner streams them: the data the Roofline
  * view draws live. The Runner view feeds it on the UI thread; listeners are called there too. Kept apart
  * from both views so the plot does not depend on who ran the sweep (Trace Compass's data provider / viewer split).
  */
-public final class LiveKernelRun {
+public final class LiveKernelRun extends LiveData {
     private static final LiveKernelRun INSTANCE = new LiveKernelRun();
     /** Keeps the live plot responsive on long sweeps; later records still reach the result folder. */
     static final int MAX_POINTS = 5000;
 
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Map<String, Object>> records = new ArrayList<>();
     private String runId;
     private String status = "no kernel run yet";
-    private long version;
 
     public static LiveKernelRun get() {
         return INSTANCE;
@@ -61,25 +58,5 @@ public final class LiveKernelRun {
 
     public String status() {
         return status;
-    }
-
-    /** Increases on every change (lets a viewer skip redundant redraws). */
-    public long version() {
-        return version;
-    }
-
-    public void addListener(Runnable l) {
-        listeners.add(l);
-    }
-
-    public void removeListener(Runnable l) {
-        listeners.remove(l);
-    }
-
-    private void changed() {
-        version++;
-        for (Runnable l : listeners) {
-            l.run();
-        }
     }
 }

@@ -43,7 +43,7 @@ public class RooflineView extends ViewPart {
     private Text details;
     private Combo show;
     private final Runnable liveListener = this::kernelRecordsChanged;
-    private boolean replotScheduled;
+    private Runnable replot;
     private String lastRun;
     static final int REPLOT_MS = 60;
     static final String SHOW_MODEL = "Model steps";
@@ -77,6 +77,7 @@ public class RooflineView extends ViewPart {
         GridData dd = new GridData(SWT.FILL, SWT.BOTTOM, true, false);
         dd.heightHint = 70;
         details.setLayoutData(dd);
+        replot = LiveData.coalesced(plot, REPLOT_MS, this::recompute);
         LiveKernelRun.get().addListener(liveListener);
         recompute();
     }
@@ -91,13 +92,7 @@ public class RooflineView extends ViewPart {
             lastRun = live.runId();
             show.setText(SHOW_KERNELS);
         }
-        if (!replotScheduled && !plot.isDisposed()) {
-            replotScheduled = true;
-            plot.getDisplay().timerExec(REPLOT_MS, () -> {
-                replotScheduled = false;
-                recompute();
-            });
-        }
+        replot.run();
     }
 
     private void showKernels() {

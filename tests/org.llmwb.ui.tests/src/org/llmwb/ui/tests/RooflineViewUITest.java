@@ -22,6 +22,7 @@ class RooflineViewUITest {
         view = Ui.show(RooflineView.ID, RooflineView.class);
         view.batchText().setText("8");
         view.gpuCombo().setText("h100-sxm");
+        view.showCombo().setText("Model steps"); // an earlier test may have left a live kernel run on show
         view.recompute();
         Ui.spin(200);
     }
@@ -77,6 +78,7 @@ class RooflineViewUITest {
         assertTrue(m.lines().get(0).label().endsWith("(user-defined)"), m.lines().get(0).label());
         assertTrue(m.lines().get(0).label().startsWith("BF16 400 TFLOP/s · 1.00 TB/s"), m.lines().get(0).label());
         view.gpuCombo().setText("h100-sxm");
+        view.showCombo().setText("Model steps"); // an earlier test may have left a live kernel run on show
         view.recompute();
         assertTrue(view.plot().getModel().lines().get(0).label().endsWith("(datasheet)"));
     }

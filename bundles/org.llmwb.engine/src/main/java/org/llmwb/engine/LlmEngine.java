@@ -24,6 +24,7 @@ public final class LlmEngine {
     private final DoubleSupplier clock;
     private int nextId;
     private java.util.function.BiConsumer<Sequence, float[]> logitsTap;
+    private boolean blockMaps;
     private int steps;
     private long peakAllocatedBytes;
     private double allocatedByteSeconds;
@@ -113,7 +114,8 @@ public final class LlmEngine {
         List<Sequence> done = scheduler.postprocess(batch, logits, t1);
         KvCacheManager kv = scheduler.kv();
         List<KvSeq> live = new ArrayList<>();
-        java.util.Map<Integer, int[]> tables = kv.totalBlocks() <= StepEvent.MAP_LIMIT ? new java.util.TreeMap<>() : null;
+        // the block map costs O(blocks) per step: only for callers that draw it, and only for pools small enough to send
+        java.util.Map<Integer, int[]> tables = blockMaps && kv.totalBlocks() <= StepEvent.MAP_LIMIT ? new java.util.TreeMap<>() : null;
         for (Sequence s : scheduler.running()) {
             live.add(s.kv());
             if (tables != null) {
@@ -132,6 +134,15 @@ public final class LlmEngine {
                 scheduler.waiting().size(), scheduler.running().size(),
                 new StepEvent.Kv(kv.totalBlocks(), u.usedBlocks(), kv.cachedFreeBlocks(), allocated, used, tables == null ? null : kv.blockStates(live),
                         tables));
+    }
+
+    /**
+     * Whether each {@link StepEvent} carries the KV block map and block tables (for the workbench's KV
+     * view). Off by default: serving and benchmarks do not pay O(blocks) per step for it.
+     */
+    public LlmEngine recordBlockMaps(boolean on) {
+        this.blockMaps = on;
+        return this;
     }
 
     /** Sees the logits each sequence samples from, before sampling (comparisons between backends and setups). */

@@ -27,6 +27,7 @@ public record StepEvent(int index, double start, double seconds, List<Part> part
      * sequence's block table.
      *
      * @param blocks per block: holders (≥ 1), or FREE / CACHED_FREE / RESERVED_EMPTY (see KvCacheManager); null past the limit
+     *        or when the engine does not record block maps (LlmEngine.recordBlockMaps)
      * @param tables running sequence id → its block table (blocks holding its tokens); null past the limit
      */
     public record Kv(int totalBlocks, int usedBlocks, int cachedFreeBlocks, long allocatedBytes, long usedBytes, int[] blocks,

@@ -137,7 +137,8 @@ class EngineTest {
                 events.add(e);
             }
         };
-        LlmEngine paged = new LlmEngine(new CpuModelRunner(model, BLOCKS, BS), new BlockManager(BLOCKS, BS, true), SchedulerConfig.continuous(32, 8));
+        LlmEngine paged = new LlmEngine(new CpuModelRunner(model, BLOCKS, BS), new BlockManager(BLOCKS, BS, true), SchedulerConfig.continuous(32, 8))
+                .recordBlockMaps(true);
         EngineRun.Result r = EngineRun.run(paged, reqs, SamplingParams.greedy(1).withStop(java.util.Set.of(), true), 0.5, 0.2, l, () -> false, 1000);
         assertEquals(10, r.requests().size());
         for (int i = 0; i < 10; i++) {
@@ -161,7 +162,8 @@ class EngineTest {
         }
         assertTrue(events.stream().anyMatch(e -> java.util.Arrays.stream(e.kv().blocks()).anyMatch(v -> v >= 2)), "no shared prefix block seen");
         assertTrue(events.get(events.size() - 1).toJson().get("kv").get("blocks").size() == BLOCKS);
-        LlmEngine contiguous = new LlmEngine(new CpuModelRunner(model, BLOCKS, BS), new ContiguousKvManager(BLOCKS, BS, 64), SchedulerConfig.continuous(32, 8));
+        LlmEngine contiguous = new LlmEngine(new CpuModelRunner(model, BLOCKS, BS), new ContiguousKvManager(BLOCKS, BS, 64), SchedulerConfig.continuous(32, 8))
+                .recordBlockMaps(true);
         List<StepEvent> cEvents = new ArrayList<>();
         EngineRun.Result c = EngineRun.run(contiguous, reqs, SamplingParams.greedy(1).withStop(java.util.Set.of(), true), 0, 0, new EngineRun.Listener() {
             @Override

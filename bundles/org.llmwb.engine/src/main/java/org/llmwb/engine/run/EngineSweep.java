@@ -255,7 +255,7 @@ public final class EngineSweep implements AutoCloseable {
         if (b(p, "warmup")) {
             warmUp(runner);
         }
-        LlmEngine engine = new LlmEngine(runner, kv, cfg, maxLen, LlmEngine.wallClock());
+        LlmEngine engine = new LlmEngine(runner, kv, cfg, maxLen, LlmEngine.wallClock()).recordBlockMaps(true);
         Set<Integer> stops = tok == null ? Set.of() : Set.of(tok.specialId("<|end_of_text|>"));
         SamplingParams sp = new SamplingParams(d(p, "temperature"), i(p, "topK"), d(p, "topP"), seed, 1, stops, true);
         EngineRun.Result r;

@@ -32,13 +32,10 @@ public final class WorkbenchActions {
     /** Opens a file from disk in the editor its name calls for (linked into the workspace, so saving writes the original). */
     public static IEditorPart openFile(IWorkbenchPage page, Path file) throws CoreException {
         IFile f = WorkspaceFiles.link(file);
-        String n = f.getName();
-        String editor = n.endsWith(".llmwb-layout") ? LayoutEditor.ID : n.endsWith(".yaml") || n.endsWith(".yml") ? ExperimentEditor.ID : null;
-        if (editor == null) {
-            return IDE.openEditor(page, f, true);
-        }
-        IWorkbenchPage target = showPerspective(page, editor.equals(LayoutEditor.ID) ? LayoutPerspective.ID : KernelLabPerspective.ID);
-        return IDE.openEditor(target, f, editor, true);
+        // plugin.xml maps extensions to editors; the registry says which one this file gets
+        String editor = IDE.getEditorDescriptor(f, true, true).getId();
+        String perspective = editor.equals(LayoutEditor.ID) ? LayoutPerspective.ID : editor.equals(ExperimentEditor.ID) ? KernelLabPerspective.ID : null;
+        return IDE.openEditor(perspective == null ? page : showPerspective(page, perspective), f, editor, true);
     }
 
     /** Switches the page's window to a perspective (editors stay open across perspectives). */

@@ -1,10 +1,7 @@
 package org.llmwb.ui.layout;
 
 import java.beans.PropertyChangeListener;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.EventObject;
 import java.util.List;
 
@@ -51,6 +48,7 @@ import org.llmwb.core.layout.LayoutColors;
 import org.llmwb.core.layout.LayoutExport;
 import org.llmwb.core.layout.LayoutSvg;
 import org.llmwb.core.layout.LayoutYaml;
+import org.llmwb.core.result.AtomicFiles;
 import org.llmwb.ui.layout.parts.DiagramEditPart;
 import org.llmwb.ui.layout.parts.LayoutContext;
 import org.llmwb.ui.layout.parts.LayoutEditPartFactory;
@@ -257,7 +255,7 @@ public class LayoutEditor extends GraphicalEditorWithFlyoutPalette {
         Path p = ask("*.png");
         if (p != null) {
             try {
-                writeAtomically(p, pngBytes());
+                AtomicFiles.write(p, pngBytes());
             } catch (Exception e) {
                 MessageDialog.openError(getSite().getShell(), "Export failed", e.getMessage());
             }
@@ -268,7 +266,7 @@ public class LayoutEditor extends GraphicalEditorWithFlyoutPalette {
         Path p = ask("*.svg");
         if (p != null) {
             try {
-                writeAtomically(p, LayoutSvg.render(layout, context.report(), context.colorBy()).getBytes(StandardCharsets.UTF_8));
+                AtomicFiles.write(p, LayoutSvg.render(layout, context.report(), context.colorBy()));
             } catch (Exception e) {
                 MessageDialog.openError(getSite().getShell(), "Export failed", e.getMessage());
             }
@@ -303,15 +301,6 @@ public class LayoutEditor extends GraphicalEditorWithFlyoutPalette {
         return out.toByteArray();
     }
 
-    static void writeAtomically(Path p, byte[] bytes) throws java.io.IOException {
-        Path tmp = Files.createTempFile(p.toAbsolutePath().getParent(), ".llmwb-", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
 
     // ---- for the side panel's callers and tests ----
 

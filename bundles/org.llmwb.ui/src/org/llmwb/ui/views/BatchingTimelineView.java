@@ -1,9 +1,6 @@
 package org.llmwb.ui.views;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
@@ -197,10 +194,7 @@ public class BatchingTimelineView extends ViewPart {
             return;
         }
         try {
-            Path p = Path.of(f);
-            Path tmp = Files.createTempFile(p.toAbsolutePath().getParent(), ".trace-", ".tmp");
-            Files.writeString(tmp, traceJson(), StandardCharsets.UTF_8);
-            Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            org.llmwb.core.result.AtomicFiles.write(Path.of(f), traceJson());
         } catch (Exception e) {
             MessageDialog.openError(canvas.getShell(), "Export failed", e.getMessage());
         }

@@ -2,9 +2,7 @@ package org.llmwb.ui.views;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 import org.eclipse.jface.dialogs.MessageDialog;
 import org.eclipse.swt.SWT;
@@ -57,13 +55,6 @@ public final class PlotExports {
         } else {
             throw new IOException("use a .png, .svg or .csv name");
         }
-        Path dir = p.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, ".llmwb-", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        org.llmwb.core.result.AtomicFiles.write(p, bytes);
     }
 }

@@ -26,6 +26,7 @@ public final class LlmEngine {
     private java.util.function.BiConsumer<Sequence, float[]> logitsTap;
     private boolean blockMaps;
     private int steps;
+    private org.llmwb.engine.spec.Speculator speculator;
     private long peakAllocatedBytes;
     private double allocatedByteSeconds;
     private double usedByteSeconds;
@@ -94,24 +95,51 @@ public final class LlmEngine {
             return null;
         }
         runner.copyBlocks(batch.copies());
+        Scheduler.Draft[] drafts = null;
+        double draftS = 0;
+        if (speculator != null) {
+            speculator.drafter().copyBlocks(batch.copies());
+            drafts = draft(batch);
+            draftS = now() - t0;
+        }
+        double tv = now();
         List<SeqInput> in = new ArrayList<>(batch.work().size());
         List<StepEvent.Part> parts = new ArrayList<>(batch.work().size());
-        for (Scheduler.Work w : batch.work()) {
+        for (int i = 0; i < batch.work().size(); i++) {
+            Scheduler.Work w = batch.work().get(i);
             KvSeq kv = w.seq().kv();
-            in.add(new SeqInput(kv.tokens(w.start(), w.start() + w.count()), w.start(), kv.blockTable()));
-            parts.add(new StepEvent.Part(w.seq().id(), w.start(), w.count(), w.decode()));
+            int[] tokens = kv.tokens(w.start(), w.start() + w.count());
+            int extra = drafts == null || drafts[i] == null ? 0 : drafts[i].length();
+            if (extra > 0) {
+                tokens = java.util.Arrays.copyOf(tokens, tokens.length + extra);
+                System.arraycopy(drafts[i].tokens(), 0, tokens, w.count(), extra);
+            }
+            in.add(new SeqInput(tokens, w.start(), kv.blockTable(), 1 + extra));
+            parts.add(new StepEvent.Part(w.seq().id(), w.start(), w.count() + extra, w.decode()));
         }
         float[][] logits = runner.run(in);
         double t1 = now();
         if (logitsTap != null) {
-            for (int i = 0; i < logits.length; i++) {
+            int row = 0;
+            for (int i = 0; i < batch.work().size(); i++) {
                 Scheduler.Work w = batch.work().get(i);
                 if (w.start() + w.count() == w.seq().length()) {
-                    logitsTap.accept(w.seq(), logits[i]);
+                    logitsTap.accept(w.seq(), logits[row]);
                 }
+                row += in.get(i).logits();
             }
         }
-        List<Sequence> done = scheduler.postprocess(batch, logits, t1);
+        List<Sequence> done = scheduler.postprocess(batch, logits, drafts, t1);
+        StepEvent.Spec spec = null;
+        if (speculator != null) {
+            List<Scheduler.Verified> vs = scheduler.verified();
+            speculator.observe(vs, draftS, t1 - tv);
+            done.forEach(speculator::forget);
+            if (!vs.isEmpty()) {
+                spec = new StepEvent.Spec(vs.stream().map(v -> v.seq().id()).toList(), vs.stream().mapToInt(Scheduler.Verified::drafted).toArray(),
+                        vs.stream().mapToInt(Scheduler.Verified::accepted).toArray(), draftS, t1 - tv);
+            }
+        }
         KvCacheManager kv = scheduler.kv();
         List<KvSeq> live = new ArrayList<>();
         // the block map costs O(blocks) per step: only for callers that draw it, and only for pools small enough to send
@@ -133,7 +161,47 @@ public final class LlmEngine {
         return new StepEvent(steps++, t0, t1 - t0, parts, done.stream().map(Sequence::id).toList(), batch.preempted().stream().map(Sequence::id).toList(),
                 scheduler.waiting().size(), scheduler.running().size(),
                 new StepEvent.Kv(kv.totalBlocks(), u.usedBlocks(), kv.cachedFreeBlocks(), allocated, used, tables == null ? null : kv.blockStates(live),
-                        tables));
+                        tables), spec);
+    }
+
+    /** Asks the drafter for the drafts of every work item that has slots reserved for them. */
+    private Scheduler.Draft[] draft(Scheduler.Batch batch) {
+        List<Sequence> seqs = new ArrayList<>();
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < batch.work().size(); i++) {
+            if (batch.work().get(i).draftSlots() > 0) {
+                seqs.add(batch.work().get(i).seq());
+                idx.add(i);
+            }
+        }
+        if (seqs.isEmpty()) {
+            return null;
+        }
+        int[] ks = idx.stream().mapToInt(i -> batch.work().get(i).draftSlots()).toArray();
+        Scheduler.Draft[] got = speculator.drafter().propose(seqs, ks);
+        Scheduler.Draft[] out = new Scheduler.Draft[batch.work().size()];
+        for (int j = 0; j < idx.size(); j++) {
+            Scheduler.Draft d = got[j];
+            if (d.length() > ks[j]) {
+                throw new IllegalStateException(speculator.drafter().name() + " proposed " + d.length() + " drafts for " + ks[j] + " slots");
+            }
+            out[idx.get(j)] = d;
+        }
+        return out;
+    }
+
+    /**
+     * Turns speculative decoding on (null: off). The engine owns it from here: draft slots are reserved by the
+     * scheduler, drafts verified in the step's forward, and the speculator's figures kept.
+     */
+    public LlmEngine speculate(org.llmwb.engine.spec.Speculator s) {
+        this.speculator = s;
+        scheduler.speculate(s == null ? null : s::lookahead);
+        return this;
+    }
+
+    public org.llmwb.engine.spec.Speculator speculator() {
+        return speculator;
     }
 
     /**

@@ -15,7 +15,26 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param seconds measured duration of the step (schedule, forward, sampling)
  */
 public record StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting,
-        int running, Kv kv) {
+        int running, Kv kv, Spec spec) {
+
+    public StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting, int running,
+            Kv kv) {
+        this(index, start, seconds, parts, finished, preempted, waiting, running, kv, null);
+    }
+
+    /**
+     * The step's speculative verifications: per sequence, drafts verified and drafts accepted; the time the
+     * drafter took before the forward and the verify forward itself (seconds).
+     */
+    public record Spec(List<Integer> seqs, int[] drafted, int[] accepted, double draftSeconds, double verifySeconds) {
+        public int totalDrafted() {
+            return java.util.Arrays.stream(drafted).sum();
+        }
+
+        public int totalAccepted() {
+            return java.util.Arrays.stream(accepted).sum();
+        }
+    }
 
     /** One sequence's share of the step: tokens [start, start + count) of sequence {@code seq}. */
     public record Part(int seq, int start, int count, boolean decode) {
@@ -57,6 +76,14 @@ public record StepEvent(int index, double start, double seconds, List<Part> part
         finished.forEach(f::add);
         ArrayNode pr = o.putArray("preempted");
         preempted.forEach(pr::add);
+        if (spec != null) {
+            ObjectNode sp = o.putObject("spec").put("drafted", spec.totalDrafted()).put("accepted", spec.totalAccepted())
+                    .put("draftSeconds", spec.draftSeconds()).put("verifySeconds", spec.verifySeconds());
+            ArrayNode per = sp.putArray("perSeq");
+            for (int i = 0; i < spec.seqs().size(); i++) {
+                per.addObject().put("seq", spec.seqs().get(i)).put("drafted", spec.drafted()[i]).put("accepted", spec.accepted()[i]);
+            }
+        }
         ObjectNode k = o.putObject("kv").put("totalBlocks", kv.totalBlocks()).put("usedBlocks", kv.usedBlocks())
                 .put("cachedFreeBlocks", kv.cachedFreeBlocks()).put("allocatedBytes", kv.allocatedBytes()).put("usedBytes", kv.usedBytes());
         if (kv.blocks() != null) {

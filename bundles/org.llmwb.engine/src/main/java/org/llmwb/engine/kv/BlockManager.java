@@ -264,6 +264,56 @@ public final class BlockManager implements KvCacheManager {
         return copy;
     }
 
+    @Override
+    public boolean canReserve(KvSeq s, int extra) {
+        return free.size() >= blocksFor(s.length() + extra) - s.table.size();
+    }
+
+    /** New private blocks for the extra positions; the last block is private already (the newest token's slot was made first). */
+    @Override
+    public void reserve(KvSeq s, int extra) {
+        if (!canReserve(s, extra)) {
+            throw new IllegalStateException("not enough free blocks for " + extra + " draft positions");
+        }
+        while (s.table.size() < blocksFor(s.length() + extra)) {
+            Block b = take();
+            s.table.add(b.id);
+        }
+    }
+
+    @Override
+    public void trim(KvSeq s, int tokens) {
+        int keep = blocksFor(tokens);
+        while (s.table.size() > keep) {
+            Block b = blocks[s.table.remove(s.table.size() - 1)];
+            if (--b.refs == 0) {
+                if (b.hash != -1) {
+                    unregister(b);
+                }
+                free.add(b.id);
+            }
+        }
+        if (!prefixCaching) {
+            return;
+        }
+        long prev = -1;
+        for (int i = 0; i < Math.min(tokens / blockSize, s.table.size()); i++) {
+            Block b = blocks[s.table.get(i)];
+            if (b.hash == -1) {
+                if (i > 0 && prev == -1) {
+                    return; // the chain is broken above: later blocks cannot be keyed
+                }
+                int[] toks = s.tokens.subList(i * blockSize, (i + 1) * blockSize).stream().mapToInt(Integer::intValue).toArray();
+                long h = chain(prev, toks);
+                if (byHash.containsKey(h)) {
+                    return;
+                }
+                register(b, h, toks);
+            }
+            prev = b.hash;
+        }
+    }
+
     /** A second sequence sharing all of {@code parent}'s blocks (e.g. parallel sampling); its first write copies. */
     public KvSeq fork(KvSeq parent) {
         KvSeq child = new KvSeq(parent.tokens);

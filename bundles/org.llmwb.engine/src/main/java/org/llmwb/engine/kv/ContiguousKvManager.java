@@ -117,4 +117,21 @@ public final class ContiguousKvManager implements KvCacheManager {
         }
         return null;
     }
+
+    @Override
+    public boolean canReserve(KvSeq s, int extra) {
+        return s.length() + extra <= reservedTokens();
+    }
+
+    @Override
+    public void reserve(KvSeq s, int extra) {
+        if (!canReserve(s, extra)) {
+            throw new IllegalStateException("sequence would outgrow its reservation of " + reservedTokens() + " tokens");
+        }
+    }
+
+    @Override
+    public void trim(KvSeq s, int tokens) {
+        // the reservation is fixed: nothing to give back
+    }
 }

@@ -41,6 +41,26 @@ public interface KvCacheManager {
     /** Makes room for the newest token; returns {src, dst} when a shared block must be copied first, else null. */
     int[] appendSlot(KvSeq s);
 
+    /**
+     * Whether {@link #reserve} can give the sequence slots for {@code extra} positions past its tokens
+     * (speculative decoding's draft tokens), without preempting anyone.
+     */
+    boolean canReserve(KvSeq s, int extra);
+
+    /**
+     * Extends the sequence's block table to cover {@code extra} positions past its current tokens. The slots
+     * hold no tokens yet: draft tokens are written there by the verify step and only the accepted ones become
+     * the sequence's tokens; {@link #trim} gives back what the rejected ones held.
+     */
+    void reserve(KvSeq s, int extra);
+
+    /**
+     * Shrinks the sequence's block table to the blocks its first {@code tokens} tokens need (after a
+     * speculative step, the rejected drafts' blocks), and registers full blocks that tokens added without
+     * {@link #appendSlot} filled, so prefix caching still sees them.
+     */
+    void trim(KvSeq s, int tokens);
+
     /** Tells the manager that the KV of the sequence's first {@code tokens} tokens is now in the pool. */
     default void markComputed(KvSeq s, int tokens) {
     }

@@ -62,7 +62,7 @@ public final class CpuModelRunner implements ModelRunner {
     }
 
     @Override
-    public float[][] run(List<SeqInput> inputs) {
-        return model.forward(inputs, pool);
+    public float[][] run(List<SeqInput> inputs, int layers) {
+        return model.forward(inputs, pool, layers);
     }
 }

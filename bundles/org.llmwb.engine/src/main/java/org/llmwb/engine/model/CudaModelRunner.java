@@ -318,11 +318,15 @@ public final class CudaModelRunner implements ModelRunner {
      * difference is host work: scheduling, metadata copies, the logits download, sampling.
      */
     public float[] timeGraphReplay(int rows, int warmup, int runs) {
-        Gpu.Graph g = graphs.get(rows);
+        Gpu.Graph g = graphs.get(graphKey(rows, cfg.numLayers()));
         if (g == null) {
             throw new IllegalStateException("no graph captured for a batch of " + rows);
         }
         return gpu.time(warmup, runs, i -> g.replay());
+    }
+
+    private static int graphKey(int rows, int layers) {
+        return layers << 16 | rows;
     }
 
     static int bucket(int b) {
@@ -330,7 +334,10 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     @Override
-    public float[][] run(List<SeqInput> inputs) {
+    public float[][] run(List<SeqInput> inputs, int layerCount) {
+        if (layerCount < 1 || layerCount > cfg.numLayers()) {
+            throw new IllegalArgumentException("layers " + layerCount + " of " + cfg.numLayers());
+        }
         int b = inputs.size();
         int t = 0;
         int maxBlocks = 1;
@@ -349,7 +356,8 @@ public final class CudaModelRunner implements ModelRunner {
         int[] pos = new int[tokens];
         int[] slot = new int[tokens];
         java.util.Arrays.fill(slot, -1); // padding rows write no KV
-        int[] last = new int[b];
+        int[] last = new int[inputs.stream().mapToInt(SeqInput::logits).sum()];
+        int r = 0;
         int[] qLen = new int[b];
         int[] past = new int[b];
         int[][] tbl = new int[b][];
@@ -370,7 +378,9 @@ public final class CudaModelRunner implements ModelRunner {
                 }
                 slot[i] = blk * blockSize + pos[i] % blockSize;
             }
-            last[s] = i - 1;
+            for (int j = in.logits(); j > 0; j--) {
+                last[r++] = i - j;
+            }
         }
         gpu.write(ids, tok);
         gpu.write(positions, pos);
@@ -386,31 +396,31 @@ public final class CudaModelRunner implements ModelRunner {
             gpu.write(lens, ctx);
         }
         if (graph) {
-            Gpu.Graph g = graphs.get(rows);
+            Gpu.Graph g = graphs.get(graphKey(rows, layerCount));
             if (g != null) {
                 g.replay();
             } else {
-                forward(rows, tok, slot, null, stride, maxCtx);
+                forward(rows, tok, slot, null, stride, maxCtx, layerCount);
                 gpu.sync();
-                graphs.put(rows, gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize)));
+                graphs.put(graphKey(rows, layerCount), gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize, layerCount)));
             }
         } else {
-            forward(t, tok, slot, allDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx);
+            forward(t, tok, slot, allDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
         }
-        float[][] out = new float[b][];
-        for (int s = 0; s < b; s++) {
+        float[][] out = new float[last.length][];
+        for (int s = 0; s < last.length; s++) {
             out[s] = Half.bf16ToFloat(gpu.downloadShorts(logits, (long) last[s] * vocabPadded, vocab));
         }
         return out;
     }
 
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
-    private void forward(int t, int[] tok, int[] slot, PrefillAttention attention, int stride, int maxCtx) {
+    private void forward(int t, int[] tok, int[] slot, PrefillAttention attention, int stride, int maxCtx, int layerCount) {
         int qw = hq * d;
         int kw = hkv * d;
         DecodeAttention.Shape shape = new DecodeAttention.Shape(t, hq, hkv, d, DecodeAttention.Dtype.BF16);
         layers.embedding(embed, vocab, h, tok, ids, x);
-        for (int l = 0; l < cfg.numLayers(); l++) {
+        for (int l = 0; l < layerCount; l++) {
             layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
             linear(xn, wq[l], q, t, qw, h);
             linear(xn, wk[l], k, t, kw, h);

@@ -135,6 +135,17 @@ public final class LlamaCpu {
 
     /** Runs one step; returns the logits of each sequence's last new token, [B][vocab]. */
     public float[][] forward(List<SeqInput> batch, KvPool pool) {
+        return forward(batch, pool, cfg.numLayers());
+    }
+
+    /**
+     * Runs one step through the first {@code layers} layers (all of them for the model itself; fewer for an
+     * early-exit draft); returns {@link SeqInput#logits()} rows per sequence, in order.
+     */
+    public float[][] forward(List<SeqInput> batch, KvPool pool, int layers) {
+        if (layers < 1 || layers > cfg.numLayers()) {
+            throw new IllegalArgumentException("layers " + layers + " of " + cfg.numLayers());
+        }
         int hq = cfg.numHeads();
         int hkv = cfg.numKvHeads();
         int d = cfg.headDim();
@@ -167,7 +178,7 @@ public final class LlamaCpu {
             }
         }
         INDArray x = Nd4jOps.embedding(embed, ids);
-        for (int l = 0; l < cfg.numLayers(); l++) {
+        for (int l = 0; l < layers; l++) {
             INDArray qkv = Nd4jOps.linear(Nd4jOps.rmsnorm(x, attnNorm[l], num.rmsEps()), qkvT[l]);
             INDArray q = qkv.get(all(), interval(0, qw)).dup('c');
             INDArray k = qkv.get(all(), interval(qw, qw + kw)).dup('c');
@@ -182,14 +193,18 @@ public final class LlamaCpu {
             INDArray mlp = Nd4jOps.siluMul(Nd4jOps.linear(Nd4jOps.rmsnorm(x, mlpNorm[l], num.rmsEps()), gateUpT[l]));
             x.addi(Nd4jOps.linear(mlp, downT[l]));
         }
-        int[] last = new int[batch.size()];
+        int rows = batch.stream().mapToInt(SeqInput::logits).sum();
+        int[] last = new int[rows];
         t = 0;
-        for (int b = 0; b < batch.size(); b++) {
-            t += batch.get(b).tokens().length;
-            last[b] = t - 1;
+        int r = 0;
+        for (SeqInput s : batch) {
+            t += s.tokens().length;
+            for (int j = s.logits(); j > 0; j--) {
+                last[r++] = t - j;
+            }
         }
         INDArray logits = Nd4jOps.linear(Nd4jOps.rmsnorm(x.getRows(last), finalNorm, num.rmsEps()), lmHeadT);
-        float[][] out = new float[batch.size()][];
+        float[][] out = new float[rows][];
         for (int b = 0; b < out.length; b++) {
             out[b] = logits.getRow(b).dup().data().asFloat();
         }

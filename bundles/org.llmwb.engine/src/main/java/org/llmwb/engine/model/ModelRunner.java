@@ -30,8 +30,19 @@ public interface ModelRunner extends AutoCloseable {
     /** Copy-on-write copies ({src, dst} blocks) to make before the step's forward. */
     void copyBlocks(List<int[]> copies);
 
-    /** One step; returns [inputs.size()][vocab] logits. */
-    float[][] run(List<SeqInput> inputs);
+    /**
+     * One step; returns logits rows in input order: {@link SeqInput#logits()} rows per input (its last new
+     * tokens'), so [inputs.size()][vocab] when each asks for one.
+     */
+    default float[][] run(List<SeqInput> inputs) {
+        return run(inputs, config().numLayers());
+    }
+
+    /**
+     * One step through the first {@code layers} decoder layers only, then the final norm and LM head (early exit:
+     * the draft of self-speculative decoding). K/V are written for those layers only.
+     */
+    float[][] run(List<SeqInput> inputs, int layers);
 
     /** Makes the runner usable from the calling thread (the GPU runner makes its CUDA context current there). */
     default void bindToCurrentThread() {

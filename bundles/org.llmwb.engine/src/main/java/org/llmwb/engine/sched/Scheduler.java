@@ -23,8 +23,28 @@ import org.llmwb.engine.sched.SchedulerConfig.Batching;
  * end, and retires finished ones.
  */
 public final class Scheduler {
-    /** One sequence's part of a step: tokens {@code [start, start + count)}; {@code decode} when it is one new token. */
-    public record Work(Sequence seq, int start, int count, boolean decode) {
+    /**
+     * One sequence's part of a step: tokens {@code [start, start + count)}; {@code decode} when it is one new token.
+     * {@code draftSlots} &gt; 0 on a decode: KV slots reserved past the token for that many speculative drafts
+     * (the engine asks its drafter for up to that many; the verify step runs them with the token).
+     */
+    public record Work(Sequence seq, int start, int count, boolean decode, int draftSlots) {
+        public Work(Sequence seq, int start, int count, boolean decode) {
+            this(seq, start, count, decode, 0);
+        }
+    }
+
+    /** A speculative step's drafts for one work item: tokens and, per token, the distribution they were drawn from (null = chosen outright). */
+    public record Draft(int[] tokens, double[][] q) {
+        public static final Draft NONE = new Draft(new int[0], null);
+
+        public int length() {
+            return tokens.length;
+        }
+    }
+
+    /** What the verify step of one speculative work item decided. */
+    public record Verified(Sequence seq, int drafted, int accepted) {
     }
 
     /**
@@ -46,7 +66,8 @@ public final class Scheduler {
     private final List<Sequence> waiting = new ArrayList<>();
     private final List<Sequence> running = new ArrayList<>();
     private final Comparator<Sequence> rank;
-    private final List<Sequence> finishedSinceLastStep = new ArrayList<>();
+    private java.util.function.ToIntFunction<Sequence> lookahead;
+    private final List<Verified> verified = new ArrayList<>();
 
     public Scheduler(KvCacheManager kv, SchedulerConfig cfg, int maxModelLen) {
         this.kv = kv;
@@ -58,6 +79,19 @@ public final class Scheduler {
             case SHORTEST -> Comparator.comparingInt(Sequence::length).thenComparing(byArrival);
             case PRIORITY -> Comparator.comparingInt(Sequence::priority).thenComparing(byArrival);
         };
+    }
+
+    /**
+     * Turns speculative decoding on: each decoding sequence gets {@code lookahead(seq)} draft slots reserved
+     * when the budget, its limits and free blocks allow (null turns it off).
+     */
+    public void speculate(java.util.function.ToIntFunction<Sequence> lookahead) {
+        this.lookahead = lookahead;
+    }
+
+    /** The speculative work items of the last {@link #postprocess}: drafted and accepted per sequence. */
+    public List<Verified> verified() {
+        return Collections.unmodifiableList(verified);
     }
 
     public int maxModelLen() {
@@ -250,8 +284,20 @@ public final class Scheduler {
                 }
             }
             if (placed) {
-                work.add(new Work(s, s.computed, 1, true));
-                budget[0]--;
+                int k = 0;
+                if (lookahead != null) {
+                    // drafts beyond the output limit, the model's length or the step budget could never be kept
+                    k = Math.min(lookahead.applyAsInt(s), Math.min(budget[0] - 1, s.params().maxTokens() - s.outputLength() - 1));
+                    k = Math.min(k, maxModelLen - s.length() - 1);
+                    // drafts never take the last free blocks: the other running sequences' next tokens come first
+                    if (k > 0 && kv.canReserve(s.kv(), k) && kv.freeBlocks() > running.size()) {
+                        kv.reserve(s.kv(), k);
+                    } else {
+                        k = 0;
+                    }
+                }
+                work.add(new Work(s, s.computed, 1, true, k));
+                budget[0] -= 1 + k;
             }
         }
     }
@@ -274,31 +320,77 @@ public final class Scheduler {
      * @return sequences that finished in this step
      */
     public List<Sequence> postprocess(Batch batch, float[][] logits, double now) {
+        return postprocess(batch, logits, null, now);
+    }
+
+    /**
+     * After the forward of a step that may hold speculative work: {@code rows} are the logits rows in work
+     * order, one per plain work item and {@code 1 + drafts[i].length()} for a work item that verified drafts
+     * (row j predicts the token after the j-th verified position). Drafts are accepted left to right — greedy:
+     * while they equal the target's argmax; sampled: with probability min(1, p/q), a rejection resampling from
+     * the normalised max(0, p − q) — and the step then adds the target's own next token (the correction, or
+     * the bonus token when every draft was accepted). Rejected drafts' KV slots are given back.
+     *
+     * @param drafts per work item, its drafts (null or {@link Draft#NONE} for plain work); null when none
+     * @return sequences that finished in this step
+     */
+    public List<Sequence> postprocess(Batch batch, float[][] rows, Draft[] drafts, double now) {
         List<Sequence> done = new ArrayList<>();
+        verified.clear();
+        int row = 0;
         for (int i = 0; i < batch.work().size(); i++) {
             Work w = batch.work().get(i);
+            Draft d = drafts == null || drafts[i] == null ? Draft.NONE : drafts[i];
             Sequence s = w.seq();
+            int first = row;
+            row += 1 + d.length();
             s.computed += w.count();
+            if (w.draftSlots() > 0 || d.length() > 0) {
+                speculative(w, s, d, rows, first, now, done);
+                continue;
+            }
             kv.markComputed(s.kv(), s.computed);
             if (s.computed < s.length()) {
                 continue; // a prompt chunk: no token yet
             }
-            int token = Sampler.sample(logits[i], s.params(), s.rng());
-            int out = s.outputLength() + 1;
-            boolean stop = !s.params().ignoreStop() && s.params().stopTokens().contains(token);
-            boolean last = stop || out >= s.params().maxTokens() || s.length() + 1 >= maxModelLen;
-            if (last) {
-                s.finishReason = stop ? Sequence.FinishReason.STOP : Sequence.FinishReason.LENGTH;
-            }
-            s.recordToken(token, now, last);
-            if (last) {
-                finish(s, now);
+            if (emit(s, Sampler.sample(rows[first], s.params(), s.rng()), now)) {
                 done.add(s);
             } else {
                 s.needsSlot = true;
             }
         }
         return done;
+    }
+
+    private void speculative(Work w, Sequence s, Draft d, float[][] rows, int first, double now, List<Sequence> done) {
+        int[] out = SpecVerifier.verify(rows, first, d, s.params(), s.rng());
+        int accepted = out.length - 1;
+        verified.add(new Verified(s, d.length(), accepted));
+        for (int t : out) {
+            if (emit(s, t, now)) {
+                done.add(s);
+                return;
+            }
+        }
+        s.computed += accepted; // the accepted drafts' KV was written by the verify step
+        kv.markComputed(s.kv(), s.computed);
+        kv.trim(s.kv(), s.computed);
+        s.needsSlot = true;
+    }
+
+    /** Records a sampled token; returns true (and retires the sequence) when it was the last. */
+    private boolean emit(Sequence s, int token, double now) {
+        int out = s.outputLength() + 1;
+        boolean stop = !s.params().ignoreStop() && s.params().stopTokens().contains(token);
+        boolean last = stop || out >= s.params().maxTokens() || s.length() + 1 >= maxModelLen;
+        if (last) {
+            s.finishReason = stop ? Sequence.FinishReason.STOP : Sequence.FinishReason.LENGTH;
+        }
+        s.recordToken(token, now, last);
+        if (last) {
+            finish(s, now);
+        }
+        return last;
     }
 
     private void finish(Sequence s, double now) {

@@ -1,0 +1,60 @@
+package org.llmwb.engine.spec;
+
+import java.util.List;
+
+import org.llmwb.engine.kv.KvSeq;
+import org.llmwb.engine.sched.Scheduler;
+import org.llmwb.engine.sched.Sequence;
+
+/**
+ * Prompt lookup (n-gram) drafting, training free: the longest suffix of the sequence (from {@code maxN} down to
+ * {@code minN} tokens) that occurred earlier in its prompt or output is looked up, most recent occurrence first,
+ * and the tokens that followed it there are proposed. Pays off when the output copies its input (code edits,
+ * extraction, summaries quoting the source) or repeats itself.
+ */
+public final class NgramDrafter implements Drafter {
+    private final int minN;
+    private final int maxN;
+
+    public NgramDrafter(int minN, int maxN) {
+        if (minN < 1 || maxN < minN) {
+            throw new IllegalArgumentException("n-gram sizes need 1 <= min <= max, got " + minN + ".." + maxN);
+        }
+        this.minN = minN;
+        this.maxN = maxN;
+    }
+
+    @Override
+    public String name() {
+        return "ngram";
+    }
+
+    @Override
+    public Scheduler.Draft[] propose(List<Sequence> seqs, int[] ks) {
+        Scheduler.Draft[] out = new Scheduler.Draft[seqs.size()];
+        for (int i = 0; i < out.length; i++) {
+            KvSeq kv = seqs.get(i).kv();
+            out[i] = new Scheduler.Draft(lookup(kv.tokens(0, kv.length()), ks[i], minN, maxN), null);
+        }
+        return out;
+    }
+
+    /** The up-to-{@code k} tokens that followed the most recent earlier occurrence of the longest matching suffix. */
+    static int[] lookup(int[] t, int k, int minN, int maxN) {
+        int len = t.length;
+        for (int n = Math.min(maxN, len - 1); n >= minN; n--) {
+            for (int start = len - n - 1; start >= 0; start--) {
+                boolean match = true;
+                for (int j = 0; j < n && match; j++) {
+                    match = t[start + j] == t[len - n + j];
+                }
+                if (match) {
+                    int from = start + n;
+                    int to = Math.min(from + k, len);
+                    return java.util.Arrays.copyOfRange(t, from, to);
+                }
+            }
+        }
+        return new int[0];
+    }
+}

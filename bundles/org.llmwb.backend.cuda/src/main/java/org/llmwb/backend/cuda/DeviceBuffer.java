@@ -9,11 +9,25 @@ import jcuda.driver.CUdeviceptr;
 public final class DeviceBuffer implements AutoCloseable {
     private final CUdeviceptr ptr;
     private final long bytes;
+    private final boolean owner;
     private boolean freed;
 
     DeviceBuffer(CUdeviceptr ptr, long bytes) {
+        this(ptr, bytes, true);
+    }
+
+    private DeviceBuffer(CUdeviceptr ptr, long bytes, boolean owner) {
         this.ptr = ptr;
         this.bytes = bytes;
+        this.owner = owner;
+    }
+
+    /** A window of this buffer (closing it frees nothing; it must not outlive this buffer). */
+    public DeviceBuffer view(long offsetBytes, long viewBytes) {
+        if (offsetBytes < 0 || viewBytes < 0 || offsetBytes + viewBytes > bytes) {
+            throw new IndexOutOfBoundsException("view " + offsetBytes + "+" + viewBytes + " outside 0.." + bytes);
+        }
+        return new DeviceBuffer(at(offsetBytes), viewBytes, false);
     }
 
     public CUdeviceptr ptr() {
@@ -44,7 +58,9 @@ public final class DeviceBuffer implements AutoCloseable {
     public void close() {
         if (!freed) {
             freed = true;
-            cuMemFree(ptr);
+            if (owner) {
+                cuMemFree(ptr);
+            }
         }
     }
 }

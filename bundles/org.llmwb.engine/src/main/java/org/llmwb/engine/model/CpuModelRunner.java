@@ -30,7 +30,7 @@ public final class CpuModelRunner implements ModelRunner {
 
     @Override
     public String device() {
-        return "CPU (ND4J, FP32), " + Runtime.getRuntime().availableProcessors() + " cores";
+        return "CPU (ND4J, FP32" + (model.quantization().any() ? "; " + model.quantization().label() + " emulated" : "") + "), " + Runtime.getRuntime().availableProcessors() + " cores";
     }
 
     @Override
@@ -46,7 +46,7 @@ public final class CpuModelRunner implements ModelRunner {
     @Override
     public long kvBytesPerToken() {
         ModelConfig c = model.config();
-        return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * 4;
+        return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * 4; // held as FP32 even when rounded to FP8
     }
 
     @Override

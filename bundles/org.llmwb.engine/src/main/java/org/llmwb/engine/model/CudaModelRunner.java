@@ -52,12 +52,17 @@ public final class CudaModelRunner implements ModelRunner {
     private final DeviceBuffer invFreq;
     private final DeviceBuffer[] attnNorm;
     private final DeviceBuffer[] mlpNorm;
-    private final DeviceBuffer[] wq;
-    private final DeviceBuffer[] wk;
-    private final DeviceBuffer[] wv;
-    private final DeviceBuffer[] wo;
-    private final DeviceBuffer[] wGateUp;
-    private final DeviceBuffer[] wDown;
+    private final QLinear[] wq;
+    private final QLinear[] wk;
+    private final QLinear[] wv;
+    private final QLinear[] wo;
+    private final QLinear[] wGateUp;
+    private final QLinear[] wDown;
+    private final org.llmwb.engine.quant.Quantization quant;
+    private final org.llmwb.backend.cuda.ops.Fp8Convert fp8;
+    private final org.llmwb.backend.cuda.ops.Quantizers quantizers;
+    /** BF16 scratch the emulated formats (FP8, NVFP4) dequantize one matrix into before the BF16 kernels. */
+    private DeviceBuffer scratch;
     private final DeviceBuffer[] kCache;
     private final DeviceBuffer[] vCache;
     private final long weightBytes;
@@ -87,7 +92,7 @@ public final class CudaModelRunner implements ModelRunner {
     public static CudaModelRunner open(Checkpoint ck, int kvBlocks, int blockSize) {
         Gpu gpu = Gpu.open();
         try {
-            return new CudaModelRunner(gpu, true, ck, kvBlocks, blockSize);
+            return new CudaModelRunner(gpu, true, ck, kvBlocks, blockSize, org.llmwb.engine.quant.Quantization.NONE);
         } catch (RuntimeException e) {
             gpu.close();
             throw e;
@@ -96,11 +101,25 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** Loads the weights onto an open GPU (the caller keeps owning it). */
     public CudaModelRunner(Gpu gpu, Checkpoint ck, int kvBlocks, int blockSize) {
-        this(gpu, false, ck, kvBlocks, blockSize);
+        this(gpu, false, ck, kvBlocks, blockSize, org.llmwb.engine.quant.Quantization.NONE);
     }
 
-    private CudaModelRunner(Gpu gpu, boolean ownsGpu, Checkpoint ck, int kvBlocks, int blockSize) {
+    /**
+     * Loads the weights onto an open GPU with a load-time quantization of the linear layers: INT8 and INT4 run
+     * the W8A16/W4A16 GEMV kernels (a step of more than 16 tokens runs them 16 rows at a time); FP8 and NVFP4
+     * weights are stored quantized and dequantized into a BF16 scratch matrix before each BF16 linear
+     * (emulated: the memory is saved, the bandwidth is not). FP8 KV is not supported on the GPU runner yet.
+     */
+    public CudaModelRunner(Gpu gpu, Checkpoint ck, int kvBlocks, int blockSize, org.llmwb.engine.quant.Quantization quant) {
+        this(gpu, false, ck, kvBlocks, blockSize, quant);
+    }
+
+    private CudaModelRunner(Gpu gpu, boolean ownsGpu, Checkpoint ck, int kvBlocks, int blockSize, org.llmwb.engine.quant.Quantization quant) {
         this.gpu = gpu;
+        this.quant = quant;
+        if (quant.kv() != org.llmwb.engine.quant.Quantization.Kv.NONE) {
+            throw new InputException("an FP8 KV cache runs on the CPU backend only for now (the GPU prefill attention reads BF16 K/V)");
+        }
         this.ownsGpu = ownsGpu;
         cfg = ck.config();
         Checkpoint.Numerics num = ck.numerics();
@@ -130,6 +149,8 @@ public final class CudaModelRunner implements ModelRunner {
         kvOps = new KvCacheOps(gpu);
         decode = new DecodeAttention(gpu);
         prefill = new PrefillAttention(gpu, hq, hkv, d, blockSize, kvBlocks);
+        fp8 = new org.llmwb.backend.cuda.ops.Fp8Convert(gpu);
+        quantizers = new org.llmwb.backend.cuda.ops.Quantizers(gpu);
         int nl = cfg.numLayers();
         int qw = hq * d;
         int kw = hkv * d;
@@ -142,28 +163,28 @@ public final class CudaModelRunner implements ModelRunner {
         invFreq = own(gpu.upload("rope inverse frequencies", inv));
         attnNorm = new DeviceBuffer[nl];
         mlpNorm = new DeviceBuffer[nl];
-        wq = new DeviceBuffer[nl];
-        wk = new DeviceBuffer[nl];
-        wv = new DeviceBuffer[nl];
-        wo = new DeviceBuffer[nl];
-        wGateUp = new DeviceBuffer[nl];
-        wDown = new DeviceBuffer[nl];
+        wq = new QLinear[nl];
+        wk = new QLinear[nl];
+        wv = new QLinear[nl];
+        wo = new QLinear[nl];
+        wGateUp = new QLinear[nl];
+        wDown = new QLinear[nl];
         kCache = new DeviceBuffer[nl];
         vCache = new DeviceBuffer[nl];
         for (int l = 0; l < nl; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = up(p + "input_layernorm", ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = up(p + "post_attention_layernorm", ck.floats(p + "post_attention_layernorm.weight", h));
-            wq[l] = up(p + "q_proj", ck.floats(p + "self_attn.q_proj.weight", qw, h));
-            wk[l] = up(p + "k_proj", ck.floats(p + "self_attn.k_proj.weight", kw, h));
-            wv[l] = up(p + "v_proj", ck.floats(p + "self_attn.v_proj.weight", kw, h));
-            wo[l] = up(p + "o_proj", ck.floats(p + "self_attn.o_proj.weight", h, qw));
+            wq[l] = linearWeights(p + "q_proj", ck.floats(p + "self_attn.q_proj.weight", qw, h), qw, h);
+            wk[l] = linearWeights(p + "k_proj", ck.floats(p + "self_attn.k_proj.weight", kw, h), kw, h);
+            wv[l] = linearWeights(p + "v_proj", ck.floats(p + "self_attn.v_proj.weight", kw, h), kw, h);
+            wo[l] = linearWeights(p + "o_proj", ck.floats(p + "self_attn.o_proj.weight", h, qw), h, qw);
             float[] g = ck.floats(p + "mlp.gate_proj.weight", inter, h);
             float[] u = ck.floats(p + "mlp.up_proj.weight", inter, h);
             float[] gu = java.util.Arrays.copyOf(g, 2 * inter * h); // rows: gate then up, as silu_mul reads them
             System.arraycopy(u, 0, gu, inter * h, inter * h);
-            wGateUp[l] = up(p + "gate_up_proj", gu);
-            wDown[l] = up(p + "down_proj", ck.floats(p + "mlp.down_proj.weight", h, inter));
+            wGateUp[l] = linearWeights(p + "gate_up_proj", gu, 2 * inter, h);
+            wDown[l] = linearWeights(p + "down_proj", ck.floats(p + "mlp.down_proj.weight", h, inter), h, inter);
             long cacheBytes = 2L * kvBlocks * blockSize * kw;
             kCache[l] = own(gpu.alloc("K cache of layer " + l, cacheBytes));
             vCache[l] = own(gpu.alloc("V cache of layer " + l, cacheBytes));
@@ -171,6 +192,66 @@ public final class CudaModelRunner implements ModelRunner {
             gpu.memset(vCache[l], (byte) 0);
         }
         weightBytes = nl * layerWeightBytes() + 2L * (e.length + (ck.has("lm_head.weight") ? (long) vocab * h : 0) + h);
+        if (quant.weights() == org.llmwb.engine.quant.Quantization.Weights.FP8 || quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NVFP4) {
+            long most = Math.max(Math.max((long) qw * h, (long) h * qw), Math.max(2L * inter * h, (long) h * inter));
+            scratch = own(gpu.alloc("dequantized weight scratch", 2 * most));
+        }
+    }
+
+    /** One linear layer's weight [n, k] as the quantization stores it on the GPU. */
+    private record QLinear(org.llmwb.engine.quant.Quantization.Weights f, int n, int k, DeviceBuffer w, DeviceBuffer scales, float scale) {
+        long bytes() {
+            return w.bytes() + (scales == null ? 0 : scales.bytes());
+        }
+    }
+
+    /** Uploads a linear layer's weight in BF16 and, for a quantized format, quantizes it on the GPU with the kernel lab's quantizers. */
+    private QLinear linearWeights(String what, float[] w, int n, int kDim) {
+        org.llmwb.engine.quant.Quantization.Weights f = quant.weights();
+        if (f == org.llmwb.engine.quant.Quantization.Weights.NONE) {
+            return new QLinear(f, n, kDim, up(what, w), null, 1f);
+        }
+        try (DeviceBuffer bf = gpu.upload(what + " (bf16, to quantize)", Half.toBf16(w))) {
+            switch (f) {
+                case INT8 -> {
+                    DeviceBuffer q8 = own(gpu.alloc(what + " int8", (long) n * kDim));
+                    DeviceBuffer sc = own(gpu.alloc(what + " scales", 4L * n));
+                    quantizers.int8Rows(bf, q8, sc, n, kDim);
+                    gpu.sync();
+                    return new QLinear(f, n, kDim, q8, sc, 1f);
+                }
+                case INT4 -> {
+                    if (kDim % 128 != 0) {
+                        throw new InputException(cfg.name() + ": INT4 on the GPU needs K a multiple of 128 (" + what + " has K = " + kDim + ")");
+                    }
+                    DeviceBuffer q4 = own(gpu.alloc(what + " int4", (long) n * kDim / 2));
+                    DeviceBuffer sc = own(gpu.alloc(what + " group scales", 4L * n * (kDim / 128)));
+                    quantizers.int4Groups(bf, q4, sc, null, n, kDim);
+                    gpu.sync();
+                    return new QLinear(f, n, kDim, q4, sc, 1f);
+                }
+                case FP8 -> {
+                    float scale = org.llmwb.engine.quant.WeightQuant.fp8Scale(w);
+                    DeviceBuffer q = own(gpu.alloc(what + " fp8", (long) n * kDim));
+                    fp8.fromBf16(org.llmwb.core.numeric.Fp8.Format.E4M3, bf, q, (long) n * kDim, scale);
+                    gpu.sync();
+                    return new QLinear(f, n, kDim, q, null, scale);
+                }
+                case NVFP4 -> {
+                    float g = org.llmwb.backend.cpu.Quantize.nvfp4GlobalScale(w);
+                    DeviceBuffer q = own(gpu.alloc(what + " nvfp4", (long) n * kDim / 2));
+                    DeviceBuffer sc = own(gpu.alloc(what + " nvfp4 block scales", (long) n * kDim / 16));
+                    quantizers.nvfp4(bf, q, sc, (long) n * kDim, g);
+                    gpu.sync();
+                    return new QLinear(f, n, kDim, q, sc, g);
+                }
+                default -> throw new IllegalStateException(f.toString());
+            }
+        }
+    }
+
+    public org.llmwb.engine.quant.Quantization quantization() {
+        return quant;
     }
 
     private DeviceBuffer own(DeviceBuffer b) {
@@ -194,7 +275,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public String device() {
-        return gpu.device().name() + " (our CUDA kernels, BF16)";
+        return gpu.device().name() + " (our CUDA kernels, BF16" + (quant.any() ? "; " + quant.label() : "") + ")";
     }
 
     @Override
@@ -231,9 +312,9 @@ public final class CudaModelRunner implements ModelRunner {
         return cfg.numLayers() * layerWeightBytes() + 2L * h + 2L * vocabPadded * h + 2L * h;
     }
 
-    /** One layer's BF16 weights: two norms, Q/K/V/O projections, gate/up and down. */
+    /** One layer's weights as stored: two BF16 norms, then Q/K/V/O, gate/up and down in the quantization's format (scales included). */
     private long layerWeightBytes() {
-        return 2L * (2L * h + (long) hq * d * h + 2L * hkv * d * h + (long) h * hq * d + 3L * inter * h);
+        return 2L * 2L * h + wq[0].bytes() + wk[0].bytes() + wv[0].bytes() + wo[0].bytes() + wGateUp[0].bytes() + wDown[0].bytes();
     }
 
     @Override
@@ -290,6 +371,32 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /** y[M, N] = x[M, K] · Wᵀ: GEMV for up to 16 rows (weight-bandwidth-bound), the tensor-core GEMM above. */
+    private void linear(DeviceBuffer in, QLinear w, DeviceBuffer out, int m, int n, int kDim) {
+        switch (w.f()) {
+            case NONE -> linear(in, w.w(), out, m, n, kDim);
+            case INT8, INT4 -> {
+                for (int r = 0; r < m; r += 16) {
+                    int rows = Math.min(16, m - r);
+                    DeviceBuffer xi = r == 0 && rows == m ? in : in.view(2L * r * kDim, 2L * rows * kDim);
+                    DeviceBuffer yo = r == 0 && rows == m ? out : out.view(2L * r * n, 2L * rows * n);
+                    if (w.f() == org.llmwb.engine.quant.Quantization.Weights.INT8) {
+                        gemv.w8a16(w.w(), w.scales(), xi, yo, rows, n, kDim);
+                    } else {
+                        gemv.w4a16(w.w(), w.scales(), null, xi, yo, rows, n, kDim);
+                    }
+                }
+            }
+            case FP8 -> {
+                fp8.toBf16(org.llmwb.core.numeric.Fp8.Format.E4M3, w.w(), scratch, (long) n * kDim, w.scale());
+                linear(in, scratch, out, m, n, kDim);
+            }
+            case NVFP4 -> {
+                quantizers.nvfp4Dequant(w.w(), w.scales(), scratch, (long) n * kDim, w.scale());
+                linear(in, scratch, out, m, n, kDim);
+            }
+        }
+    }
+
     private void linear(DeviceBuffer in, DeviceBuffer w, DeviceBuffer out, int m, int n, int kDim) {
         if (m <= 16) {
             gemv.bf16(w, in, out, m, n, kDim);

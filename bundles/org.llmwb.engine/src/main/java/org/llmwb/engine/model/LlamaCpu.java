@@ -26,10 +26,13 @@ public final class LlamaCpu {
     public static final class KvPool {
         final INDArray[] k;
         final INDArray[] v;
+        /** Whether K/V are stored as FP8 E4M3 (unit scale): values are rounded to that grid as they are written. */
+        final boolean fp8;
         public final int blocks;
         public final int blockSize;
 
-        KvPool(int layers, int blocks, int blockSize, int width) {
+        KvPool(int layers, int blocks, int blockSize, int width, boolean fp8) {
+            this.fp8 = fp8;
             this.blocks = blocks;
             this.blockSize = blockSize;
             k = new INDArray[layers];
@@ -68,7 +71,19 @@ public final class LlamaCpu {
     private final INDArray[] downT;
     private final float[] invFreq;
 
+    private final org.llmwb.engine.quant.Quantization quant;
+
     public LlamaCpu(Checkpoint ck) {
+        this(ck, org.llmwb.engine.quant.Quantization.NONE);
+    }
+
+    /**
+     * Loads the model with a load-time quantization: each linear layer's weights are quantized and dequantized
+     * back (the CPU then multiplies the quantized values in FP32: accuracy as quantized, speed as FP32), and an
+     * FP8 KV cache rounds K and V to E4M3 as they are written.
+     */
+    public LlamaCpu(Checkpoint ck, org.llmwb.engine.quant.Quantization quant) {
+        this.quant = quant;
         Nd4jOps.warmUp();
         cfg = ck.config();
         num = ck.numerics();
@@ -95,17 +110,26 @@ public final class LlamaCpu {
             String p = "model.layers." + l + ".";
             attnNorm[l] = row(ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = row(ck.floats(p + "post_attention_layernorm.weight", h));
-            INDArray wq = transposed(ck.floats(p + "self_attn.q_proj.weight", q, h), q, h);
-            INDArray wk = transposed(ck.floats(p + "self_attn.k_proj.weight", kv, h), kv, h);
-            INDArray wv = transposed(ck.floats(p + "self_attn.v_proj.weight", kv, h), kv, h);
+            INDArray wq = linearT(ck, p + "self_attn.q_proj.weight", q, h);
+            INDArray wk = linearT(ck, p + "self_attn.k_proj.weight", kv, h);
+            INDArray wv = linearT(ck, p + "self_attn.v_proj.weight", kv, h);
             qkvT[l] = Nd4j.hstack(wq, wk, wv).dup('c');
-            oT[l] = transposed(ck.floats(p + "self_attn.o_proj.weight", h, q), h, q);
-            INDArray g = transposed(ck.floats(p + "mlp.gate_proj.weight", inter, h), inter, h);
-            INDArray u = transposed(ck.floats(p + "mlp.up_proj.weight", inter, h), inter, h);
+            oT[l] = linearT(ck, p + "self_attn.o_proj.weight", h, q);
+            INDArray g = linearT(ck, p + "mlp.gate_proj.weight", inter, h);
+            INDArray u = linearT(ck, p + "mlp.up_proj.weight", inter, h);
             gateUpT[l] = Nd4j.hstack(g, u).dup('c');
-            downT[l] = transposed(ck.floats(p + "mlp.down_proj.weight", h, inter), h, inter);
+            downT[l] = linearT(ck, p + "mlp.down_proj.weight", h, inter);
         }
         invFreq = LayersRef.ropeInvFreq(d, num.ropeTheta(), num.ropeFactor(), num.lowFreqFactor(), num.highFreqFactor(), num.originalMaxPositions());
+    }
+
+    /** A linear layer's weight [out, in], through the load-time quantization, transposed for x · Wᵀ. */
+    private INDArray linearT(Checkpoint ck, String name, int out, int in) {
+        return transposed(org.llmwb.engine.quant.WeightQuant.fakeQuant(quant.weights(), ck.floats(name, out, in), out, in), out, in);
+    }
+
+    public org.llmwb.engine.quant.Quantization quantization() {
+        return quant;
     }
 
     private static INDArray transposed(float[] w, int out, int in) {
@@ -121,7 +145,7 @@ public final class LlamaCpu {
     }
 
     public KvPool newPool(int blocks, int blockSize) {
-        return new KvPool(cfg.numLayers(), blocks, blockSize, cfg.numKvHeads() * cfg.headDim());
+        return new KvPool(cfg.numLayers(), blocks, blockSize, cfg.numKvHeads() * cfg.headDim(), quant.kv() == org.llmwb.engine.quant.Quantization.Kv.FP8);
     }
 
     /** Weight bytes as held here (FP32). */
@@ -185,6 +209,10 @@ public final class LlamaCpu {
             INDArray v = qkv.get(all(), interval(qw + kw, qw + 2 * kw)).dup('c');
             Nd4jOps.rope(q, pos, invFreq, hq, d);
             Nd4jOps.rope(k, pos, invFreq, hkv, d);
+            if (pool.fp8) {
+                k = fp8(k);
+                v = fp8(v);
+            }
             writeRows(pool.k[l], k, slots);
             writeRows(pool.v[l], v, slots);
             INDArray attn = Nd4j.create(DataType.FLOAT, total, qw);
@@ -242,6 +270,15 @@ public final class LlamaCpu {
                 out.getRow(rows[i]).assign(r.getRow(i));
             }
         }
+    }
+
+    /** K or V rounded to FP8 E4M3 (unit scale), as an FP8 cache would hold them. The new tokens attend to the rounded values too. */
+    private static INDArray fp8(INDArray a) {
+        float[] f = a.data().asFloat();
+        for (int i = 0; i < f.length; i++) {
+            f[i] = org.llmwb.engine.quant.WeightQuant.fp8Kv(f[i]);
+        }
+        return Nd4j.create(f, a.shape(), 'c');
     }
 
     private static void writeRows(INDArray pool, INDArray rows, int[] slots) {

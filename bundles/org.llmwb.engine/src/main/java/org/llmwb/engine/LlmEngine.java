@@ -76,6 +76,20 @@ public final class LlmEngine {
         return s;
     }
 
+    /**
+     * A request prefilled elsewhere: its prompt, the first token sampled there (at {@code firstTime}), its K/V for the
+     * prompt to be written into the block table this allocates. Returns null when there is no room now.
+     */
+    public Sequence adopt(int[] prompt, int firstToken, double firstTime, SamplingParams params, int priority, double arrival) {
+        Sequence s = new Sequence(nextId, prompt, params, priority, arrival);
+        s.carryFirst(firstToken, firstTime);
+        if (!scheduler.adopt(s, prompt.length, now())) {
+            return null;
+        }
+        nextId++;
+        return s;
+    }
+
     public boolean hasWork() {
         return scheduler.hasWork();
     }

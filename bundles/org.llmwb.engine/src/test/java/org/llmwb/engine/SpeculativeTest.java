@@ -43,6 +43,26 @@ class SpeculativeTest {
     static final int BS = 4;
     static int lastPreemptions;
     static java.util.Map<String, Object> lastSummary;
+    /** Logits each run sampled its plain tokens from (spec: the first row of each verify), by sequence and output position. */
+    static java.util.Map<String, float[]> lastLogits;
+
+    /** The verify step's K/V and logits must be the plain decode's: compared where both runs sampled at the same position. */
+    static void assertSameLogits(java.util.Map<String, float[]> plain, java.util.Map<String, float[]> spec) {
+        int common = 0;
+        double m = 0;
+        for (var e : spec.entrySet()) {
+            float[] p = plain.get(e.getKey());
+            if (p == null) {
+                continue;
+            }
+            common++;
+            for (int i = 0; i < p.length; i++) {
+                m = Math.max(m, Math.abs(p[i] - e.getValue()[i]));
+            }
+        }
+        assertTrue(common >= 20, "positions compared: " + common);
+        assertTrue(m < 2e-4, "logits agree: max |diff| " + m);
+    }
 
     @BeforeAll
     static void load() throws Exception {
@@ -79,6 +99,8 @@ class SpeculativeTest {
         double[] clock = {0};
         LlmEngine e = new LlmEngine(runner, new BlockManager(blocks, BS), SchedulerConfig.continuous(64, 4), 0, () -> clock[0]);
         Speculator sp = spec == null ? null : spec.apply(runner);
+        lastLogits = new java.util.HashMap<>();
+        e.logitsTap((s, l) -> lastLogits.put(s.id() + ":" + s.outputLength(), l.clone()));
         if (sp != null) {
             e.speculate(sp);
         }
@@ -115,9 +137,11 @@ class SpeculativeTest {
     void greedyNgramReproducesPlainDecoding() {
         SamplingParams g = SamplingParams.greedy(24);
         List<int[]> plain = run(null, 128, g);
+        var plainLogits = lastLogits;
         Speculator sp = new Speculator(SpecConfig.ngram(4), new NgramDrafter(1, 3));
         List<int[]> spec = run(sp, 128, g);
         assertSame(plain, spec, "ngram");
+        assertSameLogits(plainLogits, lastLogits);
         assertTrue(sp.summary().get("verifies") instanceof Long v && v > 0, "the n-gram drafter proposed something");
     }
 
@@ -125,10 +149,12 @@ class SpeculativeTest {
     void greedyLayerSkipAndAdaptiveKReproducePlainDecoding() {
         SamplingParams g = SamplingParams.greedy(20);
         List<int[]> plain = run(null, 128, g);
+        var plainLogits = lastLogits;
         Speculator[] kept = new Speculator[1];
         List<int[]> spec = run(new CpuModelRunner(target, 128, BS), r -> kept[0] = new Speculator(
                 new SpecConfig(SpecConfig.Method.LAYER_SKIP, 3, true, 1, 3, 2, null), ModelDrafter.layerSkip(r, 2)), 128, g);
         assertSame(plain, spec, "layer-skip");
+        assertSameLogits(plainLogits, lastLogits);
         assertTrue(kept[0].acceptanceRate() > 0, "an early exit at half depth agrees with the full model sometimes");
     }
 
@@ -137,12 +163,14 @@ class SpeculativeTest {
         SamplingParams g = SamplingParams.greedy(24);
         int blocks = 24; // 96 slots for 6 sequences of up to 59 tokens: preemption and recompute happen
         List<int[]> plain = run(null, blocks, g);
+        var plainLogits = lastLogits;
         List<int[]> spec = run(new CpuModelRunner(target, blocks, BS), r -> new Speculator(
                 new SpecConfig(SpecConfig.Method.DRAFT_MODEL, 4, false, 1, 3, 0, "tiny"), ModelDrafter.draftModel(new CpuModelRunner(draft, blocks, BS), r)),
                 blocks, g);
         assertTrue(lastPreemptions > 0, "the small pool preempted someone");
         assertTrue((Long) lastSummary.get("verifies") > 0);
         assertSame(plain, spec, "draft model");
+        assertSameLogits(plainLogits, lastLogits);
     }
 
     @Test

@@ -63,24 +63,103 @@ public final class Gpu implements AutoCloseable {
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final CudaProbe.Result device;
+    private final int ordinal;
+    private final CUdevice dev = new CUdevice();
 
-    private Gpu(CudaProbe.Result device) {
+    private Gpu(CudaProbe.Result device, int ordinal) {
         this.device = device;
+        this.ordinal = ordinal;
     }
 
     /** Opens device 0; fails with the probe's reason when there is no usable GPU. */
     public static Gpu open() {
+        return open(0);
+    }
+
+    /**
+     * Opens device {@code ordinal} in a context of its own (a second open of the same device is a second
+     * context: its work time-slices with the first's).
+     */
+    public static Gpu open(int ordinal) {
         CudaProbe.Result p = CudaProbe.probe();
         if (!p.available()) {
             throw new CudaException("no usable GPU: " + p.reason());
         }
         JCudaDriver.setExceptionsEnabled(true);
-        Gpu g = new Gpu(p);
-        CUdevice dev = new CUdevice();
-        cuDeviceGet(dev, 0);
-        cuCtxCreate(g.context, 0, dev);
+        int count = deviceCount();
+        if (ordinal < 0 || ordinal >= count) {
+            throw new CudaException("GPU " + ordinal + " asked for; this machine has " + count);
+        }
+        Gpu g = new Gpu(p, ordinal);
+        cuDeviceGet(g.dev, ordinal);
+        cuCtxCreate(g.context, 0, g.dev);
         cuStreamCreate(g.stream, 0);
         return g;
+    }
+
+    /** GPUs the driver sees (0 when there is no driver). */
+    public static int deviceCount() {
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            jcuda.driver.JCudaDriver.cuInit(0);
+            int[] n = new int[1];
+            jcuda.driver.JCudaDriver.cuDeviceGetCount(n);
+            return n[0];
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
+    public int ordinal() {
+        return ordinal;
+    }
+
+    /**
+     * Lets this context read and write {@code other}'s memory directly (NVLink or PCIe peer to peer); returns
+     * false when the devices cannot (copies between them then go through host memory).
+     */
+    public boolean enablePeerAccess(Gpu other) {
+        if (other.ordinal == ordinal) {
+            return true;
+        }
+        int[] can = new int[1];
+        jcuda.driver.JCudaDriver.cuDeviceCanAccessPeer(can, dev, other.dev);
+        if (can[0] == 0) {
+            return false;
+        }
+        bind();
+        try {
+            jcuda.driver.JCudaDriver.cuCtxEnablePeerAccess(other.context, 0);
+        } catch (jcuda.CudaException e) {
+            if (!e.getMessage().contains("ALREADY_ENABLED")) {
+                throw e;
+            }
+        }
+        return true;
+    }
+
+    /** Copies {@code bytes} from {@code src} (memory of {@code srcGpu}) to {@code dst} (memory of {@code dstGpu}), device to device; returns when done. */
+    public static void copyPeer(DeviceBuffer dst, Gpu dstGpu, DeviceBuffer src, Gpu srcGpu, long bytes) {
+        jcuda.driver.JCudaDriver.cuMemcpyPeer(dst.ptr(), dstGpu.context, src.ptr(), srcGpu.context, bytes);
+    }
+
+    /** The fallback without peer access: device → pinned host → device (two copies over PCIe). */
+    public static void copyViaHost(DeviceBuffer dst, Gpu dstGpu, DeviceBuffer src, Gpu srcGpu, long bytes, Pointer pinned) {
+        srcGpu.bind();
+        cuMemcpyDtoH(pinned, src.ptr(), bytes);
+        dstGpu.bind();
+        cuMemcpyHtoD(dst.ptr(), pinned, bytes);
+    }
+
+    /** Page-locked host memory for {@link #copyViaHost} (free with {@link #freeHost}). */
+    public static Pointer allocHost(long bytes) {
+        Pointer p = new Pointer();
+        jcuda.driver.JCudaDriver.cuMemAllocHost(p, bytes);
+        return p;
+    }
+
+    public static void freeHost(Pointer p) {
+        jcuda.driver.JCudaDriver.cuMemFreeHost(p);
     }
 
     public CudaProbe.Result device() {

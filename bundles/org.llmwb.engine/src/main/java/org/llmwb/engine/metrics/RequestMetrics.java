@@ -12,6 +12,12 @@ import org.llmwb.engine.sched.Sequence;
 public record RequestMetrics(int id, String tag, double arrival, int promptTokens, int cachedPromptTokens, int outputTokens, double ttft,
         double timeToSecondToken, double[] itl, double tpot, double latency, int preemptions, String finishReason) {
 
+    /** The same figures under another id (a request's index when several engines served the run). */
+    public RequestMetrics withId(int newId) {
+        return new RequestMetrics(newId, tag, arrival, promptTokens, cachedPromptTokens, outputTokens, ttft, timeToSecondToken, itl, tpot, latency, preemptions,
+                finishReason);
+    }
+
     public static RequestMetrics of(Sequence s) {
         List<Double> t = s.tokenTimes();
         int n = t.size();

@@ -61,6 +61,31 @@ public final class CpuModelRunner implements ModelRunner {
         }
     }
 
+    private record Staging(float[] data, int maxBlocks) implements KvStaging {
+    }
+
+    @Override
+    public KvStaging newStaging(int maxBlocks) {
+        return new Staging(new float[2 * model.config().numLayers() * pool.blockFloats() * maxBlocks], maxBlocks);
+    }
+
+    @Override
+    public void gatherKv(int[] blocks, KvStaging dst) {
+        pool.gather(blocks, ((Staging) dst).data());
+    }
+
+    @Override
+    public void scatterKv(KvStaging src, int[] blocks) {
+        pool.scatter(((Staging) src).data(), blocks);
+    }
+
+    @Override
+    public String copyStaging(KvStaging src, ModelRunner to, KvStaging dst, int blocks) {
+        int n = 2 * model.config().numLayers() * pool.blockFloats() * blocks;
+        System.arraycopy(((Staging) src).data(), 0, ((Staging) dst).data(), 0, n);
+        return "host";
+    }
+
     @Override
     public float[][] run(List<SeqInput> inputs, int layers) {
         return model.forward(inputs, pool, layers);

@@ -336,6 +336,87 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
+    private record Staging(DeviceBuffer buffer, int maxBlocks) implements KvStaging {
+        @Override
+        public void close() {
+            buffer.close();
+        }
+    }
+
+    private jcuda.Pointer pinned;
+    private long pinnedBytes;
+
+    private long layerBlockBytes() {
+        return 2L * blockSize * hkv * d;
+    }
+
+    @Override
+    public KvStaging newStaging(int maxBlocks) {
+        return new Staging(gpu.alloc("KV transfer staging of " + maxBlocks + " blocks", 2L * cfg.numLayers() * layerBlockBytes() * maxBlocks), maxBlocks);
+    }
+
+    @Override
+    public void gatherKv(int[] ids, KvStaging dst) {
+        moveKv(ids, (Staging) dst, true);
+    }
+
+    @Override
+    public void scatterKv(KvStaging src, int[] ids) {
+        moveKv(ids, (Staging) src, false);
+    }
+
+    /** Layer by layer, K blocks then V blocks, with the kernel lab's gather/scatter kernels (16-byte vector copies). */
+    private void moveKv(int[] ids, Staging st, boolean gather) {
+        if (ids.length > st.maxBlocks()) {
+            throw new IllegalArgumentException(ids.length + " blocks for a staging buffer of " + st.maxBlocks());
+        }
+        long lb = layerBlockBytes();
+        long part = lb * ids.length;
+        try (DeviceBuffer dIds = gpu.upload("KV transfer block ids", ids)) {
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                DeviceBuffer ks = st.buffer().view(2L * l * part, part);
+                DeviceBuffer vs = st.buffer().view((2L * l + 1) * part, part);
+                if (gather) {
+                    kvOps.gather(kCache[l], ks, ids, dIds, lb);
+                    kvOps.gather(vCache[l], vs, ids, dIds, lb);
+                } else {
+                    kvOps.scatter(ks, kCache[l], ids, dIds, lb);
+                    kvOps.scatter(vs, vCache[l], ids, dIds, lb);
+                }
+            }
+            gpu.sync();
+        }
+    }
+
+    @Override
+    public String copyStaging(KvStaging src, ModelRunner to, KvStaging dst, int nBlocks) {
+        if (!(to instanceof CudaModelRunner other)) {
+            throw new IllegalArgumentException("KV moves between GPU runners only");
+        }
+        long bytes = 2L * cfg.numLayers() * layerBlockBytes() * nBlocks;
+        DeviceBuffer s = ((Staging) src).buffer();
+        DeviceBuffer t = ((Staging) dst).buffer();
+        if (other.gpu == gpu) {
+            gpu.copy(t, s, bytes);
+            return "device";
+        }
+        if (gpu.ordinal() == other.gpu.ordinal() || (gpu.enablePeerAccess(other.gpu) && other.gpu.enablePeerAccess(gpu))) {
+            Gpu.copyPeer(t, other.gpu, s, gpu, bytes);
+            gpu.bind();
+            return gpu.ordinal() == other.gpu.ordinal() ? "device" : "peer";
+        }
+        if (pinnedBytes < bytes) {
+            if (pinned != null) {
+                Gpu.freeHost(pinned);
+            }
+            pinned = Gpu.allocHost(bytes);
+            pinnedBytes = bytes;
+        }
+        Gpu.copyViaHost(t, other.gpu, s, gpu, bytes, pinned);
+        gpu.bind();
+        return "via-host";
+    }
+
     private DeviceBuffer grow(DeviceBuffer old, String what, long bytes) {
         dropGraphs(); // captured graphs hold the old addresses
         if (old != null) {
@@ -554,6 +635,9 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public void close() {
+        if (pinned != null) {
+            Gpu.freeHost(pinned);
+        }
         dropGraphs();
         prefill.close();
         for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, q, k, v, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {

@@ -56,6 +56,42 @@ public final class LlamaCpu {
         public long bytes() {
             return 2L * k.length * k[0].length() * 4;
         }
+
+        /** Floats one block holds in one layer's K (or V). */
+        public int blockFloats() {
+            return blockSize * (int) k[0].size(1);
+        }
+
+        /** Copies the blocks' K and V, layer by layer (K blocks, then V blocks), into {@code out}. */
+        public void gather(int[] ids, float[] out) {
+            int bf = blockFloats();
+            int o = 0;
+            for (int l = 0; l < k.length; l++) {
+                for (INDArray a : new INDArray[] {k[l], v[l]}) {
+                    for (int b : ids) {
+                        float[] f = a.get(interval((long) b * blockSize, (long) (b + 1) * blockSize), all()).dup().data().asFloat();
+                        System.arraycopy(f, 0, out, o, bf);
+                        o += bf;
+                    }
+                }
+            }
+        }
+
+        /** Writes what {@link #gather} laid out into the given blocks. */
+        public void scatter(float[] in, int[] ids) {
+            int bf = blockFloats();
+            long w = k[0].size(1);
+            int o = 0;
+            for (int l = 0; l < k.length; l++) {
+                for (INDArray a : new INDArray[] {k[l], v[l]}) {
+                    for (int b : ids) {
+                        a.get(interval((long) b * blockSize, (long) (b + 1) * blockSize), all())
+                                .assign(Nd4j.create(java.util.Arrays.copyOfRange(in, o, o + bf), new long[] {blockSize, w}, 'c'));
+                        o += bf;
+                    }
+                }
+            }
+        }
     }
 
     private final ModelConfig cfg;

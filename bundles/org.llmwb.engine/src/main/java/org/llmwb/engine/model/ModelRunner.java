@@ -44,6 +44,43 @@ public interface ModelRunner extends AutoCloseable {
      */
     float[][] run(List<SeqInput> inputs, int layers);
 
+    /** A runner-owned buffer holding the K/V of some blocks (all layers) on their way to another pool. */
+    interface KvStaging extends AutoCloseable {
+        int maxBlocks();
+
+        @Override
+        default void close() {
+        }
+    }
+
+    /** K and V bytes one block holds over all layers, as stored. */
+    default long kvBlockBytes() {
+        return kvBytesPerToken() * blockSize();
+    }
+
+    /** A staging buffer for up to {@code maxBlocks} blocks, on this runner's device. */
+    default KvStaging newStaging(int maxBlocks) {
+        throw new UnsupportedOperationException(backend() + " runner cannot move KV blocks");
+    }
+
+    /** Copies the K/V of {@code blocks} (every layer) into {@code dst}, in order; returns when done. */
+    default void gatherKv(int[] blocks, KvStaging dst) {
+        throw new UnsupportedOperationException(backend() + " runner cannot move KV blocks");
+    }
+
+    /** Writes the K/V in {@code src} (as {@link #gatherKv} laid it out, for as many blocks) into {@code blocks} of this pool. */
+    default void scatterKv(KvStaging src, int[] blocks) {
+        throw new UnsupportedOperationException(backend() + " runner cannot move KV blocks");
+    }
+
+    /**
+     * Copies {@code blocks} blocks' worth of {@code src} (this runner's) into {@code dst} (a staging of {@code to});
+     * returns the path taken: "host" (CPU memory), "device" (one GPU), "peer" (GPU to GPU) or "via-host".
+     */
+    default String copyStaging(KvStaging src, ModelRunner to, KvStaging dst, int blocks) {
+        throw new UnsupportedOperationException(backend() + " runner cannot move KV blocks");
+    }
+
     /** Makes the runner usable from the calling thread (the GPU runner makes its CUDA context current there). */
     default void bindToCurrentThread() {
     }

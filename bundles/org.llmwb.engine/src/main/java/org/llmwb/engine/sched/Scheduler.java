@@ -393,7 +393,30 @@ public final class Scheduler {
         return last;
     }
 
+    /**
+     * Takes in a sequence whose first {@code computed} tokens already have K/V elsewhere (a prefill worker's pool)
+     * and whose last token was sampled there: allocates its blocks now, so the caller can write that K/V into
+     * them, and puts it straight into decoding. Returns false (nothing changed) when sequences or blocks are short.
+     */
+    public boolean adopt(Sequence s, int computed, double now) {
+        if (s.length() >= maxModelLen) {
+            throw new IllegalArgumentException("sequence of " + s.length() + " tokens does not fit the model's " + maxModelLen + " positions");
+        }
+        if (running.size() >= cfg.maxSeqs() || !kv.canAllocate(s.kv()) || kv.freeBlocks() - (s.length() + kv.blockSize() - 1) / kv.blockSize() < running.size()) {
+            return false;
+        }
+        kv.allocate(s.kv());
+        s.computed = computed;
+        s.needsSlot = false;
+        s.status = Sequence.Status.RUNNING;
+        s.admitted = now;
+        kv.markComputed(s.kv(), computed);
+        running.add(s);
+        return true;
+    }
+
     private void finish(Sequence s, double now) {
+        s.finalTable = s.kv().blockTable();
         kv.free(s.kv());
         running.remove(s);
         s.status = Sequence.Status.FINISHED;

@@ -40,6 +40,7 @@ public final class Sequence {
     int cachedPrompt;
     double finished = Double.NaN;
     TokenListener listener;
+    int[] finalTable;
     /** Caller's label (request id), free-form. */
     public String tag;
 
@@ -124,6 +125,28 @@ public final class Sequence {
 
     public double finishedAt() {
         return finished;
+    }
+
+    /** The block table the sequence had when it finished (its blocks are free since, but hold its K/V until reused). */
+    public int[] finalBlockTable() {
+        return finalTable;
+    }
+
+    /** Moves the time of the first output token (disaggregation: it becomes visible once its K/V reached the decode worker). */
+    public void firstTokenAt(double t) {
+        if (tokenTimes.size() != 1) {
+            throw new IllegalStateException("only a sequence holding just its first output token can be retimed");
+        }
+        tokenTimes.set(0, t);
+    }
+
+    /** Appends the first output token, sampled elsewhere (a prefill worker), at its time. */
+    public void carryFirst(int token, double time) {
+        if (outputLength() != 0) {
+            throw new IllegalStateException("the sequence already has output");
+        }
+        kv.append(token);
+        tokenTimes.add(time);
     }
 
     public void listener(TokenListener l) {

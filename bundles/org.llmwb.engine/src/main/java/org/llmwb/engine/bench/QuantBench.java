@@ -101,7 +101,7 @@ public final class QuantBench {
             for (Quantization qz : formats) {
                 long t0 = System.nanoTime();
                 try (ModelRunner runner = cuda ? new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs, qz).useGraphs(true)
-                        : new CpuModelRunner(new LlamaCpu(ck, qz), blocks, bs)) {
+                        : cpuRunner(ck, qz, blocks, bs)) {
                     double loadS = (System.nanoTime() - t0) / 1e9;
                     float[][] logits = textLogits(runner, text, bs);
                     if (ref == null) {
@@ -144,6 +144,11 @@ public final class QuantBench {
             }
         }
         return rows;
+    }
+
+    /** The CPU model in a method of its own: the GPU machine runs this class without ND4J on its class path. */
+    static ModelRunner cpuRunner(Checkpoint ck, Quantization qz, int blocks, int bs) {
+        return new CpuModelRunner(new LlamaCpu(ck, qz), blocks, bs);
     }
 
     /** Linear-layer bytes of the whole model in a format (what quantization shrinks). */

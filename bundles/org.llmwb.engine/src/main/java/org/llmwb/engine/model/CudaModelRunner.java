@@ -343,6 +343,7 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
+    private final java.util.Map<Gpu, Boolean> peers = new java.util.concurrent.ConcurrentHashMap<>();
     private jcuda.Pointer pinned;
     private long pinnedBytes;
 
@@ -400,9 +401,15 @@ public final class CudaModelRunner implements ModelRunner {
             gpu.copy(t, s, bytes);
             return "device";
         }
-        if (gpu.ordinal() == other.gpu.ordinal() || (gpu.enablePeerAccess(other.gpu) && other.gpu.enablePeerAccess(gpu))) {
+        // called on the destination's thread: whatever this binds, the destination's context is current again after
+        Boolean peer = peers.get(other.gpu);
+        if (peer == null) {
+            peer = gpu.ordinal() == other.gpu.ordinal() || (gpu.enablePeerAccess(other.gpu) && other.gpu.enablePeerAccess(gpu));
+            peers.put(other.gpu, peer);
+            other.gpu.bind();
+        }
+        if (peer) {
             Gpu.copyPeer(t, other.gpu, s, gpu, bytes);
-            gpu.bind();
             return gpu.ordinal() == other.gpu.ordinal() ? "device" : "peer";
         }
         if (pinnedBytes < bytes) {
@@ -413,7 +420,6 @@ public final class CudaModelRunner implements ModelRunner {
             pinnedBytes = bytes;
         }
         Gpu.copyViaHost(t, other.gpu, s, gpu, bytes, pinned);
-        gpu.bind();
         return "via-host";
     }
 

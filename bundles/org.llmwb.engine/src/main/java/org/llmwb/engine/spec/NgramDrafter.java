@@ -39,20 +39,30 @@ public final class NgramDrafter implements Drafter {
         return out;
     }
 
-    /** The up-to-{@code k} tokens that followed the most recent earlier occurrence of the longest matching suffix. */
+    /**
+     * The tokens that followed an earlier occurrence of the longest matching suffix: the most recent occurrence
+     * with {@code k} tokens after it, else the one with the most (the earliest), so a sequence caught in a
+     * short loop still gets a full draft.
+     */
     static int[] lookup(int[] t, int k, int minN, int maxN) {
         int len = t.length;
         for (int n = Math.min(maxN, len - 1); n >= minN; n--) {
+            int best = -1;
             for (int start = len - n - 1; start >= 0; start--) {
                 boolean match = true;
                 for (int j = 0; j < n && match; j++) {
                     match = t[start + j] == t[len - n + j];
                 }
                 if (match) {
-                    int from = start + n;
-                    int to = Math.min(from + k, len);
-                    return java.util.Arrays.copyOfRange(t, from, to);
+                    best = start;
+                    if (len - (start + n) >= k) {
+                        break;
+                    }
                 }
+            }
+            if (best >= 0) {
+                int from = best + n;
+                return java.util.Arrays.copyOfRange(t, from, Math.min(from + k, len));
             }
         }
         return new int[0];

@@ -1,0 +1,220 @@
+package org.llmwb.engine.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.llmwb.core.result.Json;
+import org.llmwb.engine.LlmEngine;
+import org.llmwb.engine.StepEvent;
+import org.llmwb.engine.kv.BlockManager;
+import org.llmwb.engine.model.Checkpoint;
+import org.llmwb.engine.model.ModelRunner;
+import org.llmwb.engine.model.SeqInput;
+import org.llmwb.engine.run.EngineSweep;
+import org.llmwb.engine.sched.SamplingParams;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.sched.Sequence;
+import org.llmwb.engine.spec.ModelDrafter;
+import org.llmwb.engine.spec.NgramDrafter;
+import org.llmwb.engine.spec.SpecConfig;
+import org.llmwb.engine.spec.Speculator;
+
+/**
+ * Speculative decoding against plain decoding on the same requests: greedy, repetitive prompts (a phrase
+ * repeated, then the model continues), at several batch sizes, for the n-gram and early-exit drafters. Per
+ * point: output tokens/s (wall clock over the decode phase), whether every output equals plain decoding's,
+ * acceptance rate by position, mean accepted length, draft and verify time per step. Also the time of one
+ * verify forward with K drafts against one decode forward at batch 1 (median of runner calls, CUDA graphs off
+ * for both so the kernels are compared, and the engine-step medians with graphs on for plain decode).
+ *
+ * The model has seeded random weights: its greedy output is not text, and acceptance measures how often the
+ * drafter guessed what this model emits (random-weight models tend to fall into loops, which n-gram lookup
+ * finds). A checkpoint folder gives real acceptance rates.
+ *
+ * <pre>java -cp 'lib/*' org.llmwb.engine.bench.SpecBench --model llama-3.2-1b --backend cuda --out spec.jsonl</pre>
+ */
+public final class SpecBench {
+    private SpecBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String model = "tiny";
+        String backend = "cpu";
+        Path out = Path.of("spec.jsonl");
+        int[] batches = {1, 4, 16, 32};
+        int tokens = 128;
+        int k = 4;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--model" -> model = args[++i];
+                case "--backend" -> backend = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                case "--batches" -> batches = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
+                case "--k" -> k = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--model --backend --out --batches --tokens --k)");
+            }
+        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        boolean cuda = backend.equals("cuda");
+        org.llmwb.backend.cuda.Gpu gpu = cuda ? org.llmwb.backend.cuda.Gpu.open() : null;
+        try (Checkpoint ck = Checkpoint.open(EngineSweep.checkpointFor(model, 1))) {
+            int bs = 16;
+            int maxB = java.util.Arrays.stream(batches).max().orElse(1);
+            int blocks = Math.max(maxB * ((96 + tokens + 2 * k + bs) / bs + 1), (512 + 2 * k + bs) / bs + 1);
+            try (ModelRunner r = cuda ? new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs).useGraphs(true)
+                    : QuantBench.cpuRunner(ck, org.llmwb.engine.quant.Quantization.NONE, blocks, bs)) {
+                String label = model + " (seeded random weights)";
+                rows.add(verifyVsDecode(r, k, label, cuda));
+                int layers = ck.config().numLayers();
+                for (int b : batches) {
+                    Point plain = point(r, blocks, bs, b, tokens, null);
+                    for (String method : new String[] {"ngram", "layer-skip"}) {
+                        Speculator sp = method.equals("ngram") ? new Speculator(SpecConfig.ngram(k), new NgramDrafter(1, 3))
+                                : new Speculator(new SpecConfig(SpecConfig.Method.LAYER_SKIP, k, true, 1, 3, layers / 2, null), ModelDrafter.layerSkip(r, layers / 2));
+                        Point s = point(r, blocks, bs, b, tokens, sp);
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("bench", "speculative-vs-plain");
+                        row.put("model", label);
+                        row.put("device", r.device());
+                        row.put("batch", b);
+                        row.put("method", method);
+                        row.put("k", k);
+                        row.put("plainTokPerS", plain.tokS);
+                        row.put("specTokPerS", s.tokS);
+                        row.put("speedup", s.tokS / plain.tokS);
+                        row.put("identicalOutput", same(plain.outputs, s.outputs));
+                        row.putAll(sp.summary());
+                        rows.add(row);
+                        System.out.printf(Locale.ROOT, "batch %2d %-10s plain %8.1f tok/s  spec %8.1f tok/s  ×%.2f  accept %.2f  mean accepted %.2f  identical %s%n", b, method,
+                                plain.tokS, s.tokS, s.tokS / plain.tokS, sp.acceptanceRate(), sp.meanAccepted(), row.get("identicalOutput"));
+                    }
+                }
+            }
+        } finally {
+            if (gpu != null) {
+                gpu.close();
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        rows.forEach(r -> sb.append(Json.line(r)).append('\n'));
+        org.llmwb.core.result.AtomicFiles.write(out, sb.toString());
+        System.out.println("wrote " + out);
+    }
+
+    record Point(double tokS, List<int[]> outputs) {
+    }
+
+    static boolean same(List<int[]> a, List<int[]> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Repetitive prompts: a 12-token phrase repeated to 96 tokens, a different phrase per request. */
+    static int[] prompt(int s) {
+        int[] p = new int[96];
+        for (int j = 0; j < p.length; j++) {
+            p[j] = (31 * (j % 12) + 7 * s + 5) % 200;
+        }
+        return p;
+    }
+
+    /** Output tokens/s over the steps after the prompts were prefilled (wall clock). */
+    static Point point(ModelRunner r, int blocks, int bs, int batch, int tokens, Speculator sp) {
+        LlmEngine e = new LlmEngine(r, new BlockManager(blocks, bs, false), SchedulerConfig.continuous(8192, batch));
+        if (sp != null) {
+            e.speculate(sp);
+        }
+        List<Sequence> seqs = new ArrayList<>();
+        for (int s = 0; s < batch; s++) {
+            seqs.add(e.add(prompt(s), SamplingParams.greedy(tokens).withStop(java.util.Set.of(), true), 0, 0));
+        }
+        StepEvent first = e.step(false); // the prefill (one step: the budget holds every prompt)
+        int before = seqs.stream().mapToInt(Sequence::outputLength).sum();
+        long t0 = System.nanoTime();
+        while (e.hasWork()) {
+            e.step(false);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        int after = seqs.stream().mapToInt(Sequence::outputLength).sum();
+        List<int[]> outs = new ArrayList<>();
+        seqs.forEach(q -> outs.add(q.output()));
+        if (first == null) {
+            throw new IllegalStateException("no prefill step");
+        }
+        return new Point((after - before) / s, outs);
+    }
+
+    /** One verify forward (1 + k tokens, 1 + k logits rows) against one decode forward, batch 1, same context length. */
+    static Map<String, Object> verifyVsDecode(ModelRunner r, int k, String label, boolean cuda) {
+        int ctx = 512;
+        int bs = r.blockSize();
+        int[] table = new int[(ctx + k + 1 + bs - 1) / bs];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        int[] prompt = new int[ctx];
+        for (int i = 0; i < ctx; i++) {
+            prompt[i] = (i * 13) % 200;
+        }
+        r.run(List.of(new SeqInput(prompt, 0, table)));
+        int[] one = {5};
+        int[] many = new int[k + 1];
+        java.util.Arrays.fill(many, 5);
+        int runs = cuda ? 200 : 20;
+        double[] dec = new double[runs];
+        double[] ver = new double[runs];
+        if (r instanceof org.llmwb.engine.model.CudaModelRunner c) {
+            c.useGraphs(false);
+        }
+        for (int i = 0; i < runs + 10; i++) {
+            long a = System.nanoTime();
+            r.run(List.of(new SeqInput(one, ctx, table)));
+            long b = System.nanoTime();
+            r.run(List.of(new SeqInput(many, ctx, table, k + 1)));
+            long c = System.nanoTime();
+            if (i >= 10) {
+                dec[i - 10] = (b - a) / 1e6;
+                ver[i - 10] = (c - b) / 1e6;
+            }
+        }
+        double graphDecode = Double.NaN;
+        if (r instanceof org.llmwb.engine.model.CudaModelRunner c) {
+            c.useGraphs(true);
+            double[] g = new double[runs];
+            for (int i = 0; i < runs + 10; i++) {
+                long a = System.nanoTime();
+                r.run(List.of(new SeqInput(one, ctx, table)));
+                if (i >= 10) {
+                    g[i - 10] = (System.nanoTime() - a) / 1e6;
+                }
+            }
+            java.util.Arrays.sort(g);
+            graphDecode = g[runs / 2];
+        }
+        java.util.Arrays.sort(dec);
+        java.util.Arrays.sort(ver);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("bench", "verify-vs-decode");
+        row.put("model", label);
+        row.put("device", r.device());
+        row.put("k", k);
+        row.put("context", ctx);
+        row.put("decodeForwardMsMedian", dec[runs / 2]);
+        row.put("verifyForwardMsMedian", ver[runs / 2]);
+        row.put("ratio", ver[runs / 2] / dec[runs / 2]);
+        row.put("decodeForwardWithGraphMsMedian", graphDecode);
+        row.put("ratioToGraphDecode", ver[runs / 2] / graphDecode);
+        System.out.printf(Locale.ROOT, "verify (K=%d) %.3f ms vs decode %.3f ms: ×%.2f (decode with CUDA graph %.3f ms: ×%.2f)%n", k, ver[runs / 2], dec[runs / 2],
+                ver[runs / 2] / dec[runs / 2], graphDecode, ver[runs / 2] / graphDecode);
+        return row;
+    }
+}

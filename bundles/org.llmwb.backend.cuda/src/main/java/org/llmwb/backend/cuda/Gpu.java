@@ -140,7 +140,9 @@ public final class Gpu implements AutoCloseable {
 
     /** Copies {@code bytes} from {@code src} (memory of {@code srcGpu}) to {@code dst} (memory of {@code dstGpu}), device to device; returns when done. */
     public static void copyPeer(DeviceBuffer dst, Gpu dstGpu, DeviceBuffer src, Gpu srcGpu, long bytes) {
-        jcuda.driver.JCudaDriver.cuMemcpyPeer(dst.ptr(), dstGpu.context, src.ptr(), srcGpu.context, bytes);
+        // on the destination's stream, then waited for: a plain cuMemcpyPeer may return before the copy is done
+        jcuda.driver.JCudaDriver.cuMemcpyPeerAsync(dst.ptr(), dstGpu.context, src.ptr(), srcGpu.context, bytes, dstGpu.stream);
+        cuStreamSynchronize(dstGpu.stream);
     }
 
     /** The fallback without peer access: device → pinned host → device (two copies over PCIe). */

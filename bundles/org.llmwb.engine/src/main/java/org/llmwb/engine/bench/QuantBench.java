@@ -126,6 +126,11 @@ public final class QuantBench {
                         double step = decodeStep(runner, blocks, bs, b, steps);
                         r.put("decodeStepMs_b" + b, step * 1e3);
                         r.put("decodeTokPerS_b" + b, b / step);
+                        if (runner instanceof org.llmwb.engine.model.CudaModelRunner c) {
+                            // the GPU's share of a step: the captured decode graph replayed alone (no host work)
+                            float[] g = c.timeGraphReplay(org.llmwb.engine.model.CudaModelRunner.bucketOf(b), 5, 50);
+                            r.put("graphReplayMs_b" + b, (double) g[g.length / 2]);
+                        }
                     }
                     rows.add(r);
                     System.out.printf(Locale.ROOT, "%-6s kv %-4s  linear weights %8.1f MB  decode b1 %8.1f tok/s  b%d %9.1f tok/s  top-1 %.4f  max|dlogit| %.4f  ppl %.3f (ref %.3f)%n",

@@ -484,13 +484,26 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
+    /**
+     * BF16 y[M, N] = x[M, K] · Wᵀ. Up to {@link #GEMV_ROWS} rows: the GEMV kernel 16 rows at a time (each pass
+     * streams W once; measured faster than our tensor-core GEMM there, whose 128-row tiles waste most of their
+     * work at small M); above, the GEMM.
+     */
     private void linear(DeviceBuffer in, DeviceBuffer w, DeviceBuffer out, int m, int n, int kDim) {
-        if (m <= 16) {
-            gemv.bf16(w, in, out, m, n, kDim);
-        } else {
+        if (m > GEMV_ROWS) {
             gemm.bf16(in, w, out, m, n, kDim);
+            return;
+        }
+        for (int r = 0; r < m; r += 16) {
+            int rows = Math.min(16, m - r);
+            DeviceBuffer xi = r == 0 && rows == m ? in : in.view(2L * r * kDim, 2L * rows * kDim);
+            DeviceBuffer yo = r == 0 && rows == m ? out : out.view(2L * r * n, 2L * rows * n);
+            gemv.bf16(w, xi, yo, rows, n, kDim);
         }
     }
+
+    /** Rows up to which linear layers run as chunked GEMV rather than GEMM. */
+    static final int GEMV_ROWS = 192;
 
     /** Replays decode steps from CUDA graphs captured per batch bucket (1, 2, 4, 8, ...), padding the batch to its bucket. */
     public CudaModelRunner useGraphs(boolean on) {
@@ -523,6 +536,11 @@ public final class CudaModelRunner implements ModelRunner {
         return layers << 16 | rows;
     }
 
+    /** The graph bucket a batch of single-token rows runs in. */
+    public static int bucketOf(int rows) {
+        return bucket(rows);
+    }
+
     static int bucket(int b) {
         return b <= 1 ? 1 : Integer.highestOneBit(b - 1) << 1;
     }
@@ -535,26 +553,31 @@ public final class CudaModelRunner implements ModelRunner {
         int b = inputs.size();
         int t = 0;
         int maxBlocks = 1;
-        boolean allDecode = true;
+        // every token row a query over its own prefix (decodes, and verify steps that want every row's logits):
+        // the paged decode-attention kernel serves them row by row, so a verified row computes exactly what a
+        // decode of it would (same kernels, same order), and CUDA graphs apply
+        boolean rowsDecode = true;
         for (SeqInput s : inputs) {
             t += s.tokens().length;
             maxBlocks = Math.max(maxBlocks, s.blockTable().length);
-            allDecode &= s.tokens().length == 1;
+            rowsDecode &= s.logits() == s.tokens().length;
         }
-        boolean graph = graphsOn && allDecode;
-        int rows = graph ? bucket(b) : b; // a graph serves a whole bucket: the padding rows are dummy sequences
+        boolean graph = graphsOn && rowsDecode;
+        int rows = graph ? bucket(t) : t; // a graph serves a whole bucket: the padding rows are dummy queries
         int stride = graph ? blocks : maxBlocks; // a graph bakes the table stride in: the pool size fits every table
-        int tokens = graph ? rows : t;
-        ensure(tokens, rows, stride);
-        int[] tok = new int[tokens];
-        int[] pos = new int[tokens];
-        int[] slot = new int[tokens];
+        ensure(rows, rows, stride);
+        int[] tok = new int[rows];
+        int[] pos = new int[rows];
+        int[] slot = new int[rows];
         java.util.Arrays.fill(slot, -1); // padding rows write no KV
         int[] last = new int[inputs.stream().mapToInt(SeqInput::logits).sum()];
         int r = 0;
         int[] qLen = new int[b];
         int[] past = new int[b];
         int[][] tbl = new int[b][];
+        int[][] rowTbl = new int[t][];
+        int[] ctx = new int[rows];
+        java.util.Arrays.fill(ctx, 1); // padding rows attend to one token of block 0 (their table rows are 0)
         int maxCtx = 1;
         int i = 0;
         for (int s = 0; s < b; s++) {
@@ -571,6 +594,8 @@ public final class CudaModelRunner implements ModelRunner {
                     throw new IllegalArgumentException("block " + blk + " is outside the pool of " + blocks);
                 }
                 slot[i] = blk * blockSize + pos[i] % blockSize;
+                rowTbl[i] = in.blockTable();
+                ctx[i] = pos[i] + 1;
             }
             for (int j = in.logits(); j > 0; j--) {
                 last[r++] = i - j;
@@ -579,14 +604,9 @@ public final class CudaModelRunner implements ModelRunner {
         gpu.write(ids, tok);
         gpu.write(positions, pos);
         gpu.write(slots, slot);
-        if (allDecode) {
-            int[] ctx = new int[rows];
-            java.util.Arrays.fill(ctx, 1); // padding rows attend to one token of block 0 (their table rows are 0)
-            for (int s = 0; s < b; s++) {
-                ctx[s] = past[s] + 1;
-            }
-            DecodeAttention.validatePaged(tbl, java.util.Arrays.copyOf(ctx, b), blockSize, blocks);
-            gpu.write(tables, DecodeAttention.flatTables(tbl, rows, stride));
+        if (rowsDecode) {
+            DecodeAttention.validatePaged(rowTbl, java.util.Arrays.copyOf(ctx, t), blockSize, blocks);
+            gpu.write(tables, DecodeAttention.flatTables(rowTbl, rows, stride));
             gpu.write(lens, ctx);
         }
         if (graph) {
@@ -599,7 +619,7 @@ public final class CudaModelRunner implements ModelRunner {
                 graphs.put(graphKey(rows, layerCount), gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize, layerCount)));
             }
         } else {
-            forward(t, tok, slot, allDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
+            forward(t, tok, slot, rowsDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
         }
         float[][] out = new float[last.length][];
         for (int s = 0; s < last.length; s++) {

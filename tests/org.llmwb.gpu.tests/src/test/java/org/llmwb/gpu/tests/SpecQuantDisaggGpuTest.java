@@ -153,7 +153,10 @@ class SpecQuantDisaggGpuTest extends GpuTestBase {
                         agree += org.llmwb.engine.sched.Sampler.argmax(ref[i]) == org.llmwb.engine.sched.Sampler.argmax(got[i]) ? 1 : 0;
                     }
                     errs.put(w, worst);
-                    assertTrue(worst > 0 && worst < 0.25, w + ": worst relative logit error " + worst);
+                    // bounds from the formats' step sizes on N(0, 0.02) weights: INT8 per channel is fine-grained, 4-bit formats are not
+                    double bound = w == Quantization.Weights.INT8 ? 0.1 : 0.6;
+                    assertTrue(worst > 0 && worst < bound, w + ": worst relative logit error " + worst + " (bound " + bound + ")");
+                    System.out.printf("%s: worst relative logit error %.4f, top-1 %d/%d%n", w, worst, agree, ref.length);
                     assertTrue(agree >= ref.length * 0.8, w + ": top-1 agreement " + agree + "/" + ref.length);
                     assertTrue(g.weightBytes() < bf.weightBytes(), w + " stores fewer bytes");
                 }

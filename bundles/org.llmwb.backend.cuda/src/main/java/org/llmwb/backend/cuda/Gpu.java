@@ -138,6 +138,17 @@ public final class Gpu implements AutoCloseable {
         return true;
     }
 
+    /** A device array of the buffers' addresses (kernels that walk many buffers, e.g. every layer's KV cache). */
+    public DeviceBuffer uploadPointers(String what, DeviceBuffer... buffers) {
+        jcuda.driver.CUdeviceptr[] ptrs = new jcuda.driver.CUdeviceptr[buffers.length];
+        for (int i = 0; i < ptrs.length; i++) {
+            ptrs[i] = buffers[i].ptr();
+        }
+        DeviceBuffer b = alloc(what, 8L * ptrs.length);
+        cuMemcpyHtoD(b.ptr(), Pointer.to(ptrs), 8L * ptrs.length);
+        return b;
+    }
+
     /** Copies {@code bytes} from {@code src} (memory of {@code srcGpu}) to {@code dst} (memory of {@code dstGpu}), device to device; returns when done. */
     public static void copyPeer(DeviceBuffer dst, Gpu dstGpu, DeviceBuffer src, Gpu srcGpu, long bytes) {
         // on the destination's stream, then waited for: a plain cuMemcpyPeer may return before the copy is done

@@ -16,9 +16,9 @@ import org.llmwb.core.result.Json;
  * Moving one request's K/V between two GPUs' paged pools, as disaggregated serving does after a prefill: a
  * Llama-3.1-8B-shaped cache (32 layers, 8 KV heads of 128, BF16, blocks of 16 tokens), a 4,096-token request
  * (256 blocks at scattered ids, 512 MiB). Measured in one run: the peer bandwidth itself (cuMemcpyPeer of the
- * same bytes), and two ways to move the blocks — staged (gather into a local staging buffer, one peer copy,
- * scatter; what the engine does) and fused (the gather kernel writes straight into the other GPU's staging
- * buffer over NVLink, then scatter). Bandwidth = request bytes ÷ end-to-end time; every stage is timed; the
+ * same bytes), and two ways to move the blocks — staged (one-launch gather of every layer's blocks into a local
+ * staging buffer, one peer copy, one-launch scatter) and pull (the same gather, then the decode GPU's scatter
+ * kernel reads the prefill GPU's staging over the link; what the engine does when peer access is on). Bandwidth = request bytes ÷ end-to-end time; every stage is timed; the
  * destination blocks are checked byte for byte against the source.
  *
  * <pre>java -cp 'lib/*' org.llmwb.engine.bench.KvTransferBench --out kv-transfer.jsonl</pre>
@@ -75,9 +75,15 @@ public final class KvTransferBench {
             DeviceBuffer stB = b.alloc("staging B", bytes);
             DeviceBuffer idsB = b.upload("dst ids", dst);
             int runs = 20;
+            a.bind();
+            DeviceBuffer ptrA = a.uploadPointers("caches A", poolA);
+            b.bind();
+            DeviceBuffer ptrB = b.uploadPointers("caches B", poolB);
+            long cacheBytes = lb * poolBlocks;
+            int caches = 2 * layers;
             double[] peerS = new double[runs];
             double[][] staged = new double[4][runs];
-            double[][] fused = new double[3][runs];
+            double[][] pull = new double[3][runs];
             for (int r = -3; r < runs; r++) {
                 long t0 = System.nanoTime();
                 Gpu.copyPeer(stB, b, stA, a, bytes);
@@ -85,16 +91,16 @@ public final class KvTransferBench {
                 if (r >= 0) {
                     peerS[r] = (t1 - t0) / 1e9;
                 }
-                // staged: gather on A, peer copy, scatter on B
+                // staged (the engine's path without peer access to read): one-launch gather on A, peer copy, one-launch scatter on B
                 a.bind();
                 long s0 = System.nanoTime();
-                move(opsA, poolA, stA, src, idsA, lb, n, true);
+                opsA.gatherLayers(ptrA, caches, cacheBytes, stA, src, idsA, lb);
                 a.sync();
                 long s1 = System.nanoTime();
                 Gpu.copyPeer(stB, b, stA, a, bytes);
                 long s2 = System.nanoTime();
                 b.bind();
-                move(opsB, poolB, stB, dst, idsB, lb, n, false);
+                opsB.scatterLayers(stB, ptrB, caches, cacheBytes, dst, idsB, lb);
                 b.sync();
                 long s3 = System.nanoTime();
                 if (r >= 0) {
@@ -104,21 +110,32 @@ public final class KvTransferBench {
                     staged[3][r] = (s3 - s0) / 1e9;
                 }
                 if (peer) {
-                    // fused: A's gather kernel writes into B's staging over the link
+                    // pull (the engine's path with peer access): gather on A, then B's scatter kernel reads A's staging over the link
                     a.bind();
                     long f0 = System.nanoTime();
-                    move(opsA, poolA, stB, src, idsA, lb, n, true);
+                    opsA.gatherLayers(ptrA, caches, cacheBytes, stA, src, idsA, lb);
                     a.sync();
                     long f1 = System.nanoTime();
                     b.bind();
-                    move(opsB, poolB, stB, dst, idsB, lb, n, false);
+                    opsB.scatterLayers(stA, ptrB, caches, cacheBytes, dst, idsB, lb);
                     b.sync();
                     long f2 = System.nanoTime();
                     if (r >= 0) {
-                        fused[0][r] = (f1 - f0) / 1e9;
-                        fused[1][r] = (f2 - f1) / 1e9;
-                        fused[2][r] = (f2 - f0) / 1e9;
+                        pull[0][r] = (f1 - f0) / 1e9;
+                        pull[1][r] = (f2 - f1) / 1e9;
+                        pull[2][r] = (f2 - f0) / 1e9;
                     }
+                }
+            }
+            // the per-layer kernels (one launch per layer and K/V), for comparison
+            double[] perLayer = new double[runs];
+            for (int r = -3; r < runs; r++) {
+                a.bind();
+                long g0 = System.nanoTime();
+                move(opsA, poolA, stA, src, idsA, lb, n, true);
+                a.sync();
+                if (r >= 0) {
+                    perLayer[r] = (System.nanoTime() - g0) / 1e9;
                 }
             }
             // the destination blocks hold the source blocks
@@ -149,18 +166,22 @@ public final class KvTransferBench {
             row.put("stagedTotalMs", med(staged[3]) * 1e3);
             row.put("stagedBandwidth", bytes / med(staged[3]));
             row.put("stagedFractionOfPeer", bytes / med(staged[3]) / peerBw);
+            row.put("perLayerLaunchGatherMs", med(perLayer) * 1e3);
             if (peer) {
-                row.put("fusedGatherToPeerMs", med(fused[0]) * 1e3);
-                row.put("fusedScatterMs", med(fused[1]) * 1e3);
-                row.put("fusedTotalMs", med(fused[2]) * 1e3);
-                row.put("fusedBandwidth", bytes / med(fused[2]));
-                row.put("fusedFractionOfPeer", bytes / med(fused[2]) / peerBw);
+                row.put("pullGatherMs", med(pull[0]) * 1e3);
+                row.put("pullScatterOverLinkMs", med(pull[1]) * 1e3);
+                row.put("pullTotalMs", med(pull[2]) * 1e3);
+                row.put("pullBandwidth", bytes / med(pull[2]));
+                row.put("pullFractionOfPeer", bytes / med(pull[2]) / peerBw);
+                row.put("pullLinkStageFractionOfPeer", bytes / med(pull[1]) / peerBw);
             }
             row.put("blocksVerified", ok);
             rows.add(row);
-            System.out.printf(Locale.ROOT, "%d tokens, %.1f MiB: peer copy %.3f ms (%.1f GB/s); staged %.3f ms (%.1f%% of peer); fused %s; verified %s%n", tokens,
-                    bytes / 1048576.0, med(peerS) * 1e3, peerBw / 1e9, med(staged[3]) * 1e3, 100 * bytes / med(staged[3]) / peerBw,
-                    peer ? String.format(Locale.ROOT, "%.3f ms (%.1f%% of peer)", med(fused[2]) * 1e3, 100 * bytes / med(fused[2]) / peerBw) : "n/a", ok);
+            System.out.printf(Locale.ROOT, "%d tokens, %.1f MiB: peer copy %.3f ms (%.1f GB/s); staged %.3f ms (%.1f%% of peer: gather %.3f, copy %.3f, scatter %.3f); "
+                    + "pull %s; per-layer-launch gather %.3f ms; verified %s%n", tokens, bytes / 1048576.0, med(peerS) * 1e3, peerBw / 1e9, med(staged[3]) * 1e3,
+                    100 * bytes / med(staged[3]) / peerBw, med(staged[0]) * 1e3, med(staged[1]) * 1e3, med(staged[2]) * 1e3,
+                    peer ? String.format(Locale.ROOT, "%.3f ms (%.1f%% of peer; gather %.3f, scatter over the link %.3f)", med(pull[2]) * 1e3,
+                            100 * bytes / med(pull[2]) / peerBw, med(pull[0]) * 1e3, med(pull[1]) * 1e3) : "n/a", med(perLayer) * 1e3, ok);
         } finally {
             a.close();
             b.close();

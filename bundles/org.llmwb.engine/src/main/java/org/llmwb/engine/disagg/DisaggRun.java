@@ -33,7 +33,11 @@ import org.llmwb.engine.sched.Sequence;
  * The engines share one wall clock; every figure is measured.
  */
 public final class DisaggRun {
-    /** One K/V move: bytes, blocks, and the time of each stage (seconds). */
+    /**
+     * One K/V move: bytes, blocks, and the time of each stage (seconds): the prefill side's gather, the decode side's
+     * copy-and-scatter ({@code copyS}; {@code scatterS} is 0 since both run as one step there), and how long the
+     * gathered K/V waited for the decode worker.
+     */
     public record Transfer(String request, int blocks, long bytes, double gatherS, double copyS, double scatterS, double waitS, String path) {
         public double totalS() {
             return gatherS + copyS + scatterS;
@@ -370,12 +374,11 @@ public final class DisaggRun {
             }
             s.tag = String.valueOf(h.req().index());
             double c0 = clock.now();
-            String path = h.from().copyStaging(h.staging(), w.engine.runner(), w.receive, h.blocks());
-            double c1 = clock.now();
-            h.slots().release();
             int[] table = java.util.Arrays.copyOf(s.kv().blockTable(), h.blocks());
-            w.engine.runner().scatterKv(w.receive, table);
+            String path = w.engine.runner().receiveKv(h.from(), h.staging(), w.receive, table);
             double c2 = clock.now();
+            h.slots().release();
+            double c1 = c2; // copy and scatter are one timed stage here (a peer pull is both at once)
             s.firstTokenAt(c2);
             long bytes = h.blocks() * w.engine.runner().kvBlockBytes();
             transfers.add(new Transfer(h.req().index() + "", h.blocks(), bytes, h.gatherS(), c1 - c0, c2 - c1, c0 - h.ready(), path));

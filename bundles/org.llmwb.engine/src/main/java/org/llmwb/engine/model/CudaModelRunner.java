@@ -366,27 +366,55 @@ public final class CudaModelRunner implements ModelRunner {
         moveKv(ids, (Staging) src, false);
     }
 
-    /** Layer by layer, K blocks then V blocks, with the kernel lab's gather/scatter kernels (16-byte vector copies). */
+    private DeviceBuffer kvPointers;
+
+    /** Every layer's K then V cache, one launch (kv_gather_layers / kv_scatter_layers); staging as cache c's blocks at [c·n, (c+1)·n). */
     private void moveKv(int[] ids, Staging st, boolean gather) {
-        if (ids.length > st.maxBlocks()) {
-            throw new IllegalArgumentException(ids.length + " blocks for a staging buffer of " + st.maxBlocks());
+        moveKv(ids, st.buffer(), st.maxBlocks(), gather);
+    }
+
+    private void moveKv(int[] ids, DeviceBuffer staging, int maxBlocks, boolean gather) {
+        if (ids.length > maxBlocks) {
+            throw new IllegalArgumentException(ids.length + " blocks for a staging buffer of " + maxBlocks);
+        }
+        if (kvPointers == null) {
+            DeviceBuffer[] caches = new DeviceBuffer[2 * cfg.numLayers()];
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                caches[2 * l] = kCache[l];
+                caches[2 * l + 1] = vCache[l];
+            }
+            kvPointers = own(gpu.uploadPointers("KV cache addresses", caches));
         }
         long lb = layerBlockBytes();
-        long part = lb * ids.length;
         try (DeviceBuffer dIds = gpu.upload("KV transfer block ids", ids)) {
-            for (int l = 0; l < cfg.numLayers(); l++) {
-                DeviceBuffer ks = st.buffer().view(2L * l * part, part);
-                DeviceBuffer vs = st.buffer().view((2L * l + 1) * part, part);
-                if (gather) {
-                    kvOps.gather(kCache[l], ks, ids, dIds, lb);
-                    kvOps.gather(vCache[l], vs, ids, dIds, lb);
-                } else {
-                    kvOps.scatter(ks, kCache[l], ids, dIds, lb);
-                    kvOps.scatter(vs, vCache[l], ids, dIds, lb);
-                }
+            if (gather) {
+                kvOps.gatherLayers(kvPointers, 2 * cfg.numLayers(), kCache[0].bytes(), staging, ids, dIds, lb);
+            } else {
+                kvOps.scatterLayers(staging, kvPointers, 2 * cfg.numLayers(), kCache[0].bytes(), ids, dIds, lb);
             }
             gpu.sync();
         }
+    }
+
+    /**
+     * On another GPU with peer access, the decode side pulls: its scatter kernel reads the prefill GPU's staging
+     * over NVLink straight into its pool (one pass over the link, no second staging copy).
+     */
+    @Override
+    public String receiveKv(ModelRunner from, KvStaging src, KvStaging local, int[] ids) {
+        if (from instanceof CudaModelRunner other && other.gpu.ordinal() != gpu.ordinal()) {
+            Boolean peer = other.peers.get(gpu);
+            if (peer == null) {
+                peer = other.gpu.enablePeerAccess(gpu) && gpu.enablePeerAccess(other.gpu);
+                other.peers.put(gpu, peer);
+                gpu.bind();
+            }
+            if (peer) {
+                moveKv(ids, ((Staging) src).buffer(), src.maxBlocks(), false);
+                return "peer-pull";
+            }
+        }
+        return ModelRunner.super.receiveKv(from, src, local, ids);
     }
 
     @Override
@@ -485,9 +513,9 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /**
-     * BF16 y[M, N] = x[M, K] · Wᵀ. Up to {@link #GEMV_ROWS} rows: the GEMV kernel 16 rows at a time (each pass
-     * streams W once; measured faster than our tensor-core GEMM there, whose 128-row tiles waste most of their
-     * work at small M); above, the GEMM.
+     * BF16 y[M, N] = x[M, K] · Wᵀ: the GEMV kernel up to {@link #GEMV_ROWS} rows (weight-bandwidth-bound), the
+     * tensor-core GEMM above. (Measured on an H200 with the 1B shape: 16-row GEMV passes for 32 rows took 8.7 ms
+     * a step against the GEMM's 7.8 ms — the 16-row GEMV is compute-bound — so the GEMM stays above 16.)
      */
     private void linear(DeviceBuffer in, DeviceBuffer w, DeviceBuffer out, int m, int n, int kDim) {
         if (m > GEMV_ROWS) {
@@ -503,7 +531,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /** Rows up to which linear layers run as chunked GEMV rather than GEMM. */
-    static final int GEMV_ROWS = 192;
+    static final int GEMV_ROWS = 16;
 
     /** Replays decode steps from CUDA graphs captured per batch bucket (1, 2, 4, 8, ...), padding the batch to its bucket. */
     public CudaModelRunner useGraphs(boolean on) {

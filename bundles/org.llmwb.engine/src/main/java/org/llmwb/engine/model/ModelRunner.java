@@ -81,6 +81,17 @@ public interface ModelRunner extends AutoCloseable {
         throw new UnsupportedOperationException(backend() + " runner cannot move KV blocks");
     }
 
+    /**
+     * Takes in K/V another runner gathered into {@code src}: copies it into {@code local} (this runner's staging)
+     * and scatters it into {@code blocks}, or, where the devices allow, reads {@code src} directly. Returns the
+     * path taken (see {@link #copyStaging}; "peer-pull" when read across GPUs directly).
+     */
+    default String receiveKv(ModelRunner from, KvStaging src, KvStaging local, int[] blocks) {
+        String path = from.copyStaging(src, this, local, blocks.length);
+        scatterKv(local, blocks);
+        return path;
+    }
+
     /** Makes the runner usable from the calling thread (the GPU runner makes its CUDA context current there). */
     default void bindToCurrentThread() {
     }

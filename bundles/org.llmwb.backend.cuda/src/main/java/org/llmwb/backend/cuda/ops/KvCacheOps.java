@@ -76,6 +76,32 @@ public final class KvCacheOps {
                 blocksOnGpu.param(), Pointer.to(new long[] {blockBytes / 16}));
     }
 
+    /**
+     * Gathers {@code blocks} of every cache whose address is in {@code caches} (see {@link Gpu#uploadPointers}) in one
+     * launch: staging holds cache c's blocks at [c·n, (c+1)·n) in order.
+     */
+    public void gatherLayers(DeviceBuffer caches, int count, long cacheBytes, DeviceBuffer staging, int[] blocks, DeviceBuffer blocksOnGpu, long blockBytes) {
+        checkRow(blockBytes);
+        checkBlocks(blocks, cacheBytes / blockBytes);
+        if ((long) count * blocks.length * blockBytes > staging.bytes()) {
+            throw new IllegalArgumentException("staging buffer too small for " + count + " × " + blocks.length + " blocks");
+        }
+        gpu.launch(gpu.function(MODULE, "kv_gather_layers"), blocks.length, count, 1, THREADS, 0, caches.param(), staging.param(), blocksOnGpu.param(),
+                Pointer.to(new int[] {blocks.length}), Pointer.to(new long[] {blockBytes / 16}));
+    }
+
+    /** The inverse of {@link #gatherLayers}; {@code staging} may be another GPU's memory when peer access is on. */
+    public void scatterLayers(DeviceBuffer staging, DeviceBuffer caches, int count, long cacheBytes, int[] blocks, DeviceBuffer blocksOnGpu, long blockBytes) {
+        checkRow(blockBytes);
+        checkBlocks(blocks, cacheBytes / blockBytes);
+        checkDestinations(blocks, 0, 1, false);
+        if ((long) count * blocks.length * blockBytes > staging.bytes()) {
+            throw new IllegalArgumentException("staging buffer too small for " + count + " × " + blocks.length + " blocks");
+        }
+        gpu.launch(gpu.function(MODULE, "kv_scatter_layers"), blocks.length, count, 1, THREADS, 0, staging.param(), caches.param(), blocksOnGpu.param(),
+                Pointer.to(new int[] {blocks.length}), Pointer.to(new long[] {blockBytes / 16}));
+    }
+
     public void scatter(DeviceBuffer staging, DeviceBuffer cache, int[] blocks, DeviceBuffer blocksOnGpu, long blockBytes) {
         checkRow(blockBytes);
         checkBlocks(blocks, cache.bytes() / blockBytes);

@@ -94,6 +94,32 @@ public final class ExperimentParser {
         ENGINE_SETTINGS.put("sloTpotMs", "nonneg");
         ENGINE_SETTINGS.put("graphs", "bool");
         ENGINE_SETTINGS.put("warmup", "bool");
+        // sections: written as nested mappings (speculative: {method: ngram}), swept by their dotted names
+        ENGINE_SETTINGS.put("speculative.method", "choice:none|ngram|layer-skip|draft-model");
+        ENGINE_SETTINGS.put("speculative.k", "int");
+        ENGINE_SETTINGS.put("speculative.adaptive", "bool");
+        ENGINE_SETTINGS.put("speculative.ngramMax", "int");
+        ENGINE_SETTINGS.put("speculative.exitLayers", "count");
+        ENGINE_SETTINGS.put("speculative.draftModel", "engineModel");
+        ENGINE_SETTINGS.put("quantization.weights", "choice:none|int8|int4|fp8|nvfp4");
+        ENGINE_SETTINGS.put("quantization.kv", "choice:none|fp8");
+        ENGINE_SETTINGS.put("disaggregation.mode", "choice:aggregated|disaggregated");
+        ENGINE_SETTINGS.put("disaggregation.prefillWorkers", "int");
+        ENGINE_SETTINGS.put("disaggregation.decodeWorkers", "int");
+        ENGINE_SETTINGS.put("disaggregation.workers", "int");
+        ENGINE_SETTINGS.put("disaggregation.stagingSlots", "int");
+    }
+
+    /** Settings written as a nested mapping under their first name (speculative, quantization, disaggregation). */
+    static Set<String> sections(Map<String, String> settings) {
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (String k : settings.keySet()) {
+            int dot = k.indexOf('.');
+            if (dot > 0) {
+                out.add(k.substring(0, dot));
+            }
+        }
+        return out;
     }
 
     static final KindSchema ENGINE_SCHEMA = new KindSchema("workload", WORKLOADS, ENGINE_SETTINGS,
@@ -228,6 +254,8 @@ public final class ExperimentParser {
         Set<String> allowed = new java.util.HashSet<>(schema.settings().keySet());
         allowed.add(schema.targetKey());
         allowed.add("sweep");
+        Set<String> sections = sections(schema.settings());
+        allowed.addAll(sections);
         unknownKeys(spec, allowed);
         YNode c = spec.get(schema.targetKey());
         String target = null;
@@ -246,6 +274,28 @@ public final class ExperimentParser {
                 Object v = value(e.getKey(), e.getValue());
                 if (v != null) {
                     base.put(e.getKey(), v);
+                }
+            } else if (sections.contains(e.getKey())) {
+                YNode sec = e.getValue();
+                if (!sec.isMap()) {
+                    err(sec, "'" + e.getKey() + "' must be a mapping of its settings", "e.g. " + e.getKey() + ": {" + firstOf(schema.settings(), e.getKey()) + ": ...}");
+                    continue;
+                }
+                Set<String> inner = new java.util.LinkedHashSet<>();
+                for (String k : schema.settings().keySet()) {
+                    if (k.startsWith(e.getKey() + ".")) {
+                        inner.add(k.substring(e.getKey().length() + 1));
+                    }
+                }
+                unknownKeys(sec, inner);
+                for (Map.Entry<String, YNode> f : sec.entries().entrySet()) {
+                    String full = e.getKey() + "." + f.getKey();
+                    if (schema.settings().containsKey(full)) {
+                        Object v = value(full, f.getValue());
+                        if (v != null) {
+                            base.put(full, v);
+                        }
+                    }
                 }
             }
         }
@@ -277,6 +327,10 @@ public final class ExperimentParser {
             requireFor(schema, target, spec);
         }
         return new Experiment.SweepSpec(target, base, sweep, points);
+    }
+
+    private static String firstOf(Map<String, String> settings, String section) {
+        return settings.keySet().stream().filter(k -> k.startsWith(section + ".")).map(k -> k.substring(section.length() + 1)).findFirst().orElse("");
     }
 
     private void requireFor(KindSchema schema, String target, YNode spec) {

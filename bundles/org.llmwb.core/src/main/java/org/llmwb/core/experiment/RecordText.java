@@ -26,13 +26,45 @@ public final class RecordText {
                     100 * ((Number) r.get("roofFraction")).doubleValue(),
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
         }
+        if (r.get("ttft_ms_avg") != null && r.get("serving") != null) {
+            return String.format(java.util.Locale.ROOT, "%s over %s engine(s)%s: %s req in %.2f s, %.1f tok/s; TTFT avg %.1f p99 %.1f ms; ITL p50 %.1f p99 %.1f std %.1f ms%s",
+                    r.get("serving"), r.get("engines"), "disaggregated".equals(r.get("serving")) ? " (" + r.get("prefillWorkers") + "P+" + r.get("decodeWorkers") + "D)" : "",
+                    r.get("completed"), num(r, "durationS"), num(r, "outputTokensPerS"), num(r, "ttft_ms_avg"), num(r, "ttft_ms_p99"), num(r, "itl_ms_p50"),
+                    num(r, "itl_ms_p99"), num(r, "itl_ms_std"), r.get("transferBytes") == null ? ""
+                            : String.format(java.util.Locale.ROOT, "; KV moved %s in %.2f ms per request", Units.bytes(num(r, "transferBytes")), num(r, "transferMsMean")))
+                    + extras(r);
+        }
         if (r.get("ttft_ms_avg") != null) {
+            return extras(r).isEmpty() ? engineLine(r) : engineLine(r) + extras(r);
+        }
+        return other(r);
+    }
+
+    /** Speculation and quantization figures, when the record has them. */
+    private static String extras(Map<String, Object> r) {
+        StringBuilder sb = new StringBuilder();
+        if (r.get("speculative") instanceof Map<?, ?> sp) {
+            sb.append(String.format(java.util.Locale.ROOT, "; spec %s k=%s: accept %.2f, %.2f tokens/verify", sp.get("method"), sp.get("k"),
+                    ((Number) sp.get("acceptanceRate")).doubleValue(), ((Number) sp.get("tokensPerVerify")).doubleValue()));
+        }
+        if (r.get("quantization") != null && r.get("accuracy_top1Agreement") != null) {
+            sb.append(String.format(java.util.Locale.ROOT, "; %s: top-1 %.3f, max |Δlogit| %.3g, ppl %.2f vs %.2f", r.get("quantization"),
+                    num(r, "accuracy_top1Agreement"), num(r, "accuracy_maxAbsLogitError"), num(r, "accuracy_perplexity"), num(r, "accuracy_referencePerplexity")));
+        }
+        return sb.toString();
+    }
+
+    private static String engineLine(Map<String, Object> r) {
+        {
             return String.format(java.util.Locale.ROOT, "%s %s%s, kv %s%s: %s req in %.2f s, %.1f tok/s; TTFT avg %.1f p99 %.1f ms; ITL avg %.1f p99 %.1f ms;"
                     + " KV waste %.1f%%%s", r.get("batching"), Boolean.TRUE.equals(r.get("chunkedPrefill")) ? "chunked " + r.get("maxBatchedTokens") : "unchunked",
                     "", r.get("kv"), "paged".equals(r.get("kv")) && Boolean.TRUE.equals(r.get("prefixCaching")) ? "+prefix" : "", r.get("completed"),
                     num(r, "durationS"), num(r, "outputTokensPerS"), num(r, "ttft_ms_avg"), num(r, "ttft_ms_p99"), num(r, "itl_ms_avg"), num(r, "itl_ms_p99"),
                     100 * num(r, "kvWasteFraction"), ((Number) r.getOrDefault("preemptions", 0)).intValue() > 0 ? ", " + r.get("preemptions") + " preemptions" : "");
         }
+    }
+
+    private static String other(Map<String, Object> r) {
         return switch (String.valueOf(r.get("calculator"))) {
             case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());
             case "memory" -> r.get("model") + " on " + r.get("gpu") + ": weights " + Units.bytes(((Number) r.get("weightBytes")).doubleValue())

@@ -168,7 +168,7 @@ public final class QuantBench {
     }
 
     /** Logits at every position of the text (one prefill of it). */
-    static float[][] textLogits(ModelRunner runner, int[] text, int bs) {
+    public static float[][] textLogits(ModelRunner runner, int[] text, int bs) {
         int[] table = new int[(text.length + bs - 1) / bs];
         for (int i = 0; i < table.length; i++) {
             table[i] = i;
@@ -176,7 +176,7 @@ public final class QuantBench {
         return runner.run(List.of(new SeqInput(text, 0, table, text.length)));
     }
 
-    static void accuracy(Map<String, Object> r, float[][] ref, float[][] got, int[] text) {
+    public static void accuracy(Map<String, Object> r, float[][] ref, float[][] got, int[] text) {
         double max = 0;
         double sum = 0;
         long count = 0;

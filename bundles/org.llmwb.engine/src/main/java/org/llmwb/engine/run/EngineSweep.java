@@ -83,11 +83,30 @@ public final class EngineSweep implements AutoCloseable {
         DEFAULTS.put("sloTpotMs", 0.0);
         DEFAULTS.put("graphs", false);
         DEFAULTS.put("warmup", true);
+        DEFAULTS.put("speculative.method", "none");
+        DEFAULTS.put("speculative.k", 4);
+        DEFAULTS.put("speculative.adaptive", false);
+        DEFAULTS.put("speculative.ngramMax", 3);
+        DEFAULTS.put("speculative.exitLayers", 0);
+        DEFAULTS.put("speculative.draftModel", "");
+        DEFAULTS.put("quantization.weights", "none");
+        DEFAULTS.put("quantization.kv", "none");
+        DEFAULTS.put("disaggregation.mode", "aggregated");
+        DEFAULTS.put("disaggregation.workers", 1);
+        DEFAULTS.put("disaggregation.prefillWorkers", 1);
+        DEFAULTS.put("disaggregation.decodeWorkers", 1);
+        DEFAULTS.put("disaggregation.stagingSlots", 2);
     }
+
+    /** Note attached to speculative records of generated (random-weight) models. */
+    public static final String RANDOM_WEIGHTS_NOTE = "seeded random weights: acceptance measures how often the drafter guessed this model's own "
+            + "(meaningless) output — random models fall into loops that n-gram lookup finds, and their residual stream barely changes across "
+            + "layers so an early exit agrees with the full model; between two unrelated random models (draft-model) it is near chance. "
+            + "Point 'model' at a real checkpoint folder for real acceptance rates.";
 
     private final Experiment e;
     /** A model as loaded for this sweep: its folder, shape and tokenizer, and the ND4J model on the CPU backend. */
-    private record Loaded(Path dir, org.llmwb.core.catalog.ModelConfig config, LlamaCpu cpu, BpeTokenizer tokenizer) {
+    record Loaded(Path dir, org.llmwb.core.catalog.ModelConfig config, LlamaCpu cpu, BpeTokenizer tokenizer) {
     }
 
     private final Map<String, Loaded> models = new LinkedHashMap<>();
@@ -151,6 +170,11 @@ public final class EngineSweep implements AutoCloseable {
         });
     }
 
+    /** Whether a model setting names a generated (seeded random-weight) checkpoint rather than a folder. */
+    static boolean generated(String model) {
+        return model.equals("tiny") || ModelPresets.ids().contains(model);
+    }
+
     /** Where generated checkpoints are kept between runs ({@code LLMWB_CACHE}, else ~/.cache/llmwb). */
     public static Path cacheDir() {
         String env = System.getenv("LLMWB_CACHE");
@@ -183,15 +207,12 @@ public final class EngineSweep implements AutoCloseable {
     private Map<String, Object> runPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled) {
         String model = s(p, "model");
         long seed = ((Number) get(p, "seed")).longValue();
-        Loaded m = models.get(model);
-        if (m == null) {
-            Path dir = checkpointFor(model, 1);
-            try (Checkpoint ck = Checkpoint.open(dir)) {
-                m = new Loaded(dir, ck.config(), cuda ? null : new LlamaCpu(ck),
-                        Files.isRegularFile(ck.tokenizerFile()) ? BpeTokenizer.load(ck.tokenizerFile()) : null);
-            }
-            models.put(model, m);
+        org.llmwb.engine.quant.Quantization quant = new org.llmwb.engine.quant.Quantization(
+                org.llmwb.engine.quant.Quantization.weights(s(p, "quantization.weights")), org.llmwb.engine.quant.Quantization.kv(s(p, "quantization.kv")));
+        if (cuda && quant.kv() != org.llmwb.engine.quant.Quantization.Kv.NONE) {
+            throw new InputException(e.location(), "point " + (index + 1) + ": quantization.kv fp8 runs on the CPU backend only for now (set backend: cpu)");
         }
+        Loaded m = load(model, quant);
         BpeTokenizer tok = m.tokenizer();
         int vocab = (int) m.config().vocabSize();
         int ordinary = tok == null ? vocab : Math.min(vocab, tok.ordinaryVocabSize());
@@ -232,30 +253,144 @@ public final class EngineSweep implements AutoCloseable {
                         + cfg.maxBatchedTokens() + " with chunkedPrefill off; raise maxBatchedTokens");
             }
         }
+        boolean disagg = s(p, "disaggregation.mode").equals("disaggregated");
+        if (disagg || i(p, "disaggregation.workers") > 1) {
+            if (!s(p, "speculative.method").equals("none")) {
+                throw new InputException(e.location(), "point " + (index + 1) + ": speculative decoding runs on one engine; turn disaggregation off or speculation off");
+            }
+            return ServingPoint.run(this, index, p, steps, cancelled, m, quant, reqs, arrivals, maxLen, blocks, bs, cfg, tok, seed, disagg);
+        }
         org.llmwb.engine.model.ModelRunner runner;
         if (cuda) {
             if (gpu == null) {
                 gpu = org.llmwb.backend.cuda.Gpu.open();
             }
             try (Checkpoint ck = Checkpoint.open(m.dir())) {
-                runner = new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs).useGraphs(b(p, "graphs"));
+                runner = new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs, quant).useGraphs(b(p, "graphs"));
             }
         } else {
             runner = new CpuModelRunner(m.cpu(), blocks, bs);
         }
         try (org.llmwb.engine.model.ModelRunner owned = runner) {
-            return runPoint(index, p, steps, cancelled, runner, kv, cfg, reqs, arrivals, maxLen, blocks, bs, tok, seed);
+            return runPoint(index, p, steps, cancelled, runner, kv, cfg, reqs, arrivals, maxLen, blocks, bs, tok, seed, m, quant);
         }
     }
 
     private Map<String, Object> runPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled,
             org.llmwb.engine.model.ModelRunner runner, KvCacheManager kv, SchedulerConfig cfg, List<Request> reqs, String arrivals, int maxLen, int blocks,
-            int bs, BpeTokenizer tok, long seed) {
+            int bs, BpeTokenizer tok, long seed, Loaded m, org.llmwb.engine.quant.Quantization quant) {
         device = runner.device();
         if (b(p, "warmup")) {
             warmUp(runner);
         }
         LlmEngine engine = new LlmEngine(runner, kv, cfg, maxLen, LlmEngine.wallClock()).recordBlockMaps(true);
+        org.llmwb.engine.spec.Speculator spec;
+        try {
+            spec = speculator(p, runner, blocks, bs);
+        } catch (IllegalArgumentException ex) {
+            throw new InputException(e.location(), "point " + (index + 1) + ": " + ex.getMessage());
+        }
+        if (spec != null) {
+            engine.speculate(spec);
+        }
+        try (AutoCloseable closeSpec = spec == null ? () -> { } : spec) {
+            return finishPoint(index, p, steps, cancelled, runner, engine, spec, reqs, arrivals, blocks, bs, tok, seed, m, quant);
+        } catch (InputException | IllegalStateException | UncheckedIOException ex) {
+            throw ex;
+        } catch (Exception ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /** A model as this sweep loaded it (per quantization on the CPU, where the weights are transformed at load). */
+    Loaded load(String model, org.llmwb.engine.quant.Quantization quant) {
+        String key = model + "|" + quant.label();
+        Loaded m = models.get(key);
+        if (m == null) {
+            Path dir = checkpointFor(model, 1);
+            try (Checkpoint ck = Checkpoint.open(dir)) {
+                m = new Loaded(dir, ck.config(), cuda ? null : new LlamaCpu(ck, quant),
+                        Files.isRegularFile(ck.tokenizerFile()) ? BpeTokenizer.load(ck.tokenizerFile()) : null);
+            }
+            models.put(key, m);
+        }
+        return m;
+    }
+
+    boolean cuda() {
+        return cuda;
+    }
+
+    List<PointFiles> pointFiles() {
+        return files;
+    }
+
+    void device(String d) {
+        device = d;
+    }
+
+    /**
+     * Error of a quantized point against the model as loaded, on the first 128 tokens of the repository's corpus:
+     * max/mean |logit error|, top-1 agreement, perplexity (both models'). Runs after the point, in its pool.
+     */
+    private void quantAccuracy(Map<String, Object> rec, Map<String, Object> p, org.llmwb.engine.model.ModelRunner runner, Loaded m, int bs) {
+        if (m.tokenizer() == null) {
+            return;
+        }
+        List<Integer> ids = m.tokenizer().encode(CheckpointGenerator.corpus());
+        int n = Math.min(128, Math.min(ids.size(), runner.kvBlocks() * bs - 1));
+        int[] text = ids.subList(0, n).stream().mapToInt(Integer::intValue).toArray();
+        float[][] got = org.llmwb.engine.bench.QuantBench.textLogits(runner, text, bs);
+        float[][] ref;
+        int blocks = (n + bs - 1) / bs + 1;
+        if (cuda) {
+            try (Checkpoint ck = Checkpoint.open(m.dir());
+                    org.llmwb.engine.model.CudaModelRunner r = new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs)) {
+                ref = org.llmwb.engine.bench.QuantBench.textLogits(r, text, bs);
+            }
+        } else {
+            ref = org.llmwb.engine.bench.QuantBench.textLogits(new CpuModelRunner(load(s(p, "model"), org.llmwb.engine.quant.Quantization.NONE).cpu(), blocks, bs),
+                    text, bs);
+        }
+        Map<String, Object> acc = new LinkedHashMap<>();
+        org.llmwb.engine.bench.QuantBench.accuracy(acc, ref, got, text);
+        acc.forEach((k, v) -> rec.put("accuracy_" + k, v));
+    }
+
+    /** The point's speculative decoding, or null when off. */
+    private org.llmwb.engine.spec.Speculator speculator(Map<String, Object> p, org.llmwb.engine.model.ModelRunner runner, int blocks, int bs) {
+        org.llmwb.engine.spec.SpecConfig.Method method = org.llmwb.engine.spec.SpecConfig.Method.parse(s(p, "speculative.method"));
+        if (method == org.llmwb.engine.spec.SpecConfig.Method.NONE) {
+            return null;
+        }
+        int layers = runner.config().numLayers();
+        int exit = i(p, "speculative.exitLayers") > 0 ? i(p, "speculative.exitLayers") : Math.max(1, layers / 2);
+        String draftModel = s(p, "speculative.draftModel");
+        org.llmwb.engine.spec.SpecConfig cfg = new org.llmwb.engine.spec.SpecConfig(method, i(p, "speculative.k"), b(p, "speculative.adaptive"), 1,
+                i(p, "speculative.ngramMax"), exit, draftModel.isEmpty() ? null : draftModel);
+        org.llmwb.engine.spec.Drafter d = switch (method) {
+            case NGRAM -> new org.llmwb.engine.spec.NgramDrafter(1, cfg.ngramMax());
+            case LAYER_SKIP -> org.llmwb.engine.spec.ModelDrafter.layerSkip(runner, exit);
+            case DRAFT_MODEL -> {
+                Loaded dm = load(draftModel, org.llmwb.engine.quant.Quantization.NONE);
+                org.llmwb.engine.model.ModelRunner dr;
+                if (cuda) {
+                    try (Checkpoint ck = Checkpoint.open(dm.dir())) {
+                        dr = new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs);
+                    }
+                } else {
+                    dr = new CpuModelRunner(dm.cpu(), blocks, bs);
+                }
+                yield org.llmwb.engine.spec.ModelDrafter.draftModel(dr, runner);
+            }
+            case NONE -> throw new IllegalStateException();
+        };
+        return new org.llmwb.engine.spec.Speculator(cfg, d);
+    }
+
+    private Map<String, Object> finishPoint(long index, Map<String, Object> p, StepSink steps, BooleanSupplier cancelled, org.llmwb.engine.model.ModelRunner runner,
+            LlmEngine engine, org.llmwb.engine.spec.Speculator spec, List<Request> reqs, String arrivals, int blocks, int bs, BpeTokenizer tok, long seed,
+            Loaded m, org.llmwb.engine.quant.Quantization quant) {
         Set<Integer> stops = tok == null ? Set.of() : Set.of(tok.specialId("<|end_of_text|>"));
         SamplingParams sp = new SamplingParams(d(p, "temperature"), i(p, "topK"), d(p, "topP"), seed, 1, stops, true);
         EngineRun.Result r;
@@ -310,6 +445,16 @@ public final class EngineSweep implements AutoCloseable {
         rec.put("peakKvAllocatedBytes", r.peakKvAllocatedBytes());
         rec.put("kvWasteFraction", r.kvWasteFraction());
         rec.put("weightBytes", runner.weightBytes());
+        rec.put("quantization", quant.label());
+        if (quant.any()) {
+            quantAccuracy(rec, p, runner, m, bs);
+        }
+        if (spec != null) {
+            rec.put("speculative", spec.summary());
+            if (generated(s(p, "model"))) {
+                rec.put("speculativeNote", RANDOM_WEIGHTS_NOTE);
+            }
+        }
         return rec;
     }
 

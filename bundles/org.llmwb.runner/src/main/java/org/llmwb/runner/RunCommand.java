@@ -38,6 +38,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "auto|cuda|cpu", description = "where a kernel sweep runs (default: the experiment's backend, "
             + "else the GPU when there is one and ND4J on the CPU otherwise)")
     String backend;
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "fix a setting for this run (repeatable), e.g. --set speculative.method=ngram, "
+            + "--set quantization.weights=int4, --set disaggregation.mode=disaggregated; a swept setting stops being swept")
+    java.util.List<String> sets = new java.util.ArrayList<>();
 
     @Override
     public Integer call() throws IOException {
@@ -50,7 +53,8 @@ final class RunCommand implements Callable<Integer> {
         if (backend != null && !java.util.Set.of("auto", "cuda", "cpu").contains(backend)) {
             throw new InputException("--backend is auto, cuda or cpu, not '" + backend + "'");
         }
-        Experiment e = ExperimentParser.parse(text, file.toString(), file.toAbsolutePath().getParent(), common.catalog());
+        Experiment e = ExperimentParser.override(ExperimentParser.parse(text, file.toString(), file.toAbsolutePath().getParent(), common.catalog()), sets,
+                common.catalog());
         Path target = noWrite ? null : out != null ? out
                 : Path.of("runs", e.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         var stdout = spec.commandLine().getOut();
@@ -69,7 +73,9 @@ final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         ExperimentExecutor.Outcome o;
         try {
-            o = ExperimentExecutor.run(e, text, common.catalog(), target, new ExperimentExecutor.Events() {
+            // the result folder keeps the file as run: overrides are recorded at its end
+            String asRun = sets.isEmpty() ? text : text + (text.endsWith("\n") ? "" : "\n") + "# run with: " + String.join(" ", sets.stream().map(x -> "--set " + x).toList()) + "\n";
+            o = ExperimentExecutor.run(e, asRun, common.catalog(), target, new ExperimentExecutor.Events() {
                 @Override
                 public void started(long total) {
                     stderr.println("running " + e.name() + " (" + e.kind() + " " + e.sweep().target() + ", " + total + " points)");

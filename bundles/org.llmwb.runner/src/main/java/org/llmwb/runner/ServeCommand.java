@@ -54,6 +54,15 @@ final class ServeCommand implements Callable<Integer> {
     boolean noPrefixCaching;
     @Option(names = "--backend", defaultValue = "auto", description = "auto (the GPU when there is one), cuda or cpu (default: ${DEFAULT-VALUE})")
     String backend;
+    @Option(names = "--speculative", defaultValue = "none", paramLabel = "none|ngram|layer-skip",
+            description = "speculative decoding: n-gram (prompt lookup) or early-exit self-speculation drafts, verified in one forward (default: ${DEFAULT-VALUE})")
+    String speculative;
+    @Option(names = "--spec-k", defaultValue = "4", description = "drafts per verify step (default: ${DEFAULT-VALUE})")
+    int specK;
+    @Option(names = "--quantization", defaultValue = "none", paramLabel = "none|int8|int4|fp8|nvfp4", description = "weights quantized at load (default: ${DEFAULT-VALUE})")
+    String quantization;
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8", description = "KV cache storage; fp8 on the CPU backend only (default: ${DEFAULT-VALUE})")
+    String kvCacheDtype;
     @Option(names = "--no-graphs", description = "launch decode kernels one by one instead of replaying CUDA graphs (GPU)")
     boolean noGraphs;
 
@@ -92,13 +101,41 @@ final class ServeCommand implements Callable<Integer> {
             int modelMax = (int) Math.min(Integer.MAX_VALUE, ck.config().maxPositions());
             int len = maxModelLen > 0 ? Math.min(maxModelLen, modelMax) : Math.min(modelMax, 4096);
             int blocks = kvBlocks > 0 ? kvBlocks : maxSeqs * ((len + blockSize - 1) / blockSize);
-            runner = gpu ? org.llmwb.engine.model.CudaModelRunner.open(ck, blocks, blockSize).useGraphs(!noGraphs) : CpuModelRunner.open(ck, blocks, blockSize);
+            org.llmwb.engine.quant.Quantization quant;
+            org.llmwb.engine.spec.SpecConfig.Method method;
+            try {
+                quant = new org.llmwb.engine.quant.Quantization(org.llmwb.engine.quant.Quantization.weights(quantization),
+                        org.llmwb.engine.quant.Quantization.kv(kvCacheDtype));
+                method = org.llmwb.engine.spec.SpecConfig.Method.parse(speculative);
+                if (method == org.llmwb.engine.spec.SpecConfig.Method.DRAFT_MODEL) {
+                    throw new IllegalArgumentException("the server drafts with ngram or layer-skip; a draft model runs from engine-run experiments");
+                }
+            } catch (IllegalArgumentException ex) {
+                throw new InputException(ex.getMessage());
+            }
+            if (gpu) {
+                org.llmwb.backend.cuda.Gpu g = org.llmwb.backend.cuda.Gpu.open();
+                try {
+                    runner = new org.llmwb.engine.model.CudaModelRunner(g, ck, blocks, blockSize, quant).useGraphs(!noGraphs);
+                } catch (RuntimeException ex) {
+                    g.close();
+                    throw ex;
+                }
+            } else {
+                runner = new CpuModelRunner(new org.llmwb.engine.model.LlamaCpu(ck, quant), blocks, blockSize);
+            }
             LlmEngine engine = new LlmEngine(runner, new BlockManager(blocks, blockSize, !noPrefixCaching), SchedulerConfig.continuous(maxBatchedTokens, maxSeqs),
                     len, LlmEngine.wallClock());
+            if (method != org.llmwb.engine.spec.SpecConfig.Method.NONE) {
+                org.llmwb.engine.spec.SpecConfig sc = new org.llmwb.engine.spec.SpecConfig(method, specK, false, 1, 3, ck.config().numLayers() / 2, null);
+                engine.speculate(new org.llmwb.engine.spec.Speculator(sc, method == org.llmwb.engine.spec.SpecConfig.Method.NGRAM
+                        ? new org.llmwb.engine.spec.NgramDrafter(1, 3) : org.llmwb.engine.spec.ModelDrafter.layerSkip(runner, Math.max(1, ck.config().numLayers() / 2))));
+            }
             try (runner; EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, id, host, port, err)) {
-                err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%n", id,
+                err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%s%n", id,
                         runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), model == null ? "built-in synthetic model" : dir, host,
-                        server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize);
+                        server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize,
+                        method == org.llmwb.engine.spec.SpecConfig.Method.NONE ? "" : ", speculative " + method.id() + " k=" + specK);
                 err.flush();
                 CountDownLatch stop = new CountDownLatch(1);
                 Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));

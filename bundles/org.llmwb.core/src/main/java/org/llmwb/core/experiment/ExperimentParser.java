@@ -175,6 +175,47 @@ public final class ExperimentParser {
         return new ExperimentParser(source, baseDir, gpus).parse(YNode.parse(text, source));
     }
 
+    /**
+     * The experiment with settings fixed from the command line ({@code KEY=VALUE}, e.g. {@code speculative.method=ngram}):
+     * each value is checked as the file's would be, and replaces the setting in the base and in the sweep.
+     */
+    public static Experiment override(Experiment e, List<String> assignments, GpuCatalog gpus) {
+        if (assignments == null || assignments.isEmpty()) {
+            return e;
+        }
+        KindSchema schema = switch (e.kind()) {
+            case "calculator" -> CALCULATOR_SCHEMA;
+            case "kernel-sweep" -> KERNEL_SCHEMA;
+            default -> ENGINE_SCHEMA;
+        };
+        ExperimentParser p = new ExperimentParser("--set", e.baseDir(), gpus);
+        p.settings = schema.settings();
+        Map<String, Object> base = new LinkedHashMap<>(e.sweep().base());
+        Map<String, List<Object>> sweep = new LinkedHashMap<>(e.sweep().sweep());
+        for (String a : assignments) {
+            int eq = a.indexOf('=');
+            if (eq <= 0) {
+                throw new InputException("--set takes KEY=VALUE, got '" + a + "'");
+            }
+            String k = a.substring(0, eq).trim();
+            if (!schema.settings().containsKey(k)) {
+                throw new InputException("--set: '" + k + "' is not a setting of a " + e.kind() + didYouMean(k, schema.settings().keySet()));
+            }
+            Object v = p.value(k, YNode.parse(a.substring(eq + 1), "--set " + k));
+            if (!p.problems.isEmpty() || v == null) {
+                throw p.problems.isEmpty() ? new InputException("--set " + k + ": invalid value") : new InputException(p.problems);
+            }
+            base.put(k, v);
+            sweep.remove(k);
+        }
+        long points = 1;
+        for (List<Object> vals : sweep.values()) {
+            points *= Math.max(1, vals.size());
+        }
+        return new Experiment(e.apiVersion(), e.kind(), e.name(), e.description(), e.location(), e.baseDir(),
+                new Experiment.SweepSpec(e.sweep().target(), base, sweep, points));
+    }
+
     /** Every problem of a text, empty when valid (for editors). Never throws for bad input. */
     public static List<Problem> validate(String text, String source, Path baseDir, GpuCatalog gpus) {
         try {

@@ -134,6 +134,27 @@ class CliEndToEndTest {
     }
 
     @Test
+    void setOverridesAndSectionsReachTheRecords() throws Exception {
+        Path exp = Cli.repo().resolve("lessons/engine/speculative-decoding.llmwb.yaml");
+        Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "spec", "--set", "speculative.method=ngram", "--set", "requests=4", "--json");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(dir.resolve("spec").resolve("results.jsonl"));
+        assertEquals(1, lines.size(), "the swept method was fixed by --set");
+        JsonNode rec = Json.parse(lines.get(0));
+        assertEquals(4, rec.get("completed").asInt());
+        assertEquals("ngram", rec.at("/speculative/method").asText());
+        assertTrue(rec.at("/speculative/verifies").asLong() > 0, rec.toString());
+        assertTrue(rec.get("speculativeNote").asText().contains("random weights"));
+        assertTrue(Files.readString(dir.resolve("spec").resolve("experiment.yaml")).contains("# run with: --set speculative.method=ngram"));
+        Cli.Result bad = Cli.run(dir, "run", exp.toString(), "--no-write", "--set", "speculative.methd=ngram");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("'speculative.methd' is not a setting") && bad.err().contains("speculative.method"), bad.err());
+        Cli.Result badValue = Cli.run(dir, "run", exp.toString(), "--no-write", "--set", "speculative.method=medusa");
+        assertEquals(1, badValue.code());
+        assertTrue(badValue.err().contains("must be one of [none, ngram, layer-skip, draft-model]"), badValue.err());
+    }
+
+    @Test
     void kernelSweepRunsOnTheCpuWithoutAGpu() throws Exception {
         Path exp = Cli.repo().resolve("lessons/kernels/laptop-attention.llmwb.yaml");
         Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "cpu", "--backend", "cpu", "--json");

@@ -7,7 +7,7 @@
 //                     scale per group of 128 along K ([N, K/128]); symmetric (value = (q − 8) · scale) when
 //                     zeros is null, else asymmetric with a uint8 zero point per group (value = (q − z) · scale).
 // x and y are bf16 [B, K] and [B, N]; BB is the batch bucket (1, 2, 4, 8, 16): the kernel serves any B ≤ BB.
-// Rows per warp: bf16 1 at batch 1, 2 at 2, 4 from 4 (Bf16Rows); w8a16 2; w4a16 4; a CTA has 8 warps.
+// Rows per warp: 1 (bf16), 2 (w8a16), 4 (w4a16); a CTA has 8 warps.
 // Requirements the Java launchers check: K % 8 == 0 (bf16), K % 16 == 0 (int8), K % 128 == 0 (int4).
 //
 // Why: at small B every weight byte is used B times only, so these are bandwidth-bound; what matters is
@@ -51,61 +51,43 @@ __device__ void store(float (&acc)[BB], __nv_bfloat16* y, int n, int N, int B, f
     }
 }
 
-// Rows per warp of the bf16 kernel for a batch bucket: one at batch 1 (v1's layout, bandwidth-bound), more as the
-// bucket grows so that each x chunk a lane loads and converts serves several weight rows. v1 used one row per warp
-// at every bucket and re-read x from L1 for every row: at 8 rows the L1 traffic was 8× the weight traffic and a
-// verify step (5 rows) of the 1B shape took 2.8× a decode step on an H200.
-template <int BB> struct Bf16Rows { static constexpr int R = BB >= 4 ? 4 : BB >= 2 ? 2 : 1; };
-
 template <int BB>
 __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
         int N, int K, int B) {
-    constexpr int R = Bf16Rows<BB>::R;
-    const int n0 = (blockIdx.x * WARPS + threadIdx.x / 32) * R;
-    if (n0 >= N) return;
+    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
+    if (n >= N) return;
     const int lane = threadIdx.x % 32;
+    const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * K);
     const uint4* xv = reinterpret_cast<const uint4*>(x);
     const int chunks = K / 8;
-    float acc[R][BB];
+    float acc[BB];
 #pragma unroll
-    for (int r = 0; r < R; r++)
-#pragma unroll
-        for (int b = 0; b < BB; b++) acc[r][b] = 0.f;
+    for (int b = 0; b < BB; b++) acc[b] = 0.f;
     for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
-        uint4 wr[R][U];
+        uint4 wr[U];
 #pragma unroll
-        for (int r = 0; r < R; r++) {
-            const uint4* w = reinterpret_cast<const uint4*>(W + (long long)min(n0 + r, N - 1) * K);
-#pragma unroll
-            for (int u = 0; u < U; u++) {
-                const int c = c0 + u * 32;
-                if (c < chunks) wr[r][u] = __ldcs(w + c);  // streamed once: do not keep in L2
-            }
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + u * 32;
+            if (c < chunks) wr[u] = __ldcs(w + c);  // streamed once: do not keep in L2
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
-            float wf[R][8];
-#pragma unroll
-            for (int r = 0; r < R; r++) bf8(wr[r][u], wf[r]);
+            float wf[8];
+            bf8(wr[u], wf);
 #pragma unroll
             for (int b = 0; b < BB; b++) {
                 if (b < B) {
                     float xf[8];
                     bf8(xv[(long long)b * chunks + c], xf);
 #pragma unroll
-                    for (int r = 0; r < R; r++)
-#pragma unroll
-                        for (int j = 0; j < 8; j++) acc[r][b] = fmaf(wf[r][j], xf[j], acc[r][b]);
+                    for (int j = 0; j < 8; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
                 }
             }
         }
     }
-#pragma unroll
-    for (int r = 0; r < R; r++) {
-        store<BB>(acc[r], y, n0 + r, N, n0 + r < N ? B : 0, 1.f);
-    }
+    store<BB>(acc, y, n, N, B, 1.f);
 }
 
 template <int BB, int R>

@@ -58,7 +58,7 @@ public final class Gemv {
 
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         validate(Format.BF16, batch, n, k);
-        gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), grid(n, bf16Rows(bucket(batch))), 1, 1, 256, 0, w.param(), x.param(),
+        gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), grid(n, 1), 1, 1, 256, 0, w.param(), x.param(),
                 y.param(), ints(n), ints(k), ints(batch));
     }
 
@@ -75,12 +75,7 @@ public final class Gemv {
                 scales.param(), zeros == null ? Pointer.to(new long[] {0}) : zeros.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
     }
 
-    /** Rows per warp of the bf16 kernel for a bucket (gemv.cu's Bf16Rows). */
-    static int bf16Rows(int bucket) {
-        return bucket >= 4 ? 4 : bucket >= 2 ? 2 : 1;
-    }
-
-    /** CTAs for N rows at {@code rowsPerWarp} rows per warp (gemv.cu: bf16 1/2/4 by bucket, 2 w8a16, 4 w4a16), 8 warps per CTA. */
+    /** CTAs for N rows at {@code rowsPerWarp} rows per warp (gemv.cu: 1 bf16, 2 w8a16, 4 w4a16), 8 warps per CTA. */
     private static int grid(int n, int rowsPerWarp) {
         int rowsPerCta = WARPS_PER_CTA * rowsPerWarp;
         return (n + rowsPerCta - 1) / rowsPerCta;

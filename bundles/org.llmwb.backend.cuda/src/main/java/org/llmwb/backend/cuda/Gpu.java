@@ -223,6 +223,7 @@ public final class Gpu implements AutoCloseable {
 
     /** Allocates {@code bytes}; a failure says what was asked and what is free. */
     public DeviceBuffer alloc(String what, long bytes) {
+        bind(); // memory belongs to the current context: make it this GPU's, whichever thread asks (a second GPU's staging was allocated on the first)
         if (bytes <= 0) {
             throw new IllegalArgumentException("allocation of " + bytes + " bytes for " + what);
         }

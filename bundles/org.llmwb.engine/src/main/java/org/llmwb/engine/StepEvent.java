@@ -15,11 +15,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param seconds measured duration of the step (schedule, forward, sampling)
  */
 public record StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting,
-        int running, Kv kv, Spec spec) {
+        int running, Kv kv, Spec spec, String pool) {
 
     public StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting, int running,
             Kv kv) {
-        this(index, start, seconds, parts, finished, preempted, waiting, running, kv, null);
+        this(index, start, seconds, parts, finished, preempted, waiting, running, kv, null, null);
+    }
+
+    public StepEvent(int index, double start, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted, int waiting, int running,
+            Kv kv, Spec spec) {
+        this(index, start, seconds, parts, finished, preempted, waiting, running, kv, spec, null);
+    }
+
+    /** The same step, labelled with the worker (pool) that ran it when several engines serve a run ("prefill-0", "decode-0", "aggregated-1"). */
+    public StepEvent withPool(String p) {
+        return new StepEvent(index, start, seconds, parts, finished, preempted, waiting, running, kv, spec, p);
     }
 
     /**
@@ -68,6 +78,9 @@ public record StepEvent(int index, double start, double seconds, List<Part> part
         ObjectNode o = Json.object();
         o.put("step", index).put("t", start).put("seconds", seconds).put("prefillTokens", prefillTokens()).put("decodeTokens", decodeTokens())
                 .put("waiting", waiting).put("running", running);
+        if (pool != null) {
+            o.put("pool", pool);
+        }
         ArrayNode a = o.putArray("parts");
         for (Part p : parts) {
             a.addObject().put("seq", p.seq()).put("start", p.start()).put("count", p.count()).put("kind", p.decode() ? "decode" : "prefill");

@@ -294,7 +294,7 @@ public final class DisaggRun {
             w.busyS += e.seconds();
             w.tokens += e.prefillTokens() + e.decodeTokens();
             if (steps.size() < 20_000) {
-                steps.add(e);
+                steps.add(e.withPool(w.role + "-" + w.index));
             }
         }
 

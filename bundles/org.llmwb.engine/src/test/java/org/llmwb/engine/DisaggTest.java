@@ -117,4 +117,27 @@ class DisaggTest {
         }
         assertTrue(two.perWorker().stream().allMatch(w -> ((Integer) w.get("steps")) > 0), "both workers ran: " + two.perWorker());
     }
+
+    @Test
+    void aRequestTheDecodePoolCanNeverHoldIsRefusedUpFront() {
+        SamplingParams g = SamplingParams.greedy(1).withStop(java.util.Set.of(), true);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> DisaggRun.disaggregated(List.of(engine(40, true)), List.of(engine(4, false)), requests(), g, 2, 0, 0));
+        assertTrue(e.getMessage().contains("decode worker's pool has 4"), e.getMessage());
+    }
+
+    @Test
+    void cancellingStopsEveryWorker() {
+        SamplingParams g = SamplingParams.greedy(1).withStop(java.util.Set.of(), true);
+        List<Request> many = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            many.add(new Request(i, 0.05 * i, requests().get(i % 8).prompt(), 30, 0));
+        }
+        long t0 = System.nanoTime();
+        DisaggRun.Result r = DisaggRun.disaggregated(List.of(engine(64, true)), List.of(engine(96, false)), many, g, 2, 0, 0,
+                () -> System.nanoTime() - t0 > 300_000_000L);
+        assertTrue(r.cancelled());
+        assertTrue(r.requests().size() < 40, "stopped before the trace (2 s of arrivals) ended: " + r.requests().size());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 1.5, "returned promptly");
+    }
 }

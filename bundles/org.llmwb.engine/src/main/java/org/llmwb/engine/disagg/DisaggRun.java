@@ -46,7 +46,7 @@ public final class DisaggRun {
 
     /** @param outputs request index → its generated tokens */
     public record Result(String mode, int workers, List<RequestMetrics> requests, RunMetrics metrics, List<Transfer> transfers, List<Map<String, Object>> perWorker,
-            List<StepEvent> steps, Map<Integer, int[]> outputs) {
+            List<StepEvent> steps, Map<Integer, int[]> outputs, boolean cancelled) {
     }
 
     /** A prefilled request on its way to a decode worker. */
@@ -59,7 +59,13 @@ public final class DisaggRun {
 
     /** Aggregated serving over {@code engines} (one per GPU): each prefills and decodes its share. */
     public static Result aggregated(List<LlmEngine> engines, List<Request> reqs, SamplingParams sampling, double sloTtftS, double sloTpotS) {
-        return new Runner("aggregated", engines, List.of(), reqs, sampling, 0).run(sloTtftS, sloTpotS);
+        return aggregated(engines, reqs, sampling, sloTtftS, sloTpotS, () -> false);
+    }
+
+    /** As above; {@code cancelled} stops routing and every worker (the result then says so). */
+    public static Result aggregated(List<LlmEngine> engines, List<Request> reqs, SamplingParams sampling, double sloTtftS, double sloTpotS,
+            java.util.function.BooleanSupplier cancelled) {
+        return new Runner("aggregated", engines, List.of(), reqs, sampling, 0, cancelled).run(sloTtftS, sloTpotS);
     }
 
     /**
@@ -68,10 +74,26 @@ public final class DisaggRun {
      */
     public static Result disaggregated(List<LlmEngine> prefill, List<LlmEngine> decode, List<Request> reqs, SamplingParams sampling, int stagingSlots,
             double sloTtftS, double sloTpotS) {
+        return disaggregated(prefill, decode, reqs, sampling, stagingSlots, sloTtftS, sloTpotS, () -> false);
+    }
+
+    /** As above; {@code cancelled} stops routing and every worker (the result then says so). */
+    public static Result disaggregated(List<LlmEngine> prefill, List<LlmEngine> decode, List<Request> reqs, SamplingParams sampling, int stagingSlots,
+            double sloTtftS, double sloTpotS, java.util.function.BooleanSupplier cancelled) {
         if (prefill.isEmpty() || decode.isEmpty()) {
             throw new IllegalArgumentException("disaggregation needs at least one prefill and one decode worker");
         }
-        return new Runner("disaggregated", prefill, decode, reqs, sampling, Math.max(1, stagingSlots)).run(sloTtftS, sloTpotS);
+        for (LlmEngine d : decode) {
+            int bs = d.runner().blockSize();
+            for (Request q : reqs) {
+                int need = (q.prompt().length + q.maxTokens() + bs - 1) / bs;
+                if (need > d.scheduler().kv().totalBlocks()) {
+                    throw new IllegalArgumentException("request " + q.index() + " needs " + need + " KV blocks (prompt + max tokens); a decode worker's pool has "
+                            + d.scheduler().kv().totalBlocks());
+                }
+            }
+        }
+        return new Runner("disaggregated", prefill, decode, reqs, sampling, Math.max(1, stagingSlots), cancelled).run(sloTtftS, sloTpotS);
     }
 
     private static final class Worker {
@@ -113,9 +135,13 @@ public final class DisaggRun {
         final AtomicInteger prefilling = new AtomicInteger();
         final List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         final LlmEngine clock;
+        final java.util.function.BooleanSupplier cancelled;
+        final AtomicBoolean stopped = new AtomicBoolean();
 
-        Runner(String mode, List<LlmEngine> front, List<LlmEngine> back, List<Request> reqs, SamplingParams sampling, int stagingSlots) {
+        Runner(String mode, List<LlmEngine> front, List<LlmEngine> back, List<Request> reqs, SamplingParams sampling, int stagingSlots,
+                java.util.function.BooleanSupplier cancelled) {
             this.mode = mode;
+            this.cancelled = cancelled;
             for (int i = 0; i < front.size(); i++) {
                 this.front.add(new Worker(front.get(i), back.isEmpty() ? "aggregated" : "prefill", i));
             }
@@ -204,7 +230,7 @@ public final class DisaggRun {
             }
             List<StepEvent> st = new ArrayList<>(steps);
             return new Result(mode, front.size() + back.size(), rs, RunMetrics.of(rs, end - first, sloTtftS, sloTpotS), new ArrayList<>(transfers), per, st,
-                    new java.util.TreeMap<>(outputs));
+                    new java.util.TreeMap<>(outputs), stopped.get());
         }
 
         List<Worker> concat() {
@@ -231,7 +257,7 @@ public final class DisaggRun {
         void route(double t0) {
             for (Request q : reqs) {
                 while (clock.now() - t0 < q.arrival()) {
-                    if (!failures.isEmpty()) {
+                    if (!failures.isEmpty() || stop()) {
                         return;
                     }
                     sleep(Math.min(0.002, q.arrival() - (clock.now() - t0)));
@@ -245,10 +271,19 @@ public final class DisaggRun {
             }
         }
 
+        /** Whether the caller cancelled the run (checked by the router and every worker). */
+        boolean stop() {
+            if (!stopped.get() && cancelled.getAsBoolean()) {
+                stopped.set(true);
+                routed.set(true);
+            }
+            return stopped.get();
+        }
+
         /** An aggregated worker, or a prefill worker (then each finished prefill is handed to a decode worker). */
         void loop(Worker w, double t0) {
             boolean prefillOnly = !back.isEmpty();
-            while (true) {
+            while (!stop()) {
                 Request q;
                 while ((q = w.inbox.poll()) != null) {
                     Sequence s = w.engine.add(q.prompt(), params(q, prefillOnly), q.priority(), q.arrival());
@@ -323,7 +358,7 @@ public final class DisaggRun {
 
         /** A decode worker: takes in handed-off requests (copy, scatter) as room allows, and decodes. */
         void decodeLoop(Worker w) {
-            while (true) {
+            while (!stop()) {
                 Handoff h;
                 while ((h = w.handoffs.peek()) != null) {
                     if (!receive(w, h)) {

@@ -72,9 +72,13 @@ final class ServingPoint {
             DisaggRun.Result res;
             try {
                 res = disagg ? DisaggRun.disaggregated(front, back, reqs, sp, EngineSweep.i(p, "disaggregation.stagingSlots"), EngineSweep.d(p, "sloTtftMs") / 1e3,
-                        EngineSweep.d(p, "sloTpotMs") / 1e3) : DisaggRun.aggregated(front, reqs, sp, EngineSweep.d(p, "sloTtftMs") / 1e3, EngineSweep.d(p, "sloTpotMs") / 1e3);
+                        EngineSweep.d(p, "sloTpotMs") / 1e3, cancelled)
+                        : DisaggRun.aggregated(front, reqs, sp, EngineSweep.d(p, "sloTtftMs") / 1e3, EngineSweep.d(p, "sloTpotMs") / 1e3, cancelled);
             } catch (IllegalArgumentException ex) {
-                throw new org.llmwb.core.InputException(ex.getMessage());
+                throw new org.llmwb.core.InputException("point " + (index + 1) + ": " + ex.getMessage());
+            }
+            if (res.cancelled()) {
+                return null;
             }
             for (StepEvent st : res.steps()) {
                 steps.step(index, st);

@@ -37,7 +37,16 @@ public class BatchingTimelineView extends ViewPart {
     private Label info;
     private Canvas canvas;
     private List<EngineStep> steps = List.of();
-    private List<Integer> lanes = List.of();
+    /** One lane per sequence; with several engines a sequence id is per worker, so the worker is part of the lane. */
+    public record Lane(String pool, int seq) {
+        public String label() {
+            return pool == null ? "seq " + seq : pool + " · " + seq;
+        }
+    }
+
+    private List<Lane> lanes = List.of();
+    private double t0;
+    private double span = 1;
     private Runnable listener;
 
     @Override
@@ -79,31 +88,31 @@ public class BatchingTimelineView extends ViewPart {
             point.select(Math.max(0, points - 1));
         }
         steps = points == 0 ? List.of() : LiveEngineRun.get().steps(Math.max(0, point.getSelectionIndex()));
-        TreeSet<Integer> seqs = new TreeSet<>();
-        steps.forEach(s -> s.parts().forEach(p -> seqs.add(p.seq())));
+        TreeSet<Lane> seqs = new TreeSet<>(java.util.Comparator.comparing((Lane l) -> l.pool() == null ? "" : l.pool()).thenComparingInt(Lane::seq));
+        steps.forEach(s -> s.parts().forEach(p -> seqs.add(new Lane(s.pool(), p.seq()))));
         lanes = List.copyOf(seqs);
+        // several engines interleave their steps: the time axis spans all of them
+        t0 = steps.stream().mapToDouble(EngineStep::t).min().orElse(0);
+        span = Math.max(1e-6, steps.stream().mapToDouble(s -> s.t() + s.seconds()).max().orElse(t0 + 1) - t0);
         long prefill = steps.stream().mapToLong(EngineStep::prefillTokens).sum();
         long decode = steps.stream().mapToLong(EngineStep::decodeTokens).sum();
-        info.setText(steps.isEmpty() ? "no engine run yet" : String.format(Locale.ROOT, "%d steps, %d sequences, %d prefill and %d decode tokens over %.3f s",
-                steps.size(), lanes.size(), prefill, decode, span()));
+        long drafted = steps.stream().mapToLong(EngineStep::drafted).sum();
+        long accepted = steps.stream().mapToLong(EngineStep::accepted).sum();
+        java.util.Set<String> pools = new java.util.TreeSet<>();
+        steps.forEach(s -> {
+            if (s.pool() != null) {
+                pools.add(s.pool());
+            }
+        });
+        info.setText(steps.isEmpty() ? "no engine run yet" : String.format(Locale.ROOT, "%d steps, %d sequences, %d prefill and %d decode tokens over %.3f s%s%s",
+                steps.size(), lanes.size(), prefill, decode, span, pools.isEmpty() ? "" : "; workers " + String.join(", ", pools),
+                drafted == 0 ? "" : String.format(Locale.ROOT, "; speculative: %d of %d drafts accepted (%.0f%%)", accepted, drafted, 100.0 * accepted / drafted)));
         info.getParent().layout();
         canvas.redraw();
     }
 
-    private double t0() {
-        return steps.isEmpty() ? 0 : steps.get(0).t();
-    }
-
-    private double span() {
-        if (steps.isEmpty()) {
-            return 1;
-        }
-        EngineStep last = steps.get(steps.size() - 1);
-        return Math.max(1e-6, last.t() + last.seconds() - t0());
-    }
-
     private int xOf(double t, Rectangle r) {
-        return LEFT + (int) Math.round((t - t0()) / span() * (r.width - LEFT - 8));
+        return LEFT + (int) Math.round((t - t0) / span * (r.width - LEFT - 8));
     }
 
     private double laneH(Rectangle r) {
@@ -119,40 +128,43 @@ public class BatchingTimelineView extends ViewPart {
         double lh = laneH(r);
         Color pre = new Color(canvas.getDisplay(), 31, 119, 180);
         Color dec = new Color(canvas.getDisplay(), 44, 160, 44);
-        java.util.Set<Integer> started = new java.util.HashSet<>();
+        Color ver = new Color(canvas.getDisplay(), 255, 127, 14);
+        java.util.Set<Lane> started = new java.util.HashSet<>();
         for (EngineStep s : steps) {
             int x0 = xOf(s.t(), r);
             int x1 = Math.max(x0 + 1, xOf(s.t() + s.seconds(), r));
             for (EngineStep.Part p : s.parts()) {
-                int lane = lanes.indexOf(p.seq());
+                Lane key = new Lane(s.pool(), p.seq());
+                int lane = lanes.indexOf(key);
                 int y = (int) (lane * lh);
-                gc.setBackground(p.decode() ? dec : pre);
+                boolean verify = p.decode() && p.count() > 1; // a decode that verified drafts
+                gc.setBackground(verify ? ver : p.decode() ? dec : pre);
                 int h = Math.max(1, (int) lh - (lh > 4 ? 1 : 0));
                 gc.fillRectangle(x0, y + (p.decode() ? h / 4 : 0), x1 - x0, p.decode() ? Math.max(1, h / 2) : h);
-                if (p.decode() && started.add(p.seq())) {
+                if (p.decode() && started.add(key)) {
                     gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_BLACK));
                     gc.drawLine(x0, y, x0, y + h); // first token out: TTFT
                 }
             }
             gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_RED));
             for (int f : s.finished()) {
-                int y = (int) (lanes.indexOf(f) * lh);
+                int y = (int) (lanes.indexOf(new Lane(s.pool(), f)) * lh);
                 gc.drawLine(x1, y, x1, y + (int) Math.max(1, lh));
             }
             gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_BLACK));
             for (int f : s.preempted()) {
-                int y = (int) (lanes.indexOf(f) * lh);
+                int y = (int) (lanes.indexOf(new Lane(s.pool(), f)) * lh);
                 gc.drawText("×", x0, y - 4, true);
             }
         }
         gc.setForeground(canvas.getDisplay().getSystemColor(SWT.COLOR_DARK_GRAY));
         int every = Math.max(1, (int) Math.ceil(14 / lh));
         for (int i = 0; i < lanes.size(); i += every) {
-            gc.drawText("seq " + lanes.get(i), 2, (int) (i * lh), true);
+            gc.drawText(lanes.get(i).label(), 2, (int) (i * lh), true);
         }
         int yAxis = r.height - BOTTOM + 2;
         for (int i = 0; i <= 5; i++) {
-            double t = span() * i / 5;
+            double t = span * i / 5;
             int x = LEFT + (int) Math.round(i / 5.0 * (r.width - LEFT - 8));
             gc.drawText(String.format(Locale.ROOT, "%.2f s", t), Math.min(x, r.width - 50), yAxis, true);
         }
@@ -168,17 +180,22 @@ public class BatchingTimelineView extends ViewPart {
         if (lane < 0 || lane >= lanes.size()) {
             return null;
         }
-        int seq = lanes.get(lane);
+        Lane want = lanes.get(lane);
         for (EngineStep s : steps) {
+            if (!java.util.Objects.equals(s.pool(), want.pool())) {
+                continue;
+            }
             if (px >= xOf(s.t(), r) && px <= Math.max(xOf(s.t(), r) + 1, xOf(s.t() + s.seconds(), r))) {
                 for (EngineStep.Part p : s.parts()) {
-                    if (p.seq() == seq) {
-                        return String.format(Locale.ROOT, "seq %d, step %d (%.2f ms): %s; batch of %d prefill + %d decode tokens", seq, s.index(),
-                                s.seconds() * 1e3, p.decode() ? "decoded token " + p.start() : "prefilled tokens " + p.start() + "–" + (p.start() + p.count()),
-                                s.prefillTokens(), s.decodeTokens());
+                    if (p.seq() == want.seq()) {
+                        String what = !p.decode() ? "prefilled tokens " + p.start() + "–" + (p.start() + p.count())
+                                : p.count() > 1 ? "verified token " + p.start() + " and " + (p.count() - 1) + " drafts" : "decoded token " + p.start();
+                        return String.format(Locale.ROOT, "%s, step %d (%.2f ms): %s; batch of %d prefill + %d decode tokens", want.label(), s.index(),
+                                s.seconds() * 1e3, what, s.prefillTokens(), s.decodeTokens())
+                                + (s.drafted() > 0 ? String.format(Locale.ROOT, "; step accepted %d of %d drafts", s.accepted(), s.drafted()) : "");
                     }
                 }
-                return "step " + s.index() + ": seq " + seq + " not in this batch";
+                return "step " + s.index() + ": " + want.label() + " not in this batch";
             }
         }
         return null;
@@ -205,7 +222,13 @@ public class BatchingTimelineView extends ViewPart {
         return ChromeTrace.of(LiveEngineRun.get().steps(), "llmwb " + LiveEngineRun.get().runId());
     }
 
-    public List<Integer> lanes() {
+    /** Shows sweep point {@code index} (0-based). */
+    public void showPoint(int index) {
+        point.select(index);
+        refresh();
+    }
+
+    public List<Lane> lanes() {
         return lanes;
     }
 

@@ -124,8 +124,12 @@ public class KvCacheView extends ViewPart {
         if (shown == null) {
             stats.setText("No engine run yet: run a kind: engine-run experiment (e.g. lessons/engine/prefix-caching.llmwb.yaml) in the Runner view.");
         } else if (shown.blocks() == null) {
-            stats.setText(String.format(Locale.ROOT, "step %d: %d of %d blocks used — the pool is larger than %d blocks, so no block map was sent",
-                    shown.index(), shown.usedBlocks(), shown.totalBlocks(), 4096));
+            String who = shown.pool() == null ? "" : " (" + shown.pool() + ")";
+            stats.setText(shown.totalBlocks() > 4096
+                    ? String.format(Locale.ROOT, "step %d%s: %d of %d blocks used — the pool is larger than %d blocks, so no block map was sent", shown.index(), who,
+                            shown.usedBlocks(), shown.totalBlocks(), 4096)
+                    : String.format(Locale.ROOT, "step %d%s: %d of %d blocks used — a run served by several engines sends each worker's totals, not its block map",
+                            shown.index(), who, shown.usedBlocks(), shown.totalBlocks()));
         } else {
             double waste = shown.allocatedBytes() == 0 ? 0 : 1 - (double) shown.usedBytes() / shown.allocatedBytes();
             stats.setText(String.format(Locale.ROOT,

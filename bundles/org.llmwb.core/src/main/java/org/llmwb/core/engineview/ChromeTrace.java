@@ -29,20 +29,21 @@ public final class ChromeTrace {
             long ts = Math.round(s.t() * 1e6);
             long dur = Math.max(1, Math.round(s.seconds() * 1e6));
             for (EngineStep.Part p : s.parts()) {
-                if (named.add("p" + pid + "t" + p.seq())) {
-                    ev.addObject().put("name", "thread_name").put("ph", "M").put("pid", pid).put("tid", p.seq()).putObject("args").put("name",
-                            "seq " + p.seq());
+                int tid = tid(s, p.seq());
+                if (named.add("p" + pid + "t" + tid)) {
+                    ev.addObject().put("name", "thread_name").put("ph", "M").put("pid", pid).put("tid", tid).putObject("args").put("name",
+                            s.pool() == null ? "seq " + p.seq() : s.pool() + " · seq " + p.seq());
                 }
                 ObjectNode e = ev.addObject().put("name", p.decode() ? "decode" : "prefill " + p.start() + "–" + (p.start() + p.count()))
-                        .put("cat", p.decode() ? "decode" : "prefill").put("ph", "X").put("ts", ts).put("dur", dur).put("pid", pid).put("tid", p.seq());
+                        .put("cat", p.decode() ? "decode" : "prefill").put("ph", "X").put("ts", ts).put("dur", dur).put("pid", pid).put("tid", tid);
                 e.putObject("args").put("step", s.index()).put("tokens", p.count()).put("batchPrefillTokens", s.prefillTokens())
                         .put("batchDecodeTokens", s.decodeTokens());
             }
             for (int f : s.finished()) {
-                ev.addObject().put("name", "finished").put("ph", "i").put("s", "t").put("ts", ts + dur).put("pid", pid).put("tid", f);
+                ev.addObject().put("name", "finished").put("ph", "i").put("s", "t").put("ts", ts + dur).put("pid", pid).put("tid", tid(s, f));
             }
             for (int f : s.preempted()) {
-                ev.addObject().put("name", "preempted").put("ph", "i").put("s", "t").put("ts", ts).put("pid", pid).put("tid", f);
+                ev.addObject().put("name", "preempted").put("ph", "i").put("s", "t").put("ts", ts).put("pid", pid).put("tid", tid(s, f));
             }
             ev.addObject().put("name", "sequences").put("ph", "C").put("ts", ts).put("pid", pid).putObject("args").put("running", s.running())
                     .put("waiting", s.waiting());
@@ -51,5 +52,10 @@ public final class ChromeTrace {
         }
         root.put("displayTimeUnit", "ms");
         return Json.line(root);
+    }
+
+    /** A sequence's thread: its id, offset per worker when several engines (each numbering from 0) served the run. */
+    static int tid(EngineStep s, int seq) {
+        return s.pool() == null ? seq : (Math.floorMod(s.pool().hashCode(), 1000) + 1) * 100_000 + seq;
     }
 }

@@ -14,10 +14,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  * KV Cache view, the Batching Timeline and the Chrome-trace export.
  *
  * @param blocks per-block state (holders ≥ 1, 0 free, -1 cached-free, -2 reserved-empty), or null when the pool was too large to send
+ * @param pool the worker that ran the step when several engines served the run ("prefill-0", "decode-0", "aggregated-1"), else null
+ * @param drafted speculative drafts this step verified (0 without speculation)
+ * @param accepted of those, the ones kept
  */
 public record EngineStep(int point, int index, double t, double seconds, List<Part> parts, List<Integer> finished, List<Integer> preempted,
         int waiting, int running, int totalBlocks, int usedBlocks, int cachedFreeBlocks, long allocatedBytes, long usedBytes, int[] blocks,
-        Map<Integer, int[]> tables) {
+        Map<Integer, int[]> tables, String pool, int drafted, int accepted) {
 
     public static final int FREE = 0;
     public static final int CACHED_FREE = -1;
@@ -46,7 +49,8 @@ public record EngineStep(int point, int index, double t, double seconds, List<Pa
         return new EngineStep(point, s.path("step").asInt(), s.path("t").asDouble(), s.path("seconds").asDouble(), List.copyOf(parts),
                 List.of(box(ints(s.path("finished")))), List.of(box(ints(s.path("preempted")))), s.path("waiting").asInt(), s.path("running").asInt(),
                 kv.path("totalBlocks").asInt(), kv.path("usedBlocks").asInt(), kv.path("cachedFreeBlocks").asInt(), kv.path("allocatedBytes").asLong(),
-                kv.path("usedBytes").asLong(), blocks, tables);
+                kv.path("usedBytes").asLong(), blocks, tables, s.hasNonNull("pool") ? s.get("pool").asText() : null, s.path("spec").path("drafted").asInt(),
+                s.path("spec").path("accepted").asInt());
     }
 
     private static int[] ints(JsonNode a) {

@@ -19,9 +19,18 @@ public final class LatencyCdf {
 
     /** A short label for a run's point: what differs between A/B points (batching, KV, chunking). */
     public static String label(int index, Map<String, Object> rec) {
-        return "#" + (index + 1) + " " + rec.getOrDefault("batching", "") + " · " + rec.getOrDefault("kv", "")
-                + (Boolean.TRUE.equals(rec.get("prefixCaching")) ? "+prefix" : "")
-                + (Boolean.TRUE.equals(rec.get("chunkedPrefill")) ? " · chunked " + rec.getOrDefault("maxBatchedTokens", "") : " · unchunked");
+        String where = rec.get("serving") != null ? rec.get("serving") + " × " + rec.getOrDefault("engines", "?")
+                : rec.getOrDefault("kv", "") + (Boolean.TRUE.equals(rec.get("prefixCaching")) ? "+prefix" : "");
+        String extra = "";
+        if (rec.get("speculative") instanceof Map<?, ?> sp) {
+            extra += " · spec " + sp.get("method");
+        }
+        Object q = rec.get("quantization");
+        if (q != null && !String.valueOf(q).equals("bf16 weights")) {
+            extra += " · " + q;
+        }
+        return "#" + (index + 1) + " " + rec.getOrDefault("batching", "") + " · " + where
+                + (Boolean.TRUE.equals(rec.get("chunkedPrefill")) ? " · chunked " + rec.getOrDefault("maxBatchedTokens", "") : " · unchunked") + extra;
     }
 
     @SuppressWarnings("unchecked")

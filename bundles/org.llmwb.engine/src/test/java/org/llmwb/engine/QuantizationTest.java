@@ -70,4 +70,33 @@ class QuantizationTest {
         assertTrue((Double) rows.get(3).get("maxAbsLogitError") > 0, "an FP8 KV cache changes the logits a little");
         assertTrue((Long) rows.get(2).get("linearWeightBytesAsStored") * 3 < (Long) rows.get(0).get("linearWeightBytesAsStored"));
     }
+
+    @Test
+    void awqSearchesItsScaleAndNeverDoesWorseThanRoundToNearestOnItsCalibration() {
+        int n = 16;
+        int k = 256;
+        float[] w = weights(n, k, 5);
+        // activations with a few large channels (the outliers AWQ protects)
+        Random r = new Random(6);
+        float[][] x = new float[48][k];
+        for (float[] row : x) {
+            for (int c = 0; c < k; c++) {
+                row[c] = (float) (r.nextGaussian() * (c % 37 == 0 ? 20 : 1));
+            }
+        }
+        WeightQuant.Awq a = WeightQuant.awq(w, n, k, x);
+        assertTrue(a.error() <= a.rtnError(), a.error() + " vs RTN " + a.rtnError());
+        assertTrue(a.alpha() > 0, "with outlier channels a positive α wins: " + a.alpha());
+        assertTrue(a.error() < 0.8 * a.rtnError(), "and it pays: " + a.error() + " vs " + a.rtnError());
+    }
+
+    @Test
+    void awqModelLoadsWithAnAlphaPerLayerGroupAndReportsItsError() throws Exception {
+        List<Map<String, Object>> rows = QuantBench.run("tiny", "cpu", List.of(Quantization.NONE, new Quantization(Quantization.Weights.INT4, Quantization.Kv.NONE),
+                new Quantization(Quantization.Weights.INT4_AWQ, Quantization.Kv.NONE)), 4, 96, new int[] {1}, null);
+        double rtn = (Double) rows.get(1).get("meanAbsLogitError");
+        double awq = (Double) rows.get(2).get("meanAbsLogitError");
+        assertTrue(awq > 0 && rtn > 0, awq + ", " + rtn);
+        System.out.printf("tiny model, 96 corpus tokens: mean |logit error| INT4 RTN %.4f, AWQ %.4f%n", rtn, awq);
+    }
 }

@@ -101,7 +101,7 @@ public final class ExperimentParser {
         ENGINE_SETTINGS.put("speculative.ngramMax", "int");
         ENGINE_SETTINGS.put("speculative.exitLayers", "count");
         ENGINE_SETTINGS.put("speculative.draftModel", "engineModel");
-        ENGINE_SETTINGS.put("quantization.weights", "choice:none|int8|int4|fp8|nvfp4");
+        ENGINE_SETTINGS.put("quantization.weights", "choice:none|int8|int4|int4-awq|fp8|nvfp4");
         ENGINE_SETTINGS.put("quantization.kv", "choice:none|fp8");
         ENGINE_SETTINGS.put("disaggregation.mode", "choice:aggregated|disaggregated");
         ENGINE_SETTINGS.put("disaggregation.prefillWorkers", "int");

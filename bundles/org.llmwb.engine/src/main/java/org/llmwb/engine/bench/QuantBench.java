@@ -68,7 +68,7 @@ public final class QuantBench {
         if (formats.isEmpty()) {
             formats = backend.equals("cuda")
                     ? List.of(Quantization.NONE, q("int8"), q("int4"), q("fp8"), q("nvfp4"))
-                    : List.of(Quantization.NONE, q("int8"), q("int4"), q("fp8"), q("nvfp4"), new Quantization(Quantization.Weights.NONE, Quantization.Kv.FP8));
+                    : List.of(Quantization.NONE, q("int8"), q("int4"), q("int4-awq"), q("fp8"), q("nvfp4"), new Quantization(Quantization.Weights.NONE, Quantization.Kv.FP8));
         }
         List<Map<String, Object>> rows = run(model, backend, formats, steps, evalTokens, batches, env);
         StringBuilder sb = new StringBuilder();

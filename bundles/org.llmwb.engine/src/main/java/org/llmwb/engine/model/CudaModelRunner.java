@@ -117,6 +117,9 @@ public final class CudaModelRunner implements ModelRunner {
     private CudaModelRunner(Gpu gpu, boolean ownsGpu, Checkpoint ck, int kvBlocks, int blockSize, org.llmwb.engine.quant.Quantization quant) {
         this.gpu = gpu;
         this.quant = quant;
+        if (quant.weights() == org.llmwb.engine.quant.Quantization.Weights.INT4_AWQ) {
+            throw new InputException("int4-awq runs on the CPU backend for now: its calibration runs the model in ND4J (the GPU runner has round-to-nearest int4)");
+        }
         if (quant.kv() != org.llmwb.engine.quant.Quantization.Kv.NONE) {
             throw new InputException("an FP8 KV cache runs on the CPU backend only for now (the GPU prefill attention reads BF16 K/V)");
         }

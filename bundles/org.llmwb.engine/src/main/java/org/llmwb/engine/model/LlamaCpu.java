@@ -108,6 +108,10 @@ public final class LlamaCpu {
     private final float[] invFreq;
 
     private final org.llmwb.engine.quant.Quantization quant;
+    /** Sees each linear group's input during a forward (AWQ calibration): key "layer.qkv", ".o", ".gateup", ".down". */
+    java.util.function.BiConsumer<String, INDArray> tap;
+    /** Per layer group, the α AWQ chose (empty without AWQ). */
+    private final java.util.Map<String, Double> awqAlphas = new java.util.TreeMap<>();
 
     public LlamaCpu(Checkpoint ck) {
         this(ck, org.llmwb.engine.quant.Quantization.NONE);
@@ -142,10 +146,20 @@ public final class LlamaCpu {
         oT = new INDArray[layers];
         gateUpT = new INDArray[layers];
         downT = new INDArray[layers];
+        java.util.Map<String, float[][]> calib = quant.weights() == org.llmwb.engine.quant.Quantization.Weights.INT4_AWQ ? calibrate(ck) : null;
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = row(ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = row(ck.floats(p + "post_attention_layernorm.weight", h));
+            if (calib != null) {
+                // one scale per group sharing an input (q/k/v, gate/up), as AWQ folds it into the preceding norm
+                qkvT[l] = awqT(l + ".qkv", calib, h, ck.floats(p + "self_attn.q_proj.weight", q, h), ck.floats(p + "self_attn.k_proj.weight", kv, h),
+                        ck.floats(p + "self_attn.v_proj.weight", kv, h));
+                oT[l] = awqT(l + ".o", calib, q, ck.floats(p + "self_attn.o_proj.weight", h, q));
+                gateUpT[l] = awqT(l + ".gateup", calib, h, ck.floats(p + "mlp.gate_proj.weight", inter, h), ck.floats(p + "mlp.up_proj.weight", inter, h));
+                downT[l] = awqT(l + ".down", calib, inter, ck.floats(p + "mlp.down_proj.weight", h, inter));
+                continue;
+            }
             INDArray wq = linearT(ck, p + "self_attn.q_proj.weight", q, h);
             INDArray wk = linearT(ck, p + "self_attn.k_proj.weight", kv, h);
             INDArray wv = linearT(ck, p + "self_attn.v_proj.weight", kv, h);
@@ -157,6 +171,59 @@ public final class LlamaCpu {
             downT[l] = linearT(ck, p + "mlp.down_proj.weight", h, inter);
         }
         invFreq = LayersRef.ropeInvFreq(d, num.ropeTheta(), num.ropeFactor(), num.lowFreqFactor(), num.highFreqFactor(), num.originalMaxPositions());
+    }
+
+    /** AWQ of a group of weights sharing one input (rows stacked), transposed for x · Wᵀ. */
+    private INDArray awqT(String key, java.util.Map<String, float[][]> calib, int in, float[]... mats) {
+        int len = 0;
+        for (float[] m : mats) {
+            len += m.length;
+        }
+        float[] fused = new float[len];
+        int o = 0;
+        for (float[] m : mats) {
+            System.arraycopy(m, 0, fused, o, m.length);
+            o += m.length;
+        }
+        int out = len / in;
+        org.llmwb.engine.quant.WeightQuant.Awq a = org.llmwb.engine.quant.WeightQuant.awq(fused, out, in, calib.get(key));
+        awqAlphas.put(key, a.alpha());
+        return transposed(a.weights(), out, in);
+    }
+
+    /** The α AWQ chose per layer group ("0.qkv", "0.o", ...), empty without AWQ. */
+    public java.util.Map<String, Double> awqAlphas() {
+        return java.util.Collections.unmodifiableMap(awqAlphas);
+    }
+
+    /**
+     * AWQ's calibration: the unquantized model runs tokens 256..512 of the bundled corpus (the accuracy figures use
+     * tokens 0..128) and each linear group's inputs are kept, at most 64 rows spread over the text.
+     */
+    static java.util.Map<String, float[][]> calibrate(Checkpoint ck) {
+        if (!java.nio.file.Files.isRegularFile(ck.tokenizerFile())) {
+            throw new InputException("int4-awq calibrates on the bundled corpus and needs the checkpoint's tokenizer.json");
+        }
+        List<Integer> ids = org.llmwb.engine.tokenizer.BpeTokenizer.load(ck.tokenizerFile()).encode(CheckpointGenerator.corpus());
+        int from = Math.min(256, Math.max(0, ids.size() - 256));
+        int[] text = ids.subList(from, Math.min(ids.size(), from + 256)).stream().mapToInt(Integer::intValue).toArray();
+        LlamaCpu base = new LlamaCpu(ck);
+        int bs = 16;
+        int[] table = new int[(text.length + bs - 1) / bs];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        int stride = Math.max(1, text.length / 64);
+        java.util.Map<String, List<float[]>> rows = new java.util.HashMap<>();
+        base.tap = (key, a) -> {
+            for (long r = 0; r < a.rows(); r += stride) {
+                rows.computeIfAbsent(key, x -> new ArrayList<>()).add(a.getRow(r).dup().data().asFloat());
+            }
+        };
+        base.forward(List.of(new SeqInput(text, 0, table)), base.newPool(table.length, bs));
+        java.util.Map<String, float[][]> out = new java.util.HashMap<>();
+        rows.forEach((k, v) -> out.put(k, v.toArray(new float[0][])));
+        return out;
     }
 
     /** A linear layer's weight [out, in], through the load-time quantization, transposed for x · Wᵀ. */
@@ -239,7 +306,11 @@ public final class LlamaCpu {
         }
         INDArray x = Nd4jOps.embedding(embed, ids);
         for (int l = 0; l < layers; l++) {
-            INDArray qkv = Nd4jOps.linear(Nd4jOps.rmsnorm(x, attnNorm[l], num.rmsEps()), qkvT[l]);
+            INDArray xn = Nd4jOps.rmsnorm(x, attnNorm[l], num.rmsEps());
+            if (tap != null) {
+                tap.accept(l + ".qkv", xn);
+            }
+            INDArray qkv = Nd4jOps.linear(xn, qkvT[l]);
             INDArray q = qkv.get(all(), interval(0, qw)).dup('c');
             INDArray k = qkv.get(all(), interval(qw, qw + kw)).dup('c');
             INDArray v = qkv.get(all(), interval(qw + kw, qw + 2 * kw)).dup('c');
@@ -253,8 +324,18 @@ public final class LlamaCpu {
             writeRows(pool.v[l], v, slots);
             INDArray attn = Nd4j.create(DataType.FLOAT, total, qw);
             attend(batch, pool, l, q, attn);
+            if (tap != null) {
+                tap.accept(l + ".o", attn);
+            }
             x.addi(Nd4jOps.linear(attn, oT[l]));
-            INDArray mlp = Nd4jOps.siluMul(Nd4jOps.linear(Nd4jOps.rmsnorm(x, mlpNorm[l], num.rmsEps()), gateUpT[l]));
+            INDArray xn2 = Nd4jOps.rmsnorm(x, mlpNorm[l], num.rmsEps());
+            if (tap != null) {
+                tap.accept(l + ".gateup", xn2);
+            }
+            INDArray mlp = Nd4jOps.siluMul(Nd4jOps.linear(xn2, gateUpT[l]));
+            if (tap != null) {
+                tap.accept(l + ".down", mlp);
+            }
             x.addi(Nd4jOps.linear(mlp, downT[l]));
         }
         int rows = batch.stream().mapToInt(SeqInput::logits).sum();

@@ -16,6 +16,11 @@ public record Quantization(Weights weights, Kv kv) {
         INT8("int8", 8),
         /** W4A16: INT4 in groups of 128 along K, symmetric, round to nearest. */
         INT4("int4", 4),
+        /**
+         * W4A16 with AWQ-style activation-aware scaling: per input channel s = mean|x|^α from calibration text, α
+         * searched per layer group to minimise the group's output error, W·diag(s) quantized and diag(1/s) folded back.
+         */
+        INT4_AWQ("int4-awq", 4),
         /** FP8 E4M3 with one scale per tensor. */
         FP8("fp8", 8),
         /** NVFP4 (E2M1 values, E4M3 scale per 16, FP32 per tensor): emulated on Hopper, which has no FP4 units. */
@@ -49,7 +54,7 @@ public record Quantization(Weights weights, Kv kv) {
                 return w;
             }
         }
-        throw new IllegalArgumentException("weight quantization '" + s + "' is not one of none, int8, int4, fp8, nvfp4");
+        throw new IllegalArgumentException("weight quantization '" + s + "' is not one of none, int8, int4, int4-awq, fp8, nvfp4");
     }
 
     public static Kv kv(String s) {

@@ -38,6 +38,7 @@ public final class WeightQuant {
                 yield out;
             }
             case INT4 -> int4(w, n, k, int4Group(k));
+            case INT4_AWQ -> throw new IllegalArgumentException("AWQ needs calibration activations: use awq(w, n, k, x)");
             case FP8 -> {
                 float s = fp8Scale(w);
                 float[] out = new float[w.length];
@@ -90,7 +91,7 @@ public final class WeightQuant {
         return switch (f) {
             case NONE -> n * k * bf16Bytes;
             case INT8 -> n * k + 4 * n;
-            case INT4 -> n * k / 2 + 4 * n * (k / int4Group((int) k));
+            case INT4, INT4_AWQ -> n * k / 2 + 4 * n * (k / int4Group((int) k));
             case FP8 -> n * k + 4;
             case NVFP4 -> n * k / 2 + n * k / 16 + 4;
         };
@@ -99,5 +100,82 @@ public final class WeightQuant {
     /** E4M3 round trip with unit scale (the FP8 KV cache's rule, as vLLM's default k/v scale of 1.0). */
     public static float fp8Kv(float x) {
         return Fp8.decode(Fp8.Format.E4M3, Fp8.encode(Fp8.Format.E4M3, x));
+    }
+
+    /** What {@link #awq} chose for a layer group. */
+    public record Awq(float[] weights, double alpha, double error, double rtnError) {
+    }
+
+    /**
+     * AWQ-style INT4 (Lin et al. 2024) of W [n, k] given calibration inputs x [rows][k]: for α in 0, 0.1, ..., 1,
+     * scale input channel c by s_c = mean|x_c|^α (normalised by sqrt(max·min)), quantize W·diag(s) as INT4 (the same
+     * groups and rounding as {@link #fakeQuant}), fold 1/s back, and keep the α whose outputs x·Wᵀ on the calibration
+     * rows are closest (squared error) to the unquantized ones. α = 0 is plain round-to-nearest, so the choice is never
+     * worse than it on the calibration data. Returns the effective weights (what the folded model computes with).
+     */
+    public static Awq awq(float[] w, int n, int k, float[][] x) {
+        int group = int4Group(k);
+        double[] mean = new double[k];
+        for (float[] row : x) {
+            for (int c = 0; c < k; c++) {
+                mean[c] += Math.abs(row[c]);
+            }
+        }
+        for (int c = 0; c < k; c++) {
+            mean[c] = Math.max(mean[c] / Math.max(1, x.length), 1e-8);
+        }
+        float[] best = null;
+        double bestErr = Double.MAX_VALUE;
+        double bestAlpha = 0;
+        double rtn = Double.NaN;
+        for (int a = 0; a <= 10; a++) {
+            double alpha = a / 10.0;
+            double[] sc = new double[k];
+            double max = 0;
+            double min = Double.MAX_VALUE;
+            for (int c = 0; c < k; c++) {
+                sc[c] = Math.pow(mean[c], alpha);
+                max = Math.max(max, sc[c]);
+                min = Math.min(min, sc[c]);
+            }
+            double norm = Math.sqrt(max * min);
+            float[] scaled = new float[w.length];
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < k; c++) {
+                    scaled[r * k + c] = (float) (w[r * k + c] * (sc[c] / norm));
+                }
+            }
+            float[] q = int4(scaled, n, k, group);
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < k; c++) {
+                    q[r * k + c] = (float) (q[r * k + c] / (sc[c] / norm));
+                }
+            }
+            double err = outputError(w, q, n, k, x);
+            if (a == 0) {
+                rtn = err;
+            }
+            if (err < bestErr) {
+                bestErr = err;
+                best = q;
+                bestAlpha = alpha;
+            }
+        }
+        return new Awq(best, bestAlpha, bestErr, rtn);
+    }
+
+    /** Σ over calibration rows and outputs of (x·(q − w)ᵀ)². */
+    static double outputError(float[] w, float[] q, int n, int k, float[][] x) {
+        double e = 0;
+        for (float[] row : x) {
+            for (int r = 0; r < n; r++) {
+                double d = 0;
+                for (int c = 0; c < k; c++) {
+                    d += row[c] * (q[r * k + c] - w[r * k + c]);
+                }
+                e += d * d;
+            }
+        }
+        return e;
     }
 }

@@ -50,6 +50,39 @@ class GemvGpuTest extends GpuTestBase {
         }
     }
 
+    /**
+     * BF16 at the tensor-core kernel's edges: batch 2, 8 (one n8 tile), 9 and 12 (two), rows not a multiple of 16,
+     * K of one k-step and K slices shorter than the 8-step unroll; K % 16 ≠ 0 falls back to the CUDA-core kernel.
+     * Every batch row must equal the same row computed alone (batch 1): one kernel family, batch-invariant.
+     */
+    @ParameterizedTest(name = "B{0} N{1} K{2}")
+    @CsvSource({"2, 16, 16", "8, 40, 48", "9, 31, 1040", "12, 65, 2048", "4, 10, 24", "16, 2048, 8192"})
+    void bf16AtTheTensorCoreKernelsEdges(int batch, int n, int k) {
+        Random r = new Random(n * 13L + k + batch);
+        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+        float[] x = Half.roundBf16(gaussian(r, batch * k, 1));
+        float[] ref = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
+        Gemv gemv = new Gemv(gpu);
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n);
+                DeviceBuffer dy1 = gpu.alloc("y1", 2L * n)) {
+            gemv.bf16(dw, dx, dy, batch, n, k);
+            short[] all = gpu.downloadShorts(dy, batch * n);
+            check("bf16 edge", Half.bf16ToFloat(all), ref);
+            if (batch >= 2 && k % 16 == 0) {
+                // the last batch row alone (batch 1 runs the CUDA-core kernel unless llmwb.gemv.tcFrom=1), for the record
+                DeviceBuffer xl = dx.view(2L * (batch - 1) * k, 2L * k);
+                gemv.bf16(dw, xl, dy1, 1, n, k);
+                float[] alone = Half.bf16ToFloat(gpu.downloadShorts(dy1, n));
+                float[] inBatch = java.util.Arrays.copyOfRange(Half.bf16ToFloat(all), (batch - 1) * n, batch * n);
+                double d = 0;
+                for (int i = 0; i < n; i++) {
+                    d = Math.max(d, Math.abs(alone[i] - inBatch[i]));
+                }
+                System.out.println("gemv bf16 B" + batch + ": last row in the batch vs alone, max |diff| " + d);
+            }
+        }
+    }
+
     private static void check(String what, float[] got, float[] ref) {
         Compare c = Compare.of(got, ref);
         System.out.println("gemv " + what + ": " + c);

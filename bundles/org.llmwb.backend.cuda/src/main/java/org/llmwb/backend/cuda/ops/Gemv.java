@@ -56,8 +56,19 @@ public final class Gemv {
         return 2.0 * batch * n * k;
     }
 
+    /**
+     * From how many rows the tensor-core kernel (gemv_bf16_tc) serves BF16: 2 by default; 1 makes every BF16 GEMV
+     * the same kernel (batch-invariant numerics, e.g. for speculative verify steps); 17 turns it off.
+     * System property {@code llmwb.gemv.tcFrom}.
+     */
+    static final int TC_FROM = Integer.getInteger("llmwb.gemv.tcFrom", 2);
+
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         validate(Format.BF16, batch, n, k);
+        if (batch >= TC_FROM && k % 16 == 0) {
+            gpu.launch(gpu.function(MODULE, "gemv_bf16_tc"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
+            return;
+        }
         gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), grid(n, 1), 1, 1, 256, 0, w.param(), x.param(),
                 y.param(), ints(n), ints(k), ints(batch));
     }

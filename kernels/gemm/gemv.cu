@@ -266,9 +266,11 @@ constexpr int TC_WARPS = 8;
 constexpr int TC_U = 8;
 }
 
-extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
-        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
-    __shared__ float part[TC_WARPS][16][16];  // [warp][row][batch]
+// NT n8 tiles of batch: up to 8·NT rows (gemv_bf16_tc: NT 2, up to 16; gemv_bf16_tc32: NT 4, up to 32).
+template <int NT>
+__device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
+        int N, int K, int B) {
+    __shared__ float part[TC_WARPS][16][8 * NT];  // [warp][row][batch]
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
     const int g = lane / 4;
@@ -280,12 +282,16 @@ extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc(const _
     const int ks1 = min(ksteps, ks0 + per);
     const uint32_t* wa = reinterpret_cast<const uint32_t*>(W + (long long)min(n0 + g, N - 1) * K);
     const uint32_t* wb = reinterpret_cast<const uint32_t*>(W + (long long)min(n0 + g + 8, N - 1) * K);
-    const bool hasA = g < B;
-    const bool hasB = g + 8 < B;
-    const uint32_t* xa = reinterpret_cast<const uint32_t*>(x + (long long)min(g, B - 1) * K);
-    const uint32_t* xb = reinterpret_cast<const uint32_t*>(x + (long long)min(g + 8, B - 1) * K);
-    float c0[4] = {0.f, 0.f, 0.f, 0.f};
-    float c1[4] = {0.f, 0.f, 0.f, 0.f};
+    const uint32_t* xr[NT];
+    bool has[NT];
+#pragma unroll
+    for (int j = 0; j < NT; j++) {
+        has[j] = 8 * j + g < B;
+        xr[j] = reinterpret_cast<const uint32_t*>(x + (long long)min(8 * j + g, B - 1) * K);
+    }
+    float c[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; j++) c[j][0] = c[j][1] = c[j][2] = c[j][3] = 0.f;
     for (int ks = ks0; ks < ks1; ks += TC_U) {
         uint32_t a[TC_U][4];
 #pragma unroll
@@ -304,27 +310,40 @@ extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc(const _
         for (int u = 0; u < TC_U; u++) {
             const int h = (ks + u) * 8;
             const bool in = ks + u < ks1;
-            mma_bf16_16816(c0, a[u], in && hasA ? xa[h + t] : 0u, in && hasA ? xa[h + 4 + t] : 0u);
-            if (B > 8) {
-                mma_bf16_16816(c1, a[u], in && hasB ? xb[h + t] : 0u, in && hasB ? xb[h + 4 + t] : 0u);
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                if (8 * j < B) {
+                    mma_bf16_16816(c[j], a[u], in && has[j] ? xr[j][h + t] : 0u, in && has[j] ? xr[j][h + 4 + t] : 0u);
+                }
             }
         }
     }
-    part[warp][g][2 * t] = c0[0];
-    part[warp][g][2 * t + 1] = c0[1];
-    part[warp][g + 8][2 * t] = c0[2];
-    part[warp][g + 8][2 * t + 1] = c0[3];
-    part[warp][g][8 + 2 * t] = c1[0];
-    part[warp][g][8 + 2 * t + 1] = c1[1];
-    part[warp][g + 8][8 + 2 * t] = c1[2];
-    part[warp][g + 8][8 + 2 * t + 1] = c1[3];
-    __syncthreads();
-    const int row = threadIdx.x / 16;
-    const int b = threadIdx.x % 16;
-    if (n0 + row < N && b < B) {
-        float s = 0.f;
 #pragma unroll
-        for (int w = 0; w < TC_WARPS; w++) s += part[w][row][b];
-        y[(long long)b * N + n0 + row] = __float2bfloat16(s);
+    for (int j = 0; j < NT; j++) {
+        part[warp][g][8 * j + 2 * t] = c[j][0];
+        part[warp][g][8 * j + 2 * t + 1] = c[j][1];
+        part[warp][g + 8][8 * j + 2 * t] = c[j][2];
+        part[warp][g + 8][8 * j + 2 * t + 1] = c[j][3];
     }
+    __syncthreads();
+    for (int i = threadIdx.x; i < 16 * 8 * NT; i += TC_WARPS * 32) {
+        const int row = i / (8 * NT);
+        const int b = i % (8 * NT);
+        if (n0 + row < N && b < B) {
+            float s = 0.f;
+#pragma unroll
+            for (int w = 0; w < TC_WARPS; w++) s += part[w][row][b];
+            y[(long long)b * N + n0 + row] = __float2bfloat16(s);
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
+        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
+    gemv_bf16_tc_body<2>(W, x, y, N, K, B);
+}
+
+extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc32(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
+        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
+    gemv_bf16_tc_body<4>(W, x, y, N, K, B);
 }

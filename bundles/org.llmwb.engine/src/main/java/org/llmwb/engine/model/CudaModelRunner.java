@@ -521,6 +521,10 @@ public final class CudaModelRunner implements ModelRunner {
      * a step against the GEMM's 7.8 ms — the 16-row GEMV is compute-bound — so the GEMM stays above 16.)
      */
     private void linear(DeviceBuffer in, DeviceBuffer w, DeviceBuffer out, int m, int n, int kDim) {
+        if (m > GEMV_ROWS && Gemv.bf16Serves(m, kDim)) {
+            gemv.bf16(w, in, out, m, n, kDim); // up to 32 rows on the tensor-core GEMV
+            return;
+        }
         if (m > GEMV_ROWS) {
             gemm.bf16(in, w, out, m, n, kDim);
             return;

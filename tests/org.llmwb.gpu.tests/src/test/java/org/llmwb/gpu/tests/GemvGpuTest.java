@@ -56,7 +56,7 @@ class GemvGpuTest extends GpuTestBase {
      * Every batch row must equal the same row computed alone (batch 1): one kernel family, batch-invariant.
      */
     @ParameterizedTest(name = "B{0} N{1} K{2}")
-    @CsvSource({"2, 16, 16", "8, 40, 48", "9, 31, 1040", "12, 65, 2048", "4, 10, 24", "16, 2048, 8192"})
+    @CsvSource({"2, 16, 16", "8, 40, 48", "9, 31, 1040", "12, 65, 2048", "4, 10, 24", "16, 2048, 8192", "17, 33, 2048", "24, 100, 1024", "32, 2048, 2048"})
     void bf16AtTheTensorCoreKernelsEdges(int batch, int n, int k) {
         Random r = new Random(n * 13L + k + batch);
         float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));

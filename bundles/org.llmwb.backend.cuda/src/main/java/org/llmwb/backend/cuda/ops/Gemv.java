@@ -66,12 +66,21 @@ public final class Gemv {
      */
     static final int TC_FROM = Integer.getInteger("llmwb.gemv.tcFrom", 5);
 
+    /** Most rows the tensor-core BF16 kernels take (gemv_bf16_tc32); the CUDA-core kernels stop at 16. */
+    public static final int TC_MAX_ROWS = 32;
+
+    /** Whether {@link #bf16} serves {@code batch} rows of K {@code k} (the tensor-core kernels go past 16 rows). */
+    public static boolean bf16Serves(int batch, int k) {
+        return batch <= 16 || batch <= TC_MAX_ROWS && batch >= TC_FROM && k % 16 == 0;
+    }
+
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
-        validate(Format.BF16, batch, n, k);
-        if (batch >= TC_FROM && k % 16 == 0) {
-            gpu.launch(gpu.function(MODULE, "gemv_bf16_tc"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch));
+        if (batch >= TC_FROM && k % 16 == 0 && batch <= TC_MAX_ROWS && n > 0 && k > 0) {
+            gpu.launch(gpu.function(MODULE, batch <= 16 ? "gemv_bf16_tc" : "gemv_bf16_tc32"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(),
+                    ints(n), ints(k), ints(batch));
             return;
         }
+        validate(Format.BF16, batch, n, k);
         gpu.launch(gpu.function(MODULE, "gemv_bf16_b" + bucket(batch)), grid(n, 1), 1, 1, 256, 0, w.param(), x.param(),
                 y.param(), ints(n), ints(k), ints(batch));
     }

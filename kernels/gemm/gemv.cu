@@ -252,7 +252,7 @@ LLMWB_GEMV(4)
 LLMWB_GEMV(8)
 LLMWB_GEMV(16)
 
-// Tensor-core GEMV for small batches (gemv_bf16_tc): y[B, N] = x[B, K] · Wᵀ for B ≤ 16, K % 16 == 0.
+// Tensor-core GEMV for small batches (gemv_bf16_tc up to 16 rows, gemv_bf16_tc32 up to 32): y[B, N] = x[B, K] · Wᵀ, K % 16 == 0.
 // Why: the CUDA-core kernel above spends about 17 instructions per batch row per 16 bytes of W, so from about
 // 4 rows it is instruction-bound, not bandwidth-bound (measured: batch 16 at 26% of the copy roofline on an
 // H100; a verify step of 5 rows cost 3 decode steps on an H200). Here one mma.m16n8k16 does 16 rows × 16 k ×

@@ -14,15 +14,10 @@ import org.llmwb.backend.cuda.bench.CeilingsBenchmark;
 import org.llmwb.core.catalog.ModelPresets;
 import org.llmwb.core.result.EnvFingerprint;
 import org.llmwb.core.result.Json;
-import org.llmwb.engine.LlmEngine;
-import org.llmwb.engine.StepEvent;
-import org.llmwb.engine.kv.BlockManager;
 import org.llmwb.engine.model.Checkpoint;
 import org.llmwb.engine.model.CheckpointGenerator;
 import org.llmwb.engine.model.CudaModelRunner;
 import org.llmwb.engine.model.Safetensors;
-import org.llmwb.engine.sched.SamplingParams;
-import org.llmwb.engine.sched.SchedulerConfig;
 
 /**
  * Decode speed of the engine on the GPU for a catalog model's shape (seeded random BF16 weights; the vocabulary
@@ -64,22 +59,7 @@ public final class DecodeBench {
                 for (boolean graphs : new boolean[] {false, true}) {
                     runner.useGraphs(graphs);
                     for (int batch : new int[] {1, 8}) {
-                        LlmEngine e = new LlmEngine(runner, new BlockManager(blocks, bs, false), SchedulerConfig.continuous(2048, batch));
-                        for (int s = 0; s < batch; s++) {
-                            int[] prompt = new int[32];
-                            for (int j = 0; j < prompt.length; j++) {
-                                prompt[j] = (j * 31 + s * 7) % 200;
-                            }
-                            e.add(prompt, SamplingParams.greedy(steps).withStop(java.util.Set.of(), true), 0, 0);
-                        }
-                        List<Double> times = new ArrayList<>();
-                        while (e.hasWork()) {
-                            StepEvent ev = e.step(false);
-                            if (ev != null && ev.prefillTokens() == 0 && ev.decodeTokens() == batch) {
-                                times.add(ev.seconds());
-                            }
-                        }
-                        double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                        double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
                         double med = t[t.length / 2];
                         double tokS = 1 / med;
                         double frac = tokS * runner.decodeWeightBytes() / roofs.copyBandwidth();

@@ -220,6 +220,15 @@ public final class QuantBench {
 
     /** Median wall-clock engine step over pure decode steps of {@code batch} sequences. */
     static double decodeStep(ModelRunner runner, int blocks, int bs, int batch, int steps) {
+        double[] t = decodeStepTimes(runner, blocks, bs, batch, steps);
+        return t[t.length / 2];
+    }
+
+    /**
+     * Wall-clock times of an engine's pure decode steps (sorted): {@code batch} sequences of 32-token prompts, each
+     * generating {@code steps} tokens, prefills left out.
+     */
+    static double[] decodeStepTimes(ModelRunner runner, int blocks, int bs, int batch, int steps) {
         LlmEngine e = new LlmEngine(runner, new BlockManager(blocks, bs, false), SchedulerConfig.continuous(4096, batch));
         for (int s = 0; s < batch; s++) {
             int[] prompt = new int[32];
@@ -235,7 +244,6 @@ public final class QuantBench {
                 times.add(ev.seconds());
             }
         }
-        double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return t[t.length / 2];
+        return times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     }
 }

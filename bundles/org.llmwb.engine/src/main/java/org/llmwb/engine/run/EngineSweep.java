@@ -420,23 +420,7 @@ public final class EngineSweep implements AutoCloseable {
         if (b(p, "graphs") && !cuda) {
             rec.put("graphsNote", "CUDA graphs apply to the GPU runner; the CPU runner ignores them");
         }
-        rec.put("completed", r.requests().size());
-        rec.put("outputTokens", r.metrics().outputTokens());
-        rec.put("durationS", r.metrics().durationS());
-        rec.put("outputTokensPerS", r.metrics().outputTokensPerS());
-        rec.put("requestsPerS", r.metrics().requestsPerS());
-        rec.put("goodputPerS", r.metrics().goodputPerS());
-        for (Map.Entry<String, Stats> t : r.metrics().table().entrySet()) {
-            Stats st = t.getValue();
-            String k = t.getKey();
-            rec.put(k + "_avg", st.avg());
-            rec.put(k + "_p50", st.p50());
-            rec.put(k + "_p90", st.p90());
-            rec.put(k + "_p99", st.p99());
-            rec.put(k + "_max", st.max());
-            rec.put(k + "_std", st.std());
-        }
-        rec.put("cdf", cdfs(r.requests()));
+        putLatency(rec, r.requests(), r.metrics());
         rec.put("steps", r.steps());
         rec.put("preemptions", r.preemptions());
         rec.put("prefixHitRate", r.prefixHitRate());
@@ -476,6 +460,27 @@ public final class EngineSweep implements AutoCloseable {
         while (w.hasWork()) {
             w.step(false);
         }
+    }
+
+    /** A run's completion counts, throughputs, flattened latency table (k_avg, k_p50, ... k_std) and CDFs into a record. */
+    static void putLatency(Map<String, Object> rec, List<RequestMetrics> requests, org.llmwb.engine.metrics.RunMetrics m) {
+        rec.put("completed", requests.size());
+        rec.put("outputTokens", m.outputTokens());
+        rec.put("durationS", m.durationS());
+        rec.put("outputTokensPerS", m.outputTokensPerS());
+        rec.put("requestsPerS", m.requestsPerS());
+        rec.put("goodputPerS", m.goodputPerS());
+        for (Map.Entry<String, Stats> t : m.table().entrySet()) {
+            Stats st = t.getValue();
+            String k = t.getKey();
+            rec.put(k + "_avg", st.avg());
+            rec.put(k + "_p50", st.p50());
+            rec.put(k + "_p90", st.p90());
+            rec.put(k + "_p99", st.p99());
+            rec.put(k + "_max", st.max());
+            rec.put(k + "_std", st.std());
+        }
+        rec.put("cdf", cdfs(requests));
     }
 
     /** 101 quantiles (0, 1, ..., 100th percentile) per latency metric: what the Latency view draws as CDFs. */

@@ -12,7 +12,6 @@ import org.llmwb.engine.LlmEngine;
 import org.llmwb.engine.StepEvent;
 import org.llmwb.engine.disagg.DisaggRun;
 import org.llmwb.engine.kv.BlockManager;
-import org.llmwb.engine.metrics.Stats;
 import org.llmwb.engine.model.Checkpoint;
 import org.llmwb.engine.model.CpuModelRunner;
 import org.llmwb.engine.model.ModelRunner;
@@ -104,23 +103,7 @@ final class ServingPoint {
             if (!cuda) {
                 rec.put("placementNote", "CPU: each worker is a thread with its own KV pool; they share the cores");
             }
-            rec.put("completed", res.requests().size());
-            rec.put("outputTokens", res.metrics().outputTokens());
-            rec.put("durationS", res.metrics().durationS());
-            rec.put("outputTokensPerS", res.metrics().outputTokensPerS());
-            rec.put("requestsPerS", res.metrics().requestsPerS());
-            rec.put("goodputPerS", res.metrics().goodputPerS());
-            for (Map.Entry<String, Stats> t : res.metrics().table().entrySet()) {
-                Stats st = t.getValue();
-                String k = t.getKey();
-                rec.put(k + "_avg", st.avg());
-                rec.put(k + "_p50", st.p50());
-                rec.put(k + "_p90", st.p90());
-                rec.put(k + "_p99", st.p99());
-                rec.put(k + "_max", st.max());
-                rec.put(k + "_std", st.std());
-            }
-            rec.put("cdf", EngineSweep.cdfs(res.requests()));
+            EngineSweep.putLatency(rec, res.requests(), res.metrics());
             if (!res.transfers().isEmpty()) {
                 long bytes = res.transfers().stream().mapToLong(DisaggRun.Transfer::bytes).sum();
                 double secs = res.transfers().stream().mapToDouble(DisaggRun.Transfer::totalS).sum();

@@ -26,7 +26,11 @@ public final class Sampler {
         if (p.isGreedy()) {
             return argmax(logits);
         }
-        double[] probs = probabilities(logits, p);
+        return draw(probabilities(logits, p), rng);
+    }
+
+    /** One draw from a normalised distribution by its inverse CDF (one uniform from {@code rng}). */
+    public static int draw(double[] probs, SplittableRandom rng) {
         double u = rng.nextDouble();
         double acc = 0;
         int last = -1;

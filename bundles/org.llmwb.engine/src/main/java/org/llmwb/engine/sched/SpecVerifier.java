@@ -43,10 +43,10 @@ public final class SpecVerifier {
                 out[j] = x;
                 continue;
             }
-            out[j] = draw(residual(pj, qj, x), rng);
+            out[j] = Sampler.draw(residual(pj, qj, x), rng);
             return java.util.Arrays.copyOf(out, j + 1);
         }
-        out[m] = p.isGreedy() ? Sampler.argmax(rows[first + m]) : draw(Sampler.probabilities(rows[first + m], p), rng);
+        out[m] = p.isGreedy() ? Sampler.argmax(rows[first + m]) : Sampler.draw(Sampler.probabilities(rows[first + m], p), rng);
         return out;
     }
 
@@ -66,21 +66,5 @@ public final class SpecVerifier {
             r[i] /= sum;
         }
         return r;
-    }
-
-    static int draw(double[] probs, SplittableRandom rng) {
-        double u = rng.nextDouble();
-        double acc = 0;
-        int last = -1;
-        for (int i = 0; i < probs.length; i++) {
-            if (probs[i] > 0) {
-                acc += probs[i];
-                last = i;
-                if (u < acc) {
-                    return i;
-                }
-            }
-        }
-        return last;
     }
 }

@@ -112,7 +112,7 @@ public final class ModelDrafter implements Drafter {
                 } else {
                     double[] q = Sampler.probabilities(logits[r], s.params());
                     qs[i][step] = q;
-                    tokens[i][step] = draw(q, rngs.computeIfAbsent(s.id(), id -> new SplittableRandom(s.params().seed() * 0x9E3779B97F4A7C15L + 17)));
+                    tokens[i][step] = Sampler.draw(q, rngs.computeIfAbsent(s.id(), id -> new SplittableRandom(s.params().seed() * 0x9E3779B97F4A7C15L + 17)));
                 }
             }
         }
@@ -141,21 +141,6 @@ public final class ModelDrafter implements Drafter {
         return Math.min(valid, s.length() - 1);
     }
 
-    private static int draw(double[] q, SplittableRandom rng) {
-        double u = rng.nextDouble();
-        double acc = 0;
-        int last = 0;
-        for (int i = 0; i < q.length; i++) {
-            if (q[i] > 0) {
-                acc += q[i];
-                last = i;
-                if (u < acc) {
-                    return i;
-                }
-            }
-        }
-        return last;
-    }
 
     @Override
     public void copyBlocks(List<int[]> copies) {

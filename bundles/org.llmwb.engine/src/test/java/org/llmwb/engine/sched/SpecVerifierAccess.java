@@ -8,7 +8,7 @@ public final class SpecVerifierAccess {
     }
 
     public static int draw(double[] p, SplittableRandom rng) {
-        return SpecVerifier.draw(p, rng);
+        return Sampler.draw(p, rng);
     }
 
     public static int[] verify(float[][] rows, Scheduler.Draft d, SamplingParams p, SplittableRandom rng) {

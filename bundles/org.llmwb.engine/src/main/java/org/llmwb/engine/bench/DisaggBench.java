@@ -168,7 +168,7 @@ public final class DisaggBench {
             r.put("transferMsMean", s / res.transfers().size() * 1e3);
             r.put("transferGBps", bytes / s / 1e9);
             DisaggRun.Transfer big = res.transfers().stream().max(java.util.Comparator.comparingLong(DisaggRun.Transfer::bytes)).orElseThrow();
-            r.put("largestTransfer", Map.of("bytes", big.bytes(), "gatherMs", big.gatherS() * 1e3, "copyMs", big.copyS() * 1e3, "scatterMs", big.scatterS() * 1e3,
+            r.put("largestTransfer", Map.of("bytes", big.bytes(), "gatherMs", big.gatherS() * 1e3, "receiveMs", big.receiveS() * 1e3,
                     "waitMs", big.waitS() * 1e3));
         }
         r.put("workers", res.perWorker());

@@ -35,12 +35,12 @@ import org.llmwb.engine.sched.Sequence;
 public final class DisaggRun {
     /**
      * One K/V move: bytes, blocks, and the time of each stage (seconds): the prefill side's gather, the decode side's
-     * copy-and-scatter ({@code copyS}; {@code scatterS} is 0 since both run as one step there), and how long the
-     * gathered K/V waited for the decode worker.
+     * receive (copy and scatter, or a pull over the link, as one step), and how long the gathered K/V waited for the
+     * decode worker.
      */
-    public record Transfer(String request, int blocks, long bytes, double gatherS, double copyS, double scatterS, double waitS, String path) {
+    public record Transfer(String request, int blocks, long bytes, double gatherS, double receiveS, double waitS, String path) {
         public double totalS() {
-            return gatherS + copyS + scatterS;
+            return gatherS + receiveS;
         }
     }
 
@@ -411,12 +411,11 @@ public final class DisaggRun {
             double c0 = clock.now();
             int[] table = java.util.Arrays.copyOf(s.kv().blockTable(), h.blocks());
             String path = w.engine.runner().receiveKv(h.from(), h.staging(), w.receive, table);
-            double c2 = clock.now();
+            double c1 = clock.now();
             h.slots().release();
-            double c1 = c2; // copy and scatter are one timed stage here (a peer pull is both at once)
-            s.firstTokenAt(c2);
+            s.firstTokenAt(c1);
             long bytes = h.blocks() * w.engine.runner().kvBlockBytes();
-            transfers.add(new Transfer(h.req().index() + "", h.blocks(), bytes, h.gatherS(), c1 - c0, c2 - c1, c0 - h.ready(), path));
+            transfers.add(new Transfer(h.req().index() + "", h.blocks(), bytes, h.gatherS(), c1 - c0, c0 - h.ready(), path));
             w.byId.put(s.id(), h.req());
             w.seqs.put(s.id(), s);
             return true;

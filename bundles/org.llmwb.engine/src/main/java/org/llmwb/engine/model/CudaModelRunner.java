@@ -432,17 +432,11 @@ public final class CudaModelRunner implements ModelRunner {
             gpu.copy(t, s, bytes);
             return "device";
         }
-        // called on the destination's thread: whatever this binds, the destination's context is current again after
-        Boolean peer = peers.get(other.gpu);
-        if (peer == null) {
-            peer = gpu.ordinal() == other.gpu.ordinal() || (gpu.enablePeerAccess(other.gpu) && other.gpu.enablePeerAccess(gpu));
-            peers.put(other.gpu, peer);
-            other.gpu.bind();
+        if (gpu.ordinal() == other.gpu.ordinal()) {
+            Gpu.copyPeer(t, other.gpu, s, gpu, bytes); // two contexts of one GPU: a device-to-device copy between them
+            return "device";
         }
-        if (peer) {
-            Gpu.copyPeer(t, other.gpu, s, gpu, bytes);
-            return gpu.ordinal() == other.gpu.ordinal() ? "device" : "peer";
-        }
+        // another GPU: with peer access the receiver pulls instead (receiveKv), so this is the path without it
         if (pinnedBytes < bytes) {
             if (pinned != null) {
                 Gpu.freeHost(pinned);

@@ -114,7 +114,7 @@ final class ServingPoint {
                     x.put("blocks", t.blocks());
                     x.put("bytes", t.bytes());
                     x.put("gatherMs", t.gatherS() * 1e3);
-                    x.put("copyAndScatterMs", t.copyS() * 1e3);
+                    x.put("receiveMs", t.receiveS() * 1e3);
                     x.put("waitMs", t.waitS() * 1e3);
                     x.put("path", t.path());
                     per.add(x);

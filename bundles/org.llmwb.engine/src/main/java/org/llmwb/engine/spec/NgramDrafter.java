@@ -34,7 +34,7 @@ public final class NgramDrafter implements Drafter {
         Scheduler.Draft[] out = new Scheduler.Draft[seqs.size()];
         for (int i = 0; i < out.length; i++) {
             KvSeq kv = seqs.get(i).kv();
-            out[i] = new Scheduler.Draft(lookup(kv.tokens(0, kv.length()), ks[i], minN, maxN), null);
+            out[i] = new Scheduler.Draft(lookup(kv::token, kv.length(), ks[i], minN, maxN), null); // read in place: no copy of the sequence per step
         }
         return out;
     }
@@ -45,13 +45,16 @@ public final class NgramDrafter implements Drafter {
      * short loop still gets a full draft.
      */
     static int[] lookup(int[] t, int k, int minN, int maxN) {
-        int len = t.length;
+        return lookup(i -> t[i], t.length, k, minN, maxN);
+    }
+
+    static int[] lookup(java.util.function.IntUnaryOperator t, int len, int k, int minN, int maxN) {
         for (int n = Math.min(maxN, len - 1); n >= minN; n--) {
             int best = -1;
             for (int start = len - n - 1; start >= 0; start--) {
                 boolean match = true;
                 for (int j = 0; j < n && match; j++) {
-                    match = t[start + j] == t[len - n + j];
+                    match = t.applyAsInt(start + j) == t.applyAsInt(len - n + j);
                 }
                 if (match) {
                     best = start;
@@ -62,7 +65,11 @@ public final class NgramDrafter implements Drafter {
             }
             if (best >= 0) {
                 int from = best + n;
-                return java.util.Arrays.copyOfRange(t, from, Math.min(from + k, len));
+                int[] out = new int[Math.min(from + k, len) - from];
+                for (int j = 0; j < out.length; j++) {
+                    out[j] = t.applyAsInt(from + j);
+                }
+                return out;
             }
         }
         return new int[0];

@@ -9,6 +9,9 @@
 // x and y are bf16 [B, K] and [B, N]; BB is the batch bucket (1, 2, 4, 8, 16): the kernel serves any B ≤ BB.
 // Rows per warp: 1 (bf16), 2 (w8a16), 4 (w4a16); a CTA has 8 warps.
 // Requirements the Java launchers check: K % 8 == 0 (bf16), K % 16 == 0 (int8), K % 128 == 0 (int4).
+//   gemv_bf16_fused_b<BB>, gemv_bf16_tc_fused, gemv_bf16_tc32_fused: the BF16 kernels with an RMSNorm prologue
+//                     and a store / residual-add / SwiGLU epilogue (see EPI_* below): what a decode step's
+//                     linear layers need, so a layer runs in 6 launches instead of 15.
 //
 // Why: at small B every weight byte is used B times only, so these are bandwidth-bound; what matters is
 // reading W at full HBM speed. One warp per output row, each lane reading 16 contiguous bytes per step
@@ -53,18 +56,47 @@ __device__ void store(float (&acc)[BB], __nv_bfloat16* y, int n, int N, int B, f
     }
 }
 
+// What a fused BF16 GEMV does around the product (decode steps of the engine run one kernel where they ran three):
+//   norm != null: the input rows are RMS-normalised first, x̂ = x · rsqrt(mean(x²) + eps) · norm. The
+//                 kernel multiplies x by the gain on the fly, accumulates Σx² from the x values it reads
+//                 anyway (every warp, or every CTA for the tensor-core kernel, sees whole rows), and scales
+//                 the finished dot products by the row's rsqrt: no normalised copy of x is written.
+//   EPI_STORE     y = x̂ · Wᵀ
+//   EPI_ADD       y += x̂ · Wᵀ (the residual add after the attention output and the down projection)
+//   EPI_SILU      W is [gate; up] with N = 2·I rows, y [B, I] = silu(x̂ · Wgᵀ) · (x̂ · Wuᵀ): a CTA computes gate
+//                 rows and the matching up rows together, so SwiGLU needs no gate/up buffer.
+enum { EPI_STORE = 0, EPI_ADD = 1, EPI_SILU = 2 };
+
+__device__ __forceinline__ float silu(float g) { return g / (1.f + __expf(-g)); }
+
 template <int BB>
 __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
-        int N, int K, int B) {
-    const int n = blockIdx.x * WARPS + threadIdx.x / 32;
-    if (n >= N) return;
+        int N, int K, int B, const __nv_bfloat16* __restrict__ norm, float eps, int epi) {
+    __shared__ float upSums[WARPS / 2][BB];  // EPI_SILU: the up rows' results, read by the gate rows' warps
+    const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
+    // no early return: EPI_SILU meets at a barrier; out-of-range warps read a valid row and store nothing
+    int n;
+    int col;
+    bool valid;
+    if (epi == EPI_SILU) {
+        const int I = N / 2;
+        col = blockIdx.x * (WARPS / 2) + warp % (WARPS / 2);  // output column: warps 0-3 its gate row, 4-7 its up row
+        valid = col < I;
+        n = (warp < WARPS / 2 ? 0 : I) + min(col, I - 1);
+    } else {
+        col = blockIdx.x * WARPS + warp;
+        valid = col < N;
+        n = min(col, N - 1);
+    }
     const uint4* w = reinterpret_cast<const uint4*>(W + (long long)n * K);
     const uint4* xv = reinterpret_cast<const uint4*>(x);
+    const uint4* gv = reinterpret_cast<const uint4*>(norm);
     const int chunks = K / 8;
     float acc[BB];
+    float ss[BB];
 #pragma unroll
-    for (int b = 0; b < BB; b++) acc[b] = 0.f;
+    for (int b = 0; b < BB; b++) acc[b] = ss[b] = 0.f;
     for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
         uint4 wr[U];
 #pragma unroll
@@ -78,6 +110,12 @@ __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat
             if (c >= chunks) break;
             float wf[8];
             bf8(wr[u], wf);
+            float gf[8];
+            if (norm) {
+                bf8(gv[c], gf);
+#pragma unroll
+                for (int j = 0; j < 8; j++) wf[j] *= gf[j];  // (x·g)·w = x·(g·w): one multiply per weight, shared by the batch rows
+            }
 #pragma unroll
             for (int b = 0; b < BB; b++) {
                 if (b < B) {
@@ -85,11 +123,43 @@ __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat
                     bf8(xv[(long long)b * chunks + c], xf);
 #pragma unroll
                     for (int j = 0; j < 8; j++) acc[b] = fmaf(wf[j], xf[j], acc[b]);
+                    if (norm) {
+#pragma unroll
+                        for (int j = 0; j < 8; j++) ss[b] = fmaf(xf[j], xf[j], ss[b]);
+                    }
                 }
             }
         }
     }
-    store<BB>(acc, y, n, N, B, 1.f);
+    float s[BB];
+#pragma unroll
+    for (int b = 0; b < BB; b++) {
+        s[b] = warpSum(acc[b]);
+        if (norm) s[b] *= rsqrtf(warpSum(ss[b]) / K + eps);
+    }
+    if (epi == EPI_SILU) {
+        if (warp >= WARPS / 2 && lane == 0) {
+#pragma unroll
+            for (int b = 0; b < BB; b++) upSums[warp - WARPS / 2][b] = s[b];
+        }
+        __syncthreads();
+        if (warp < WARPS / 2 && valid && lane == 0) {
+            const int I = N / 2;
+#pragma unroll
+            for (int b = 0; b < BB; b++)
+                if (b < B) y[(long long)b * I + col] = __float2bfloat16(silu(s[b]) * upSums[warp][b]);
+        }
+        return;
+    }
+    if (valid && lane == 0) {
+#pragma unroll
+        for (int b = 0; b < BB; b++) {
+            if (b < B) {
+                __nv_bfloat16* o = y + (long long)b * N + n;
+                *o = __float2bfloat16(epi == EPI_ADD ? __bfloat162float(*o) + s[b] : s[b]);
+            }
+        }
+    }
 }
 
 template <int BB, int R>
@@ -235,7 +305,11 @@ __device__ void gemv_w4a16(const uint8_t* __restrict__ W, const float* __restric
 #define LLMWB_GEMV(BB)                                                                                                         \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_bf16_b##BB(const __nv_bfloat16* W, const __nv_bfloat16* x,   \
             __nv_bfloat16* y, int N, int K, int B) {                                                                            \
-        gemv_bf16<BB>(W, x, y, N, K, B);                                                                                       \
+        gemv_bf16<BB>(W, x, y, N, K, B, nullptr, 0.f, EPI_STORE);                                                              \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_bf16_fused_b##BB(const __nv_bfloat16* W, const __nv_bfloat16* x,  \
+            __nv_bfloat16* y, int N, int K, int B, const __nv_bfloat16* norm, float eps, int epi) {                            \
+        gemv_bf16<BB>(W, x, y, N, K, B, norm, eps, epi);                                                                       \
     }                                                                                                                           \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_w8a16_b##BB(const int8_t* W, const float* s,                 \
             const __nv_bfloat16* x, __nv_bfloat16* y, int N, int K, int B) {                                                    \
@@ -252,15 +326,20 @@ LLMWB_GEMV(4)
 LLMWB_GEMV(8)
 LLMWB_GEMV(16)
 
-// Tensor-core GEMV for small batches (gemv_bf16_tc up to 16 rows, gemv_bf16_tc32 up to 32): y[B, N] = x[B, K] · Wᵀ, K % 16 == 0.
+// Tensor-core GEMV for small batches (gemv_bf16_tc up to 16 rows, gemv_bf16_tc32 up to 32): y[B, N] = x[B, K] · Wᵀ, K % 8 == 0.
 // Why: the CUDA-core kernel above spends about 17 instructions per batch row per 16 bytes of W, so from about
 // 4 rows it is instruction-bound, not bandwidth-bound (measured: batch 16 at 26% of the copy roofline on an
 // H100; a verify step of 5 rows cost 3 decode steps on an H200). Here one mma.m16n8k16 does 16 rows × 16 k ×
-// 8 batch rows: W tiles are the A operand, read straight from global memory in fragment order (16 rows × 32
-// bytes per k-step per warp, every byte used), x is the B operand (the batch rows, zero past B).
+// 8 batch rows: W tiles are the A operand, x the B operand (the batch rows, zero past B).
+// v2 loads: every lane reads 16 contiguous bytes of a W row (v1 read 4-byte words in fragment order, half a
+// sector per instruction, and reached 30-45% of the copy bandwidth). A dot product does not care in which
+// order k is summed, so the kernel relabels k inside each 32-wide chunk: lane (g, t) holds elements
+// 8t..8t+7 of rows g and g+8 and of batch row g, and feeds them to two MMAs as the fragment positions
+// (2t, 2t+1, 2t+8, 2t+9) — A and B see the same relabelling, so every product pairs the right w and x.
 // A CTA is 8 warps on 16 output rows, each warp a slice of K (split-K: N/16 CTAs alone would leave SMs idle),
-// 8 k-steps of loads issued before their MMAs; the 8 partial sums meet in shared memory. A batch column's
+// 8 chunks of loads issued before their MMAs; the 8 partial sums meet in shared memory. A batch column's
 // result does not depend on the other columns, so any B gives the same row values (batch invariance).
+// The fused entry points take the norm prologue and the epilogues described above gemv_bf16.
 namespace {
 constexpr int TC_WARPS = 8;
 constexpr int TC_U = 8;
@@ -269,51 +348,79 @@ constexpr int TC_U = 8;
 // NT n8 tiles of batch: up to 8·NT rows (gemv_bf16_tc: NT 2, up to 16; gemv_bf16_tc32: NT 4, up to 32).
 template <int NT>
 __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
-        int N, int K, int B) {
+        int N, int K, int B, const __nv_bfloat16* __restrict__ norm, float eps, int epi) {
     __shared__ float part[TC_WARPS][16][8 * NT];  // [warp][row][batch]
+    __shared__ float sumSq[TC_WARPS][8 * NT];     // norm: each warp's Σx² over its K slice, per batch row
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
     const int g = lane / 4;
     const int t = lane % 4;
-    const int n0 = blockIdx.x * 16;
-    const int ksteps = K / 16;
-    const int per = (ksteps + TC_WARPS - 1) / TC_WARPS;
-    const int ks0 = warp * per;
-    const int ks1 = min(ksteps, ks0 + per);
-    const uint32_t* wa = reinterpret_cast<const uint32_t*>(W + (long long)min(n0 + g, N - 1) * K);
-    const uint32_t* wb = reinterpret_cast<const uint32_t*>(W + (long long)min(n0 + g + 8, N - 1) * K);
-    const uint32_t* xr[NT];
+    // the CTA's 16 W rows: 16 consecutive ones, or for EPI_SILU 8 gate rows (A rows 0-7) and their up rows (8-15)
+    int ra;
+    int rb;
+    if (epi == EPI_SILU) {
+        const int I = N / 2;
+        ra = min(blockIdx.x * 8 + g, I - 1);
+        rb = I + ra;
+    } else {
+        ra = min(blockIdx.x * 16 + g, N - 1);
+        rb = min(blockIdx.x * 16 + g + 8, N - 1);
+    }
+    const uint4* wa = reinterpret_cast<const uint4*>(W + (long long)ra * K);
+    const uint4* wb = reinterpret_cast<const uint4*>(W + (long long)rb * K);
+    const uint4* gv = reinterpret_cast<const uint4*>(norm);
+    const int vecs = K / 8;  // 16-byte vectors per row
+    const int chunks = (K + 31) / 32;
+    const int per = (chunks + TC_WARPS - 1) / TC_WARPS;
+    const int cs0 = warp * per;
+    const int cs1 = min(chunks, cs0 + per);
+    const uint4* xr[NT];
     bool has[NT];
 #pragma unroll
     for (int j = 0; j < NT; j++) {
         has[j] = 8 * j + g < B;
-        xr[j] = reinterpret_cast<const uint32_t*>(x + (long long)min(8 * j + g, B - 1) * K);
+        xr[j] = reinterpret_cast<const uint4*>(x + (long long)min(8 * j + g, B - 1) * K);
     }
     float c[NT][4];
+    float ss[NT];
 #pragma unroll
-    for (int j = 0; j < NT; j++) c[j][0] = c[j][1] = c[j][2] = c[j][3] = 0.f;
-    for (int ks = ks0; ks < ks1; ks += TC_U) {
-        uint32_t a[TC_U][4];
+    for (int j = 0; j < NT; j++) c[j][0] = c[j][1] = c[j][2] = c[j][3] = ss[j] = 0.f;
+    const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+    for (int cs = cs0; cs < cs1; cs += TC_U) {
+        uint4 a0[TC_U];
+        uint4 a1[TC_U];
 #pragma unroll
         for (int u = 0; u < TC_U; u++) {
-            const int h = (ks + u) * 8;  // uint32 index of this k-step's first pair
-            if (ks + u < ks1) {
-                a[u][0] = __ldcs(wa + h + t);
-                a[u][1] = __ldcs(wb + h + t);
-                a[u][2] = __ldcs(wa + h + 4 + t);
-                a[u][3] = __ldcs(wb + h + 4 + t);
-            } else {
-                a[u][0] = a[u][1] = a[u][2] = a[u][3] = 0u;
-            }
+            const int v = (cs + u) * 4 + t;
+            const bool in = cs + u < cs1 && v < vecs;
+            a0[u] = in ? __ldcs(wa + v) : zero;
+            a1[u] = in ? __ldcs(wb + v) : zero;
         }
 #pragma unroll
         for (int u = 0; u < TC_U; u++) {
-            const int h = (ks + u) * 8;
-            const bool in = ks + u < ks1;
+            const int v = (cs + u) * 4 + t;
+            const bool in = cs + u < cs1 && v < vecs;
+            float gf[8];
+            if (norm && in) bf8(gv[v], gf);
+            const uint32_t lo[4] = {a0[u].x, a1[u].x, a0[u].y, a1[u].y};
+            const uint32_t hi[4] = {a0[u].z, a1[u].z, a0[u].w, a1[u].w};
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 if (8 * j < B) {
-                    mma_bf16_16816(c[j], a[u], in && has[j] ? xr[j][h + t] : 0u, in && has[j] ? xr[j][h + 4 + t] : 0u);
+                    uint4 xb = zero;
+                    if (in && has[j]) {
+                        xb = xr[j][v];
+                        if (norm) {
+                            float xf[8];
+                            bf8(xb, xf);
+#pragma unroll
+                            for (int i = 0; i < 8; i++) ss[j] = fmaf(xf[i], xf[i], ss[j]);
+                            xb = make_uint4(pack_bf16(xf[0] * gf[0], xf[1] * gf[1]), pack_bf16(xf[2] * gf[2], xf[3] * gf[3]),
+                                    pack_bf16(xf[4] * gf[4], xf[5] * gf[5]), pack_bf16(xf[6] * gf[6], xf[7] * gf[7]));
+                        }
+                    }
+                    mma_bf16_16816(c[j], lo, xb.x, xb.y);
+                    mma_bf16_16816(c[j], hi, xb.z, xb.w);
                 }
             }
         }
@@ -324,26 +431,69 @@ __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __n
         part[warp][g][8 * j + 2 * t + 1] = c[j][1];
         part[warp][g + 8][8 * j + 2 * t] = c[j][2];
         part[warp][g + 8][8 * j + 2 * t + 1] = c[j][3];
+        if (norm) {
+            float s = ss[j];
+            s += __shfl_xor_sync(0xffffffffu, s, 1);
+            s += __shfl_xor_sync(0xffffffffu, s, 2);
+            if (t == 0) sumSq[warp][8 * j + g] = s;
+        }
     }
     __syncthreads();
+    if (epi == EPI_SILU) {
+        const int I = N / 2;
+        for (int i = threadIdx.x; i < 8 * 8 * NT; i += TC_WARPS * 32) {
+            const int p = i / (8 * NT);
+            const int b = i % (8 * NT);
+            const int col = blockIdx.x * 8 + p;
+            if (col < I && b < B) {
+                float sg = 0.f;
+                float su = 0.f;
+                float q = 0.f;
+#pragma unroll
+                for (int w = 0; w < TC_WARPS; w++) {
+                    sg += part[w][p][b];
+                    su += part[w][p + 8][b];
+                    if (norm) q += sumSq[w][b];
+                }
+                if (norm) {
+                    const float r = rsqrtf(q / K + eps);
+                    sg *= r;
+                    su *= r;
+                }
+                y[(long long)b * I + col] = __float2bfloat16(silu(sg) * su);
+            }
+        }
+        return;
+    }
     for (int i = threadIdx.x; i < 16 * 8 * NT; i += TC_WARPS * 32) {
         const int row = i / (8 * NT);
         const int b = i % (8 * NT);
-        if (n0 + row < N && b < B) {
+        const int n = blockIdx.x * 16 + row;
+        if (n < N && b < B) {
             float s = 0.f;
+            float q = 0.f;
 #pragma unroll
-            for (int w = 0; w < TC_WARPS; w++) s += part[w][row][b];
-            y[(long long)b * N + n0 + row] = __float2bfloat16(s);
+            for (int w = 0; w < TC_WARPS; w++) {
+                s += part[w][row][b];
+                if (norm) q += sumSq[w][b];
+            }
+            if (norm) s *= rsqrtf(q / K + eps);
+            __nv_bfloat16* o = y + (long long)b * N + n;
+            *o = __float2bfloat16(epi == EPI_ADD ? __bfloat162float(*o) + s : s);
         }
     }
 }
 
-extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
-        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
-    gemv_bf16_tc_body<2>(W, x, y, N, K, B);
-}
+#define LLMWB_GEMV_TC(NAME, NT)                                                                                                  \
+    extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) NAME(const __nv_bfloat16* __restrict__ W,                        \
+            const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int N, int K, int B) {                           \
+        gemv_bf16_tc_body<NT>(W, x, y, N, K, B, nullptr, 0.f, EPI_STORE);                                                        \
+    }                                                                                                                             \
+    extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) NAME##_fused(const __nv_bfloat16* __restrict__ W,                \
+            const __nv_bfloat16* __restrict__ x, __nv_bfloat16* y, int N, int K, int B, const __nv_bfloat16* __restrict__ norm,    \
+            float eps, int epi) {                                                                                                 \
+        gemv_bf16_tc_body<NT>(W, x, y, N, K, B, norm, eps, epi);                                                                 \
+    }
 
-extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) gemv_bf16_tc32(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
-        __nv_bfloat16* __restrict__ y, int N, int K, int B) {
-    gemv_bf16_tc_body<4>(W, x, y, N, K, B);
-}
+LLMWB_GEMV_TC(gemv_bf16_tc, 2)
+LLMWB_GEMV_TC(gemv_bf16_tc32, 4)

@@ -9,6 +9,11 @@
 //   embedding_bf16   out[t] = table[ids[t]] (ids are checked on the host)
 //   argmax_f32       index of the largest logit per row (lowest index on ties; NaN never wins)
 //   add_bf16         x += y (residual add)
+//   rope_qkv_paged_bf16  one launch for what followed the Q/K/V projection: reads the fused projection
+//                    qkv [tokens, (hq + 2·hkv) · headDim] (Q heads, then K heads, then V heads), writes the
+//                    rotated Q to q [tokens, hq, headDim] and the rotated K and the V into the paged caches
+//                    [slots, hkv, headDim] at slots[t] (−1 = padding: no KV write). Same pairing and angles as
+//                    rope_bf16; sin/cos are computed once per frequency per token (rope_bf16 does it per head).
 #include <cuda_bf16.h>
 #include <stdint.h>
 
@@ -62,6 +67,45 @@ extern "C" __global__ void rope_bf16(__nv_bfloat16* __restrict__ x, const int* _
         const float x2 = __bfloat162float(x[base + i + half]);
         x[base + i] = __float2bfloat16(x1 * c - x2 * s);
         x[base + i + half] = __float2bfloat16(x2 * c + x1 * s);
+    }
+}
+
+// grid (tokens, ceil((hq + hkv) / 8)): a CTA rotates 8 heads of one token (Q or K heads; a K head's CTA also
+// copies that head's V). headDim ≤ 256.
+extern "C" __global__ void rope_qkv_paged_bf16(const __nv_bfloat16* __restrict__ qkv, const int* __restrict__ positions,
+        const float* __restrict__ invFreq, __nv_bfloat16* __restrict__ q, __nv_bfloat16* __restrict__ kCache,
+        __nv_bfloat16* __restrict__ vCache, const int* __restrict__ slots, int hq, int hkv, int headDim) {
+    __shared__ float sn[128];
+    __shared__ float cs[128];
+    const int t = blockIdx.x;
+    const int half = headDim / 2;
+    const float pos = (float)positions[t];
+    for (int i = threadIdx.x; i < half; i += blockDim.x) sincosf(pos * invFreq[i], &sn[i], &cs[i]);
+    __syncthreads();
+    const int slot = slots[t];
+    const __nv_bfloat16* row = qkv + (long long)t * (hq + 2 * hkv) * headDim;
+    const int h0 = blockIdx.y * 8;
+    const int h1 = min(hq + hkv, h0 + 8);
+    for (int idx = threadIdx.x; idx < (h1 - h0) * half; idx += blockDim.x) {
+        const int h = h0 + idx / half;  // K head h − hq sits right after the Q heads: its offset is h · headDim too
+        const int i = idx % half;
+        const float x1 = __bfloat162float(row[h * headDim + i]);
+        const float x2 = __bfloat162float(row[h * headDim + i + half]);
+        const __nv_bfloat16 o1 = __float2bfloat16(x1 * cs[i] - x2 * sn[i]);
+        const __nv_bfloat16 o2 = __float2bfloat16(x2 * cs[i] + x1 * sn[i]);
+        if (h < hq) {
+            __nv_bfloat16* dst = q + ((long long)t * hq + h) * headDim;
+            dst[i] = o1;
+            dst[i + half] = o2;
+        } else if (slot >= 0) {
+            const int kh = h - hq;
+            const long long at = ((long long)slot * hkv + kh) * headDim;
+            kCache[at + i] = o1;
+            kCache[at + i + half] = o2;
+            const __nv_bfloat16* vRow = row + (hq + hkv) * headDim + kh * headDim;
+            vCache[at + i] = vRow[i];
+            vCache[at + i + half] = vRow[i + half];
+        }
     }
 }
 

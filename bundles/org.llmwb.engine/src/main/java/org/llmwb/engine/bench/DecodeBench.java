@@ -21,8 +21,9 @@ import org.llmwb.engine.model.Safetensors;
 
 /**
  * Decode speed of the engine on the GPU for a catalog model's shape (seeded random BF16 weights; the vocabulary
- * is the generator's small BPE, so the LM head is far smaller than the real model's): batch 1 and 8, with and
- * without CUDA graphs. Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
+ * is the generator's small BPE, so the LM head is far smaller than the real model's): batches 1, 8 and 32 (contexts
+ * of 32 to 232 tokens), launched one by one, and replayed from CUDA graphs with the separate layer kernels and
+ * with the fused decode layers ({@link CudaModelRunner#useFusedDecode}). Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
  * sampling), wall-clock. Weight-bandwidth roofline fraction = tokens/s per sequence × weight bytes one step
  * reads ÷ the copy bandwidth measured in the same run.
  *
@@ -37,12 +38,14 @@ public final class DecodeBench {
         Path out = Path.of("decode.jsonl");
         Path env = Path.of("env.json");
         int steps = 200;
+        int[] batches = {1, 8, 32};
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> preset = args[++i];
                 case "--out" -> out = Path.of(args[++i]);
                 case "--env" -> env = Path.of(args[++i]);
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--batches" -> batches = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -53,12 +56,17 @@ public final class DecodeBench {
         List<Map<String, Object>> records = new ArrayList<>();
         try (Gpu gpu = Gpu.open(); Checkpoint ck = Checkpoint.open(dir)) {
             CeilingsBenchmark.Result roofs = CeilingsBenchmark.measure(gpu, 1L << 30, 20);
-            int blocks = 256;
+            int blocks = 1024;
             int bs = 16;
+            // (graphs, fused decode layers, batches): launched kernels once for scale, then graphs with the separate
+            // kernels (before) and with the fused GEMVs (after), measured in the same run
+            Object[][] configs = {{false, true, batches}, {true, false, batches}, {true, true, batches}};
             try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
-                for (boolean graphs : new boolean[] {false, true}) {
-                    runner.useGraphs(graphs);
-                    for (int batch : new int[] {1, 8}) {
+                for (Object[] c : configs) {
+                    boolean graphs = (Boolean) c[0];
+                    boolean fused = (Boolean) c[1];
+                    runner.useGraphs(graphs).useFusedDecode(fused);
+                    for (int batch : (int[]) c[2]) {
                         double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
                         double med = t[t.length / 2];
                         double tokS = 1 / med;
@@ -67,6 +75,7 @@ public final class DecodeBench {
                         r.put("model", preset + "-shaped (random BF16 weights, small BPE vocabulary " + ck.config().vocabSize() + ")");
                         r.put("batch", batch);
                         r.put("graphs", graphs);
+                        r.put("fusedDecodeLayers", fused);
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -85,8 +94,8 @@ public final class DecodeBench {
                                     100 * runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth(), med * 1e3 - gpuMs);
                         }
                         records.add(r);
-                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                     }
                 }
             }

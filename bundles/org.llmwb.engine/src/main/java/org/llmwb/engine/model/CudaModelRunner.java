@@ -18,10 +18,11 @@ import org.llmwb.core.numeric.Half;
 
 /**
  * {@link ModelRunner} on the GPU through our CUDA kernels, BF16 weights and activations with FP32 math inside
- * each kernel: embedding → per layer RMSNorm, Q/K/V projections, RoPE, K/V written into the paged cache,
- * attention, output projection and residual add, RMSNorm, fused gate/up projection, SiLU·mul, down
+ * each kernel: embedding → per layer RMSNorm, one Q/K/V projection, RoPE with the K/V write into the paged cache
+ * (one kernel), attention, output projection and residual add, RMSNorm, fused gate/up projection, SiLU·mul, down
  * projection and residual add → final norm and LM head. Linear layers use the GEMV kernels for steps of up to
- * 16 tokens (decode: weight-bandwidth-bound) and the tensor-core GEMM above. A step of decodes only uses the
+ * 32 tokens (decode: weight-bandwidth-bound) and the tensor-core GEMM above; with BF16 weights those GEMVs
+ * also do the norms, residual adds and SwiGLU ({@link #useFusedDecode}). A step of decodes only uses the
  * paged decode-attention kernel; a step with any prompt tokens uses flash prefill attention over the whole
  * batch (a decode is a sequence of one new token there).
  */
@@ -52,9 +53,8 @@ public final class CudaModelRunner implements ModelRunner {
     private final DeviceBuffer invFreq;
     private final DeviceBuffer[] attnNorm;
     private final DeviceBuffer[] mlpNorm;
-    private final QLinear[] wq;
-    private final QLinear[] wk;
-    private final QLinear[] wv;
+    /** Q, K and V projections as one matrix [(hq + 2·hkv)·d, h]: one linear instead of three. */
+    private final QLinear[] wqkv;
     private final QLinear[] wo;
     private final QLinear[] wGateUp;
     private final QLinear[] wDown;
@@ -72,9 +72,8 @@ public final class CudaModelRunner implements ModelRunner {
     private int capBlocks;
     private DeviceBuffer x;
     private DeviceBuffer xn;
+    private DeviceBuffer qkv;
     private DeviceBuffer q;
-    private DeviceBuffer k;
-    private DeviceBuffer v;
     private DeviceBuffer attn;
     private DeviceBuffer y;
     private DeviceBuffer gateUp;
@@ -166,9 +165,7 @@ public final class CudaModelRunner implements ModelRunner {
         invFreq = own(gpu.upload("rope inverse frequencies", inv));
         attnNorm = new DeviceBuffer[nl];
         mlpNorm = new DeviceBuffer[nl];
-        wq = new QLinear[nl];
-        wk = new QLinear[nl];
-        wv = new QLinear[nl];
+        wqkv = new QLinear[nl];
         wo = new QLinear[nl];
         wGateUp = new QLinear[nl];
         wDown = new QLinear[nl];
@@ -178,9 +175,10 @@ public final class CudaModelRunner implements ModelRunner {
             String p = "model.layers." + l + ".";
             attnNorm[l] = up(p + "input_layernorm", ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = up(p + "post_attention_layernorm", ck.floats(p + "post_attention_layernorm.weight", h));
-            wq[l] = linearWeights(p + "q_proj", ck.floats(p + "self_attn.q_proj.weight", qw, h), qw, h);
-            wk[l] = linearWeights(p + "k_proj", ck.floats(p + "self_attn.k_proj.weight", kw, h), kw, h);
-            wv[l] = linearWeights(p + "v_proj", ck.floats(p + "self_attn.v_proj.weight", kw, h), kw, h);
+            float[] qkvRows = java.util.Arrays.copyOf(ck.floats(p + "self_attn.q_proj.weight", qw, h), (qw + 2 * kw) * h); // rows: Q, K, V
+            System.arraycopy(ck.floats(p + "self_attn.k_proj.weight", kw, h), 0, qkvRows, qw * h, kw * h);
+            System.arraycopy(ck.floats(p + "self_attn.v_proj.weight", kw, h), 0, qkvRows, (qw + kw) * h, kw * h);
+            wqkv[l] = linearWeights(p + "qkv_proj", qkvRows, qw + 2 * kw, h);
             wo[l] = linearWeights(p + "o_proj", ck.floats(p + "self_attn.o_proj.weight", h, qw), h, qw);
             float[] g = ck.floats(p + "mlp.gate_proj.weight", inter, h);
             float[] u = ck.floats(p + "mlp.up_proj.weight", inter, h);
@@ -317,7 +315,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** One layer's weights as stored: two BF16 norms, then Q/K/V/O, gate/up and down in the quantization's format (scales included). */
     private long layerWeightBytes() {
-        return 2L * 2L * h + wq[0].bytes() + wk[0].bytes() + wv[0].bytes() + wo[0].bytes() + wGateUp[0].bytes() + wDown[0].bytes();
+        return 2L * 2L * h + wqkv[0].bytes() + wo[0].bytes() + wGateUp[0].bytes() + wDown[0].bytes();
     }
 
     @Override
@@ -461,9 +459,8 @@ public final class CudaModelRunner implements ModelRunner {
             int t = Math.max(tokens, Math.max(16, capTokens * 2));
             x = grow(x, "hidden states", 2L * t * h);
             xn = grow(xn, "normed hidden states", 2L * t * h);
-            q = grow(q, "queries", 2L * t * hq * d);
-            k = grow(k, "new keys", 2L * t * hkv * d);
-            v = grow(v, "new values", 2L * t * hkv * d);
+            qkv = grow(qkv, "Q/K/V projections", 2L * t * (hq + 2L * hkv) * d);
+            q = grow(q, "rotated queries", 2L * t * hq * d);
             attn = grow(attn, "attention output", 2L * t * hq * d);
             y = grow(y, "layer output", 2L * t * h);
             gateUp = grow(gateUp, "gate/up", 4L * t * inter);
@@ -657,35 +654,68 @@ public final class CudaModelRunner implements ModelRunner {
         return out;
     }
 
+    /**
+     * Fused decode layers: for BF16 weights and steps of up to 32 token rows every linear layer is a fused GEMV
+     * (RMSNorm prologue; residual-add or SwiGLU epilogue), so a layer is 6 launches — Q/K/V projection with the
+     * attention norm, RoPE + KV write, attention, output projection adding into the residual, gate/up with the MLP
+     * norm and SwiGLU, down projection adding into the residual — instead of 15. On by default; off runs the
+     * separate kernels (the A/B of {@code DecodeBench}).
+     */
+    public CudaModelRunner useFusedDecode(boolean on) {
+        if (on != fusedDecode) {
+            dropGraphs();
+        }
+        fusedDecode = on;
+        return this;
+    }
+
+    private boolean fusedDecode = true;
+
+    private boolean fused(int t) {
+        return fusedDecode && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
+                && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
+    }
+
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
     private void forward(int t, int[] tok, int[] slot, PrefillAttention attention, int stride, int maxCtx, int layerCount) {
         int qw = hq * d;
         int kw = hkv * d;
         DecodeAttention.Shape shape = new DecodeAttention.Shape(t, hq, hkv, d, DecodeAttention.Dtype.BF16);
+        boolean fuse = fused(t);
         layers.embedding(embed, vocab, h, tok, ids, x);
         for (int l = 0; l < layerCount; l++) {
-            layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
-            linear(xn, wq[l], q, t, qw, h);
-            linear(xn, wk[l], k, t, kw, h);
-            linear(xn, wv[l], v, t, kw, h);
-            layers.rope(q, positions, invFreq, t, hq, d);
-            layers.rope(k, positions, invFreq, t, hkv, d);
-            kvOps.writePaged(k, v, kCache[l], vCache[l], slot, slots, 2L * kw);
+            if (fuse) {
+                gemv.bf16Fused(wqkv[l].w(), x, qkv, t, qw + 2 * kw, h, attnNorm[l], eps, Gemv.Epilogue.STORE);
+            } else {
+                layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
+                linear(xn, wqkv[l], qkv, t, qw + 2 * kw, h);
+            }
+            layers.ropeQkvPaged(qkv, positions, invFreq, q, kCache[l], vCache[l], slots, t, hq, hkv, d);
             if (attention == null) {
                 decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
             } else {
                 attention.flash3(q, attn, kCache[l], vCache[l]);
             }
-            linear(attn, wo[l], y, t, h, qw);
-            layers.add(x, y, (long) t * h);
-            layers.rmsnorm(x, mlpNorm[l], xn, t, h, eps);
-            linear(xn, wGateUp[l], gateUp, t, 2 * inter, h);
-            layers.siluMul(gateUp, act, t, inter);
-            linear(act, wDown[l], y, t, h, inter);
-            layers.add(x, y, (long) t * h);
+            if (fuse) {
+                gemv.bf16Fused(wo[l].w(), attn, x, t, h, qw, null, 0f, Gemv.Epilogue.ADD);
+                gemv.bf16Fused(wGateUp[l].w(), x, act, t, 2 * inter, h, mlpNorm[l], eps, Gemv.Epilogue.SILU);
+                gemv.bf16Fused(wDown[l].w(), act, x, t, h, inter, null, 0f, Gemv.Epilogue.ADD);
+            } else {
+                linear(attn, wo[l], y, t, h, qw);
+                layers.add(x, y, (long) t * h);
+                layers.rmsnorm(x, mlpNorm[l], xn, t, h, eps);
+                linear(xn, wGateUp[l], gateUp, t, 2 * inter, h);
+                layers.siluMul(gateUp, act, t, inter);
+                linear(act, wDown[l], y, t, h, inter);
+                layers.add(x, y, (long) t * h);
+            }
         }
-        layers.rmsnorm(x, finalNorm, xn, t, h, eps);
-        linear(xn, lmHead, logits, t, vocabPadded, h);
+        if (fuse) {
+            gemv.bf16Fused(lmHead, x, logits, t, vocabPadded, h, finalNorm, eps, Gemv.Epilogue.STORE);
+        } else {
+            layers.rmsnorm(x, finalNorm, xn, t, h, eps);
+            linear(xn, lmHead, logits, t, vocabPadded, h);
+        }
     }
 
     @Override
@@ -695,7 +725,7 @@ public final class CudaModelRunner implements ModelRunner {
         }
         dropGraphs();
         prefill.close();
-        for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, q, k, v, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {
+        for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, qkv, q, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {
             if (bf != null) {
                 bf.close();
             }

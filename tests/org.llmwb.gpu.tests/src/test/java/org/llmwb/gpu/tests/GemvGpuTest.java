@@ -83,6 +83,61 @@ class GemvGpuTest extends GpuTestBase {
         }
     }
 
+    /**
+     * The fused BF16 GEMVs the engine's decode layers run, against a double reference: RMSNorm prologue (x̂ = x ·
+     * rsqrt(mean(x²) + eps) · g) with a store, the residual add into y, and SwiGLU over [gate; up] rows — on both
+     * kernel families (CUDA-core below the tensor-core threshold, tensor-core from it), at odd N and K (K % 32 ≠ 0
+     * leaves a partial chunk), batches 1 to 32.
+     */
+    @ParameterizedTest(name = "B{0} N{1} K{2} {3} norm {4}")
+    @CsvSource({"1, 40, 2048, STORE, true", "1, 2048, 8192, ADD, false", "1, 68, 1000, SILU, true", "3, 19, 520, STORE, true", "4, 66, 264, SILU, false",
+            "5, 33, 1040, ADD, false", "8, 3072, 2048, STORE, true", "12, 98, 2048, SILU, true", "16, 50, 8, STORE, true", "17, 31, 2056, ADD, false",
+            "32, 130, 1024, SILU, true", "32, 2048, 4096, STORE, true"})
+    void fusedVariantsMatchTheReference(int batch, int n, int k, Gemv.Epilogue epi, boolean norm) {
+        Random r = new Random(n * 17L + k + batch + epi.ordinal());
+        float eps = 1e-5f;
+        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+        float[] x = Half.roundBf16(gaussian(r, batch * k, 2));
+        float[] g = Half.roundBf16(gaussian(r, k, 1));
+        int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
+        float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
+        double[] xh = new double[batch * k];
+        for (int b = 0; b < batch; b++) {
+            double ss = 0;
+            for (int j = 0; j < k; j++) {
+                ss += (double) x[b * k + j] * x[b * k + j];
+            }
+            double inv = norm ? 1 / Math.sqrt(ss / k + eps) : 1;
+            for (int j = 0; j < k; j++) {
+                xh[b * k + j] = x[b * k + j] * inv * (norm ? g[j] : 1);
+            }
+        }
+        float[] ref = new float[batch * cols];
+        for (int b = 0; b < batch; b++) {
+            double[] full = new double[n];
+            for (int i = 0; i < n; i++) {
+                double s = 0;
+                for (int j = 0; j < k; j++) {
+                    s += (double) w[i * k + j] * xh[b * k + j];
+                }
+                full[i] = s;
+            }
+            for (int c = 0; c < cols; c++) {
+                ref[b * cols + c] = (float) switch (epi) {
+                    case STORE -> full[c];
+                    case ADD -> y0[b * cols + c] + full[c];
+                    case SILU -> full[c] / (1 + Math.exp(-full[c])) * full[cols + c];
+                };
+            }
+        }
+        Gemv gemv = new Gemv(gpu);
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
+                DeviceBuffer dy = gpu.upload("y", Half.toBf16(y0))) {
+            gemv.bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
+            check("fused " + epi + (norm ? " + norm" : ""), Half.bf16ToFloat(gpu.downloadShorts(dy, batch * cols)), ref);
+        }
+    }
+
     private static void check(String what, float[] got, float[] ref) {
         Compare c = Compare.of(got, ref);
         System.out.println("gemv " + what + ": " + c);

@@ -50,6 +50,58 @@ class LayersAndQuantGpuTest extends GpuTestBase {
         }
     }
 
+    /**
+     * The fused RoPE + KV write against rope_bf16's reference and a plain copy: Q rotated into q, K rotated and V
+     * copied into each token's slot of the paged caches; a slot of −1 (a padding row) leaves the caches untouched.
+     */
+    @ParameterizedTest(name = "hq {0} hkv {1} headDim {2}")
+    @CsvSource({"32, 8, 64", "4, 4, 128", "12, 3, 128", "2, 1, 64"})
+    void ropeQkvPaged(int hq, int hkv, int headDim) {
+        Random r = new Random(hq * 31 + hkv + headDim);
+        int[] pos = {0, 1, 17, 4097, 131071};
+        int[] slots = {5, -1, 0, 9, 2};
+        int width = (hq + 2 * hkv) * headDim;
+        int kw = hkv * headDim;
+        int slotsInPool = 12;
+        float[] qkv = Half.roundBf16(gaussian(r, pos.length * width, 1));
+        float[] inv = LayersRef.ropeInvFreq(headDim, 500000, 8, 1, 4, 8192);
+        float[] qIn = new float[pos.length * hq * headDim];
+        float[] kIn = new float[pos.length * kw];
+        for (int t = 0; t < pos.length; t++) {
+            System.arraycopy(qkv, t * width, qIn, t * hq * headDim, hq * headDim);
+            System.arraycopy(qkv, t * width + hq * headDim, kIn, t * kw, kw);
+        }
+        float[] qRef = LayersRef.rope(qIn, pos, inv, hq, headDim);
+        float[] kRef = LayersRef.rope(kIn, pos, inv, hkv, headDim);
+        short[] marker = new short[slotsInPool * kw];
+        java.util.Arrays.fill(marker, (short) 0x7fc1); // a NaN pattern: a slot nobody writes keeps it
+        try (DeviceBuffer dqkv = gpu.upload("qkv", Half.toBf16(qkv)); DeviceBuffer dp = gpu.upload("pos", pos); DeviceBuffer df = gpu.upload("inv", inv);
+                DeviceBuffer ds = gpu.upload("slots", slots); DeviceBuffer dq = gpu.alloc("q", 2L * qIn.length);
+                DeviceBuffer kc = gpu.upload("k cache", marker); DeviceBuffer vc = gpu.upload("v cache", marker)) {
+            new Layers(gpu).ropeQkvPaged(dqkv, dp, df, dq, kc, vc, ds, pos.length, hq, hkv, headDim);
+            check("rope_qkv q", Half.bf16ToFloat(gpu.downloadShorts(dq, qIn.length)), qRef);
+            short[] k = gpu.downloadShorts(kc, marker.length);
+            short[] v = gpu.downloadShorts(vc, marker.length);
+            boolean[] written = new boolean[slotsInPool];
+            for (int t = 0; t < pos.length; t++) {
+                if (slots[t] < 0) {
+                    continue;
+                }
+                written[slots[t]] = true;
+                float[] kGot = Half.bf16ToFloat(java.util.Arrays.copyOfRange(k, slots[t] * kw, (slots[t] + 1) * kw));
+                check("rope_qkv k t" + t, kGot, java.util.Arrays.copyOfRange(kRef, t * kw, (t + 1) * kw));
+                short[] vGot = java.util.Arrays.copyOfRange(v, slots[t] * kw, (slots[t] + 1) * kw);
+                assertArrayEquals(Half.toBf16(java.util.Arrays.copyOfRange(qkv, t * width + (hq + hkv) * headDim, (t + 1) * width)), vGot, "V of token " + t);
+            }
+            for (int s = 0; s < slotsInPool; s++) {
+                if (!written[s]) {
+                    assertArrayEquals(java.util.Arrays.copyOfRange(marker, s * kw, (s + 1) * kw), java.util.Arrays.copyOfRange(k, s * kw, (s + 1) * kw),
+                            "slot " + s + " was written");
+                }
+            }
+        }
+    }
+
     @Test
     void siluMulEmbeddingArgmax() {
         Random r = new Random(5);

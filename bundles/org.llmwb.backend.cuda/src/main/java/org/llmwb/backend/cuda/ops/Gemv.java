@@ -66,6 +66,46 @@ public final class Gemv {
      */
     static final int TC_FROM = Integer.getInteger("llmwb.gemv.tcFrom", 5);
 
+    /** What a fused BF16 GEMV does with its result (gemv.cu, EPI_*). */
+    public enum Epilogue {
+        /** y = x̂ · Wᵀ */
+        STORE,
+        /** y += x̂ · Wᵀ (a residual add into y) */
+        ADD,
+        /** W is [gate; up] (N = 2·I rows) and y [B, I] = silu(x̂ · Wgᵀ) · (x̂ · Wuᵀ) */
+        SILU
+    }
+
+    /** Whether {@link #bf16Fused} serves {@code batch} rows of K {@code k}. */
+    public static boolean fusedServes(int batch, int k) {
+        return batch >= 1 && k > 0 && k % 8 == 0 && (batch <= 16 || batch <= TC_MAX_ROWS && batch >= TC_FROM);
+    }
+
+    /**
+     * A BF16 GEMV with what surrounds it in a decode step: when {@code norm} is given the input rows are
+     * RMS-normalised on the fly (x̂ = x · rsqrt(mean(x²) + eps) · norm; no normalised copy is written), and the
+     * epilogue stores, adds into y, or applies SwiGLU to gate/up row pairs. Same kernels as {@link #bf16}
+     * (CUDA-core below {@code llmwb.gemv.tcFrom} rows, tensor-core from there up to 32).
+     */
+    public void bf16Fused(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k, DeviceBuffer norm, float eps, Epilogue epi) {
+        if (!fusedServes(batch, k) || n <= 0) {
+            throw new IllegalArgumentException("fused BF16 GEMV: batch " + batch + ", N " + n + ", K " + k + " (needs 1..32 rows, K a multiple of 8)");
+        }
+        if (epi == Epilogue.SILU && n % 2 != 0) {
+            throw new IllegalArgumentException("SwiGLU GEMV needs an even N (gate rows then up rows), got " + n);
+        }
+        long yCols = epi == Epilogue.SILU ? n / 2 : n;
+        if (w.bytes() < 2L * n * k || x.bytes() < 2L * batch * k || y.bytes() < 2L * batch * yCols || norm != null && norm.bytes() < 2L * k) {
+            throw new IllegalArgumentException("fused BF16 GEMV shapes do not match the buffers (batch " + batch + ", N " + n + ", K " + k + ")");
+        }
+        boolean tc = batch >= TC_FROM;
+        int rowsPerCta = tc ? 16 : WARPS_PER_CTA;
+        int grid = epi == Epilogue.SILU ? (int) ((yCols + rowsPerCta / 2 - 1) / (rowsPerCta / 2)) : (n + rowsPerCta - 1) / rowsPerCta;
+        String name = tc ? (batch <= 16 ? "gemv_bf16_tc_fused" : "gemv_bf16_tc32_fused") : "gemv_bf16_fused_b" + bucket(batch);
+        gpu.launch(gpu.function(MODULE, name), grid, 1, 1, 256, 0, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch),
+                norm == null ? Pointer.to(new long[] {0}) : norm.param(), Pointer.to(new float[] {eps}), ints(epi.ordinal()));
+    }
+
     /** Most rows the tensor-core BF16 kernels take (gemv_bf16_tc32); the CUDA-core kernels stop at 16. */
     public static final int TC_MAX_ROWS = 32;
 

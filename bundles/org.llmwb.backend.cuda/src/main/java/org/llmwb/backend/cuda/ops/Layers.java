@@ -27,6 +27,21 @@ public final class Layers {
                 Pointer.to(new int[] {heads}), Pointer.to(new int[] {headDim}));
     }
 
+    /**
+     * RoPE and the KV-cache write after a fused Q/K/V projection, one launch: qkv [tokens, (hq + 2·hkv)·headDim] →
+     * rotated Q into q [tokens, hq, headDim], rotated K and V into the paged caches at each token's slot (−1 writes
+     * nothing). Same numerics as {@link #rope} followed by the paged KV write.
+     */
+    public void ropeQkvPaged(DeviceBuffer qkv, DeviceBuffer positions, DeviceBuffer invFreq, DeviceBuffer q, DeviceBuffer kCache, DeviceBuffer vCache,
+            DeviceBuffer slots, int tokens, int hq, int hkv, int headDim) {
+        require(headDim % 2 == 0 && headDim <= 256 && tokens > 0 && hq > 0 && hkv > 0 && qkv.bytes() >= 2L * tokens * (hq + 2L * hkv) * headDim
+                && q.bytes() >= 2L * tokens * hq * headDim && invFreq.bytes() >= 2L * headDim && positions.bytes() >= 4L * tokens
+                && slots.bytes() >= 4L * tokens && kCache.bytes() == vCache.bytes() && kCache.bytes() % (2L * hkv * headDim) == 0, "rope_qkv shapes");
+        gpu.launch(gpu.function(MODULE, "rope_qkv_paged_bf16"), tokens, (hq + hkv + 7) / 8, 1, 256, 0, qkv.param(), positions.param(), invFreq.param(),
+                q.param(), kCache.param(), vCache.param(), slots.param(), Pointer.to(new int[] {hq}), Pointer.to(new int[] {hkv}),
+                Pointer.to(new int[] {headDim}));
+    }
+
     public void siluMul(DeviceBuffer gateUp, DeviceBuffer out, long tokens, int inter) {
         require(gateUp.bytes() >= 4L * tokens * inter && out.bytes() >= 2L * tokens * inter, "silu_mul shapes");
         int grid = (int) Math.max(1, Math.min((tokens * inter + 255) / 256, gpu.device().multiprocessors() * 16L));

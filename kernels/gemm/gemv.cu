@@ -69,10 +69,6 @@ enum { EPI_STORE = 0, EPI_ADD = 1, EPI_SILU = 2 };
 
 __device__ __forceinline__ float silu(float g) { return g / (1.f + __expf(-g)); }
 
-// 8 loads of 16 bytes per lane in flight (v1 had 4): a warp asks for a whole 2048-wide row at once, which
-// measured closer to the copy bandwidth on the 1B model's matrices, where rows are short and CTAs short-lived.
-constexpr int U_BF16 = 8;
-
 template <int BB>
 __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
         int N, int K, int B, const __nv_bfloat16* __restrict__ norm, float eps, int epi) {
@@ -101,15 +97,15 @@ __device__ void gemv_bf16(const __nv_bfloat16* __restrict__ W, const __nv_bfloat
     float ss[BB];
 #pragma unroll
     for (int b = 0; b < BB; b++) acc[b] = ss[b] = 0.f;
-    for (int c0 = lane; c0 < chunks; c0 += 32 * U_BF16) {
-        uint4 wr[U_BF16];
+    for (int c0 = lane; c0 < chunks; c0 += 32 * U) {
+        uint4 wr[U];
 #pragma unroll
-        for (int u = 0; u < U_BF16; u++) {
+        for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c < chunks) wr[u] = __ldcs(w + c);  // streamed once: do not keep in L2
         }
 #pragma unroll
-        for (int u = 0; u < U_BF16; u++) {
+        for (int u = 0; u < U; u++) {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
             float wf[8];
@@ -350,7 +346,10 @@ constexpr int TC_U = 8;
 }
 
 // NT n8 tiles of batch: up to 8·NT rows (gemv_bf16_tc: NT 2, up to 16; gemv_bf16_tc32: NT 4, up to 32).
-template <int NT>
+// UU chunks of loads in flight per warp. PRE: the x vectors of those chunks are loaded in the same phase as W
+// (tc32: at 32 rows each chunk needs 4 x vectors from L2, and one CTA per SM hides little latency; measured
+// on an H100, see the README).
+template <int NT, int UU, bool PRE>
 __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
         int N, int K, int B, const __nv_bfloat16* __restrict__ norm, float eps, int epi) {
     __shared__ float part[TC_WARPS][16][8 * NT];  // [warp][row][batch]
@@ -390,18 +389,23 @@ __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __n
 #pragma unroll
     for (int j = 0; j < NT; j++) c[j][0] = c[j][1] = c[j][2] = c[j][3] = ss[j] = 0.f;
     const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-    for (int cs = cs0; cs < cs1; cs += TC_U) {
-        uint4 a0[TC_U];
-        uint4 a1[TC_U];
+    for (int cs = cs0; cs < cs1; cs += UU) {
+        uint4 a0[UU];
+        uint4 a1[UU];
+        uint4 xq[PRE ? UU : 1][NT];
 #pragma unroll
-        for (int u = 0; u < TC_U; u++) {
+        for (int u = 0; u < UU; u++) {
             const int v = (cs + u) * 4 + t;
             const bool in = cs + u < cs1 && v < vecs;
             a0[u] = in ? __ldcs(wa + v) : zero;
             a1[u] = in ? __ldcs(wb + v) : zero;
+            if (PRE) {
+#pragma unroll
+                for (int j = 0; j < NT; j++) xq[PRE ? u : 0][j] = in && has[j] ? xr[j][v] : zero;
+            }
         }
 #pragma unroll
-        for (int u = 0; u < TC_U; u++) {
+        for (int u = 0; u < UU; u++) {
             const int v = (cs + u) * 4 + t;
             const bool in = cs + u < cs1 && v < vecs;
             float gf[8];
@@ -413,7 +417,7 @@ __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __n
                 if (8 * j < B) {
                     uint4 xb = zero;
                     if (in && has[j]) {
-                        xb = xr[j][v];
+                        xb = PRE ? xq[PRE ? u : 0][j] : xr[j][v];
                         if (norm) {
                             float xf[8];
                             bf8(xb, xf);
@@ -488,16 +492,16 @@ __device__ void gemv_bf16_tc_body(const __nv_bfloat16* __restrict__ W, const __n
     }
 }
 
-#define LLMWB_GEMV_TC(NAME, NT)                                                                                                  \
+#define LLMWB_GEMV_TC(NAME, NT, UU, PRE)                                                                                                  \
     extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) NAME(const __nv_bfloat16* __restrict__ W,                        \
             const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int N, int K, int B) {                           \
-        gemv_bf16_tc_body<NT>(W, x, y, N, K, B, nullptr, 0.f, EPI_STORE);                                                        \
+        gemv_bf16_tc_body<NT, UU, PRE>(W, x, y, N, K, B, nullptr, 0.f, EPI_STORE);                                                        \
     }                                                                                                                             \
     extern "C" __global__ void __launch_bounds__(TC_WARPS * 32) NAME##_fused(const __nv_bfloat16* __restrict__ W,                \
             const __nv_bfloat16* __restrict__ x, __nv_bfloat16* y, int N, int K, int B, const __nv_bfloat16* __restrict__ norm,    \
             float eps, int epi) {                                                                                                 \
-        gemv_bf16_tc_body<NT>(W, x, y, N, K, B, norm, eps, epi);                                                                 \
+        gemv_bf16_tc_body<NT, UU, PRE>(W, x, y, N, K, B, norm, eps, epi);                                                                 \
     }
 
-LLMWB_GEMV_TC(gemv_bf16_tc, 2)
-LLMWB_GEMV_TC(gemv_bf16_tc32, 4)
+LLMWB_GEMV_TC(gemv_bf16_tc, 2, TC_U, false)
+LLMWB_GEMV_TC(gemv_bf16_tc32, 4, 4, true)

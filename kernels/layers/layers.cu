@@ -72,33 +72,11 @@ extern "C" __global__ void rope_bf16(__nv_bfloat16* __restrict__ x, const int* _
 
 // grid (tokens, ceil((hq + hkv) / 8)): a CTA rotates 8 heads of one token (Q or K heads; a K head's CTA also
 // copies that head's V). headDim ≤ 256.
-//
-// L2 prefetch: a decode step's RoPE and attention kernels are latency-bound (a few CTAs, µs each) and leave HBM
-// idle, while the next kernels stream weights. Given up to two regions (pf0/pf1, bytes), the CTAs of this kernel
-// queue bulk L2 prefetches of them (Hopper TMA, 16 KB each, fire-and-forget) before their own work, so the
-// output projection and the start of gate/up read from L2. Regions are 16-byte aligned; nothing on pre-Hopper.
-__device__ __forceinline__ void prefetchL2(const char* p, long long bytes, long long first, long long step) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    constexpr long long G = 16384;
-    for (long long off = first * G; off < bytes; off += step * G) {
-        const unsigned n = (unsigned)(min(G, bytes - off) & ~15LL);
-        if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p + off), "r"(n) : "memory");
-    }
-#endif
-}
-
 extern "C" __global__ void rope_qkv_paged_bf16(const __nv_bfloat16* __restrict__ qkv, const int* __restrict__ positions,
         const float* __restrict__ invFreq, __nv_bfloat16* __restrict__ q, __nv_bfloat16* __restrict__ kCache,
-        __nv_bfloat16* __restrict__ vCache, const int* __restrict__ slots, int hq, int hkv, int headDim,
-        const char* __restrict__ pf0, long long pf0Bytes, const char* __restrict__ pf1, long long pf1Bytes) {
+        __nv_bfloat16* __restrict__ vCache, const int* __restrict__ slots, int hq, int hkv, int headDim) {
     __shared__ float sn[128];
     __shared__ float cs[128];
-    {
-        const long long threads = (long long)gridDim.x * gridDim.y * blockDim.x;
-        const long long me = ((long long)blockIdx.y * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
-        if (pf0Bytes > 0) prefetchL2(pf0, pf0Bytes, me, threads);
-        if (pf1Bytes > 0) prefetchL2(pf1, pf1Bytes, me, threads);
-    }
     const int t = blockIdx.x;
     const int half = headDim / 2;
     const float pos = (float)positions[t];

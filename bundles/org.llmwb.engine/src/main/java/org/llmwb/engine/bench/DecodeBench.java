@@ -33,10 +33,6 @@ public final class DecodeBench {
     private DecodeBench() {
     }
 
-    private static long runnerDefaultPrefetch() {
-        return Long.getLong("llmwb.decode.prefetchMiB", 24) << 20;
-    }
-
     public static void main(String[] args) throws Exception {
         String preset = "llama-3.2-1b";
         Path out = Path.of("decode.jsonl");
@@ -64,14 +60,12 @@ public final class DecodeBench {
             int bs = 16;
             // (graphs, fused decode layers, batches): launched kernels once for scale, then graphs with the separate
             // kernels (before) and with the fused GEMVs (after), measured in the same run
-            long prefetch = runnerDefaultPrefetch();
-            Object[][] configs = {{false, true, batches, prefetch}, {true, false, batches, 0L}, {true, true, batches, 0L}, {true, true, batches, prefetch}};
+            Object[][] configs = {{false, true, batches}, {true, false, batches}, {true, true, batches}};
             try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
                 for (Object[] c : configs) {
                     boolean graphs = (Boolean) c[0];
                     boolean fused = (Boolean) c[1];
-                    long pf = (Long) c[3];
-                    runner.useGraphs(graphs).useFusedDecode(fused).useL2Prefetch(pf);
+                    runner.useGraphs(graphs).useFusedDecode(fused);
                     for (int batch : (int[]) c[2]) {
                         double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
                         double med = t[t.length / 2];
@@ -82,7 +76,6 @@ public final class DecodeBench {
                         r.put("batch", batch);
                         r.put("graphs", graphs);
                         r.put("fusedDecodeLayers", fused);
-                        r.put("l2PrefetchBytes", fused ? pf : 0);
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -101,8 +94,8 @@ public final class DecodeBench {
                                     100 * runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth(), med * 1e3 - gpuMs);
                         }
                         records.add(r);
-                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s prefetch %d MiB: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, fused, fused ? pf >> 20 : 0, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                     }
                 }
             }

@@ -671,21 +671,6 @@ public final class CudaModelRunner implements ModelRunner {
 
     private boolean fusedDecode = true;
 
-    /**
-     * Bytes of the next weights the fused decode layers prefetch into L2 during RoPE and attention (which leave
-     * HBM idle): the output projection, then the start of gate/up. 0 turns it off; default 24 MiB (system property
-     * {@code llmwb.decode.prefetchMiB}), a half of the H100's 50 MB L2.
-     */
-    public CudaModelRunner useL2Prefetch(long bytes) {
-        if (bytes != prefetchBytes) {
-            dropGraphs();
-        }
-        prefetchBytes = Math.max(0, bytes);
-        return this;
-    }
-
-    private long prefetchBytes = Long.getLong("llmwb.decode.prefetchMiB", 24) << 20;
-
     private boolean fused(int t) {
         return fusedDecode && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
                 && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
@@ -705,13 +690,7 @@ public final class CudaModelRunner implements ModelRunner {
                 layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
                 linear(xn, wqkv[l], qkv, t, qw + 2 * kw, h);
             }
-            if (fuse && prefetchBytes > 0) {
-                long o = Math.min(prefetchBytes, wo[l].w().bytes());
-                long gu = Math.min(prefetchBytes - o, wGateUp[l].w().bytes()) & ~15L;
-                layers.ropeQkvPaged(qkv, positions, invFreq, q, kCache[l], vCache[l], slots, t, hq, hkv, d, wo[l].w(), o & ~15L, wGateUp[l].w(), gu);
-            } else {
-                layers.ropeQkvPaged(qkv, positions, invFreq, q, kCache[l], vCache[l], slots, t, hq, hkv, d);
-            }
+            layers.ropeQkvPaged(qkv, positions, invFreq, q, kCache[l], vCache[l], slots, t, hq, hkv, d);
             if (attention == null) {
                 decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
             } else {

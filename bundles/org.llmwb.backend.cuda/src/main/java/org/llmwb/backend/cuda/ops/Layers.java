@@ -34,25 +34,12 @@ public final class Layers {
      */
     public void ropeQkvPaged(DeviceBuffer qkv, DeviceBuffer positions, DeviceBuffer invFreq, DeviceBuffer q, DeviceBuffer kCache, DeviceBuffer vCache,
             DeviceBuffer slots, int tokens, int hq, int hkv, int headDim) {
-        ropeQkvPaged(qkv, positions, invFreq, q, kCache, vCache, slots, tokens, hq, hkv, headDim, null, 0, null, 0);
-    }
-
-    /**
-     * {@link #ropeQkvPaged} that also queues L2 prefetches of up to two regions (the first {@code bytes0} bytes of
-     * {@code prefetch0}, the first {@code bytes1} of {@code prefetch1}; Hopper only, nothing before): weights the
-     * next kernels read, fetched while this kernel and the attention after it leave HBM idle.
-     */
-    public void ropeQkvPaged(DeviceBuffer qkv, DeviceBuffer positions, DeviceBuffer invFreq, DeviceBuffer q, DeviceBuffer kCache, DeviceBuffer vCache,
-            DeviceBuffer slots, int tokens, int hq, int hkv, int headDim, DeviceBuffer prefetch0, long bytes0, DeviceBuffer prefetch1, long bytes1) {
-        require(bytes0 >= 0 && bytes1 >= 0 && (bytes0 == 0 || prefetch0 != null && bytes0 <= prefetch0.bytes())
-                && (bytes1 == 0 || prefetch1 != null && bytes1 <= prefetch1.bytes()), "prefetch regions");
         require(headDim % 2 == 0 && headDim <= 256 && tokens > 0 && hq > 0 && hkv > 0 && qkv.bytes() >= 2L * tokens * (hq + 2L * hkv) * headDim
                 && q.bytes() >= 2L * tokens * hq * headDim && invFreq.bytes() >= 2L * headDim && positions.bytes() >= 4L * tokens
                 && slots.bytes() >= 4L * tokens && kCache.bytes() == vCache.bytes() && kCache.bytes() % (2L * hkv * headDim) == 0, "rope_qkv shapes");
         gpu.launch(gpu.function(MODULE, "rope_qkv_paged_bf16"), tokens, (hq + hkv + 7) / 8, 1, 256, 0, qkv.param(), positions.param(), invFreq.param(),
                 q.param(), kCache.param(), vCache.param(), slots.param(), Pointer.to(new int[] {hq}), Pointer.to(new int[] {hkv}),
-                Pointer.to(new int[] {headDim}), bytes0 == 0 ? Pointer.to(new long[] {0}) : prefetch0.param(), Pointer.to(new long[] {bytes0}),
-                bytes1 == 0 ? Pointer.to(new long[] {0}) : prefetch1.param(), Pointer.to(new long[] {bytes1}));
+                Pointer.to(new int[] {headDim}));
     }
 
     public void siluMul(DeviceBuffer gateUp, DeviceBuffer out, long tokens, int inter) {

@@ -75,7 +75,7 @@ public final class DecodeBench {
                         r.put("model", preset + "-shaped (random BF16 weights, small BPE vocabulary " + ck.config().vocabSize() + ")");
                         r.put("batch", batch);
                         r.put("graphs", graphs);
-                        r.put("fusedDecodeLayers", fused);
+                        r.put("fusedDecodeLayers", runner.runsFused(CudaModelRunner.bucketOf(batch)));
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -95,7 +95,7 @@ public final class DecodeBench {
                         }
                         records.add(r);
                         System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                                batch, graphs, runner.runsFused(CudaModelRunner.bucketOf(batch)), med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                     }
                 }
             }

@@ -678,6 +678,11 @@ public final class CudaModelRunner implements ModelRunner {
      */
     static final int FUSED_MAX_ROWS = 16;
 
+    /** Whether a step of {@code t} token rows runs the fused decode layers. */
+    public boolean runsFused(int t) {
+        return fused(t);
+    }
+
     private boolean fused(int t) {
         return fusedDecode && t <= FUSED_MAX_ROWS && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
                 && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);

@@ -58,15 +58,15 @@ public final class DecodeBench {
             CeilingsBenchmark.Result roofs = CeilingsBenchmark.measure(gpu, 1L << 30, 20);
             int blocks = 1024;
             int bs = 16;
-            // (graphs, fused decode layers, batches): launched kernels once for scale, then graphs with the separate
-            // kernels (before) and with the fused GEMVs (after), measured in the same run
-            Object[][] configs = {{false, true, batches}, {true, false, batches}, {true, true, batches}};
+            // launched kernels once for scale, then graphs with the separate kernels (before) and with the fused
+            // layers (after), measured in the same run
+            boolean[][] configs = {{false, true}, {true, false}, {true, true}}; // {graphs, fused decode layers}
             try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
-                for (Object[] c : configs) {
-                    boolean graphs = (Boolean) c[0];
-                    boolean fused = (Boolean) c[1];
-                    runner.useGraphs(graphs).useFusedDecode(fused);
-                    for (int batch : (int[]) c[2]) {
+                for (boolean[] c : configs) {
+                    boolean graphs = c[0];
+                    runner.useGraphs(graphs).useFusedDecode(c[1]);
+                    for (int batch : batches) {
+                        boolean fused = runner.runsFused(CudaModelRunner.bucketOf(batch));
                         double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
                         double med = t[t.length / 2];
                         double tokS = 1 / med;
@@ -75,7 +75,7 @@ public final class DecodeBench {
                         r.put("model", preset + "-shaped (random BF16 weights, small BPE vocabulary " + ck.config().vocabSize() + ")");
                         r.put("batch", batch);
                         r.put("graphs", graphs);
-                        r.put("fusedDecodeLayers", runner.runsFused(CudaModelRunner.bucketOf(batch)));
+                        r.put("fusedDecodeLayers", fused);
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -95,7 +95,7 @@ public final class DecodeBench {
                         }
                         records.add(r);
                         System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, runner.runsFused(CudaModelRunner.bucketOf(batch)), med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                     }
                 }
             }

@@ -640,12 +640,12 @@ public final class CudaModelRunner implements ModelRunner {
             if (g != null) {
                 g.replay();
             } else {
-                forward(rows, tok, slot, null, stride, maxCtx, layerCount);
+                forward(rows, tok, null, stride, maxCtx, layerCount);
                 gpu.sync();
-                graphs.put(graphKey(rows, layerCount), gpu.capture(() -> forward(rows, tok, slot, null, stride, blocks * blockSize, layerCount)));
+                graphs.put(graphKey(rows, layerCount), gpu.capture(() -> forward(rows, tok, null, stride, blocks * blockSize, layerCount)));
             }
         } else {
-            forward(t, tok, slot, rowsDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
+            forward(t, tok, rowsDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
         }
         float[][] out = new float[last.length][];
         for (int s = 0; s < last.length; s++) {
@@ -680,20 +680,16 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** Whether a step of {@code t} token rows runs the fused decode layers. */
     public boolean runsFused(int t) {
-        return fused(t);
-    }
-
-    private boolean fused(int t) {
         return fusedDecode && t <= FUSED_MAX_ROWS && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
                 && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
     }
 
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
-    private void forward(int t, int[] tok, int[] slot, PrefillAttention attention, int stride, int maxCtx, int layerCount) {
+    private void forward(int t, int[] tok, PrefillAttention attention, int stride, int maxCtx, int layerCount) {
         int qw = hq * d;
         int kw = hkv * d;
         DecodeAttention.Shape shape = new DecodeAttention.Shape(t, hq, hkv, d, DecodeAttention.Dtype.BF16);
-        boolean fuse = fused(t);
+        boolean fuse = runsFused(t);
         layers.embedding(embed, vocab, h, tok, ids, x);
         for (int l = 0; l < layerCount; l++) {
             if (fuse) {

@@ -75,7 +75,7 @@ def main():
         res[f"sdpa_causal_{n}"] = median_ms(lambda i: F.scaled_dot_product_attention(q, kk, vv, is_causal=True, enable_gqa=True), runs=20, warmup=3)
         del q, kk, vv
     # prefill linear layers: x[M, K] · W[N, K]^T
-    for m, n, k in ((4096, 4096, 4096), (4096, 14336, 4096)):
+    for m, n, k in ((4096, 4096, 4096), (4096, 14336, 4096), (512, 2048, 2048), (512, 8192, 2048)):
         x = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
         w = torch.randn(n, k, device=dev, dtype=torch.bfloat16) * 0.02
         res[f"linear_m{m}_n{n}_k{k}"] = median_ms(lambda i: F.linear(x, w), runs=30, warmup=5)

@@ -171,3 +171,119 @@ extern "C" __global__ void __launch_bounds__(256) gemm_bf16_v2(const __nv_bfloat
     cp_async_wait<0>();
     store_warp_tile(acc, C, M, N, bm, bn, wm, wn, lane);
 }
+
+// ---- v3: Hopper wgmma (sm_90a), operands staged by cp.async in the 128-byte-swizzled layout ----
+// A CTA of two warpgroups computes a 128×256 tile of C; each warpgroup owns 64 rows and issues wgmma m64n256k16
+// with both operands read straight from shared memory through descriptors (see common/wgmma.cuh), so no
+// ldmatrix and no fragment registers: per 64-wide k-tile a warpgroup issues 4 asynchronous MMAs of 64×256×16.
+// Why it beats v2: mma.sync is a warp-wide 16×8×16 step whose operands pass through registers, which caps it
+// near two thirds of the H100 tensor peak (measured 650 TFLOP/s by ceilings.cu); wgmma runs 64×256×16 per
+// instruction from shared memory at the full rate. K is walked in tiles of 64 through a 4-stage ring (48 KB a
+// stage): the copies for tile kt + 2 are issued while tile kt is multiplied and tile kt − 1 may still be in
+// the tensor cores (wgmma.wait_group 1), so each stage is reused only after both warpgroups are done with it.
+// Not used: TMA (JCuda 12.6 cannot build the tensor-map descriptor) and producer/consumer warp
+// specialisation; every thread issues its share of cp.async instead (12 16-byte copies a tile).
+// CTAs are rastered in groups of 8 tile-rows so the CTAs running together share W tiles in L2. The C tile is
+// staged through shared memory (rows padded by 16 bytes, conflict-free) and written with 16-byte stores.
+#include "../common/wgmma.cuh"
+
+#if LLMWB_WGMMA
+namespace {
+constexpr int W3_BM = 128, W3_BN = 256, W3_BK = 64, W3_STAGES = 4, W3_PREF = 2, W3_GROUP_M = 8;
+constexpr int W3_A_BYTES = W3_BM * W3_BK * 2, W3_B_BYTES = W3_BN * W3_BK * 2, W3_STAGE_BYTES = W3_A_BYTES + W3_B_BYTES;
+constexpr int W3_C_STRIDE = W3_BN * 2 + 16;  // bytes per staged C row
+static_assert(W3_BM * W3_C_STRIDE <= W3_STAGES * W3_STAGE_BYTES, "the C tile reuses the operand ring");
+}
+#endif
+
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_bf16_wgmma(const __nv_bfloat16* __restrict__ A, const __nv_bfloat16* __restrict__ W,
+                                                                     __nv_bfloat16* __restrict__ C, int M, int N, int K) {
+#if LLMWB_WGMMA
+    extern __shared__ __align__(16) unsigned char w3_raw[];
+    // Swizzled tiles must start on 1024-byte shared addresses; the launcher asks for 1 KB of slack.
+    unsigned char* sm = w3_raw + ((1024 - (smem_addr(w3_raw) & 1023)) & 1023);
+    const int tid = threadIdx.x, wg = tid >> 7;
+    const int mTiles = (M + W3_BM - 1) / W3_BM, nTiles = (N + W3_BN - 1) / W3_BN;
+    const int inGroup = W3_GROUP_M * nTiles, group = blockIdx.x / inGroup, firstM = group * W3_GROUP_M;
+    const int groupRows = min(mTiles - firstM, W3_GROUP_M);
+    const int bm = (firstM + (blockIdx.x % inGroup) % groupRows) * W3_BM;
+    const int bn = ((blockIdx.x % inGroup) / groupRows) * W3_BN;
+    const int kTiles = (K + W3_BK - 1) / W3_BK;
+
+    // 1024 A chunks then 2048 W chunks of 16 bytes per stage; chunk c of a row lands at position c ^ (row % 8).
+    auto load = [&](int stage, int kt) {
+        unsigned char* as = sm + stage * W3_STAGE_BYTES;
+        unsigned char* ws = as + W3_A_BYTES;
+        const int k0 = kt * W3_BK;
+#pragma unroll
+        for (int i = 0; i < 12; i++) {
+            int c = tid + i * 256;
+            bool isA = i < 4;
+            int cc = isA ? c : c - 1024;
+            int row = cc >> 3, ch = cc & 7, k = k0 + ch * 8;
+            int grow = (isA ? bm : bn) + row;
+            bool ok = grow < (isA ? M : N) && k < K;
+            const __nv_bfloat16* src = isA ? A : W;
+            unsigned char* dst = (isA ? as : ws) + row * 128 + ((ch ^ (row & 7)) << 4);
+            cp_async16(dst, ok ? src + static_cast<size_t>(grow) * K + k : src, ok ? 16 : 0);
+        }
+    };
+
+    float acc[128];
+#pragma unroll
+    for (int i = 0; i < 128; i++) acc[i] = 0.f;
+
+#pragma unroll
+    for (int s = 0; s < W3_PREF; s++) {
+        if (s < kTiles) {
+            load(s, s);
+        }
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < kTiles; kt++) {
+        cp_async_wait<W3_PREF - 1>();
+        fence_proxy_async();
+        __syncthreads();  // tile kt is in shared memory; every warpgroup is done with tile kt − 2
+        if (kt + W3_PREF < kTiles) {
+            load((kt + W3_PREF) % W3_STAGES, kt + W3_PREF);
+        }
+        cp_async_commit();
+        const unsigned char* as = sm + (kt % W3_STAGES) * W3_STAGE_BYTES;
+        uint64_t da = wgmma_desc_sw128(as + wg * 64 * 128), db = wgmma_desc_sw128(as + W3_A_BYTES);
+        wgmma_fence_regs(acc);
+        wgmma_fence();
+#pragma unroll
+        for (int j = 0; j < W3_BK / 16; j++) {
+            wgmma_m64n256k16_ss(acc, da + 2 * j, db + 2 * j, 1);  // +32 bytes = the next 16 k
+        }
+        wgmma_commit();
+        wgmma_fence_regs(acc);
+        wgmma_wait<1>();
+    }
+    wgmma_wait<0>();
+    wgmma_fence_regs(acc);
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Accumulators → bf16 C tile in shared memory → 16-byte global stores.
+    const int lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int row0 = wg * 64 + ((tid >> 5) & 3) * 16 + g;
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+        int col = i * 8 + 2 * t;
+        *reinterpret_cast<uint32_t*>(sm + row0 * W3_C_STRIDE + col * 2) = pack_bf16(acc[4 * i], acc[4 * i + 1]);
+        *reinterpret_cast<uint32_t*>(sm + (row0 + 8) * W3_C_STRIDE + col * 2) = pack_bf16(acc[4 * i + 2], acc[4 * i + 3]);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        int c = tid + i * 256, row = c >> 5, ch = c & 31;
+        int grow = bm + row, gcol = bn + ch * 8;
+        if (grow < M && gcol < N) {
+            *reinterpret_cast<uint4*>(C + static_cast<size_t>(grow) * N + gcol) = *reinterpret_cast<const uint4*>(sm + row * W3_C_STRIDE + ch * 16);
+        }
+    }
+#else
+    __trap();
+#endif
+}

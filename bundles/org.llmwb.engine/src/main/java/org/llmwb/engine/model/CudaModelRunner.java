@@ -517,7 +517,7 @@ public final class CudaModelRunner implements ModelRunner {
             return;
         }
         if (m > GEMV_ROWS) {
-            gemm.bf16(in, w, out, m, n, kDim);
+            gemm.best(in, w, out, m, n, kDim);
             return;
         }
         for (int r = 0; r < m; r += 16) {
@@ -702,7 +702,7 @@ public final class CudaModelRunner implements ModelRunner {
             if (attention == null) {
                 decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
             } else {
-                attention.flash3(q, attn, kCache[l], vCache[l]);
+                attention.best(q, attn, kCache[l], vCache[l]);
             }
             if (fuse) {
                 gemv.bf16Fused(wo[l].w(), attn, x, t, h, qw, null, 0f, Gemv.Epilogue.ADD);

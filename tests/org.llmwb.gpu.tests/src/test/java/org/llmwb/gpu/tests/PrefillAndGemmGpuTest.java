@@ -30,7 +30,7 @@ class PrefillAndGemmGpuTest extends GpuTestBase {
     @CsvSource({"8, 2, 128, 16", "4, 4, 64, 32", "8, 1, 64, 8", "32, 8, 128, 16"})
     void naiveAndFlashMatchTheReferenceOnAVariableLengthBatch(int heads, int kvHeads, int d, int blockSize) {
         // (past, new) per sequence: single tokens, partial tiles, exact tiles, chunks after a cached prefix
-        int[][] seqs = {{0, 1}, {0, 17}, {5, 64}, {37, 100}, {0, 130}, {200, 3}};
+        int[][] seqs = {{0, 1}, {0, 17}, {5, 64}, {37, 100}, {0, 130}, {200, 3}, {300, 260}};
         Random r = new Random(heads * 31L + d + blockSize);
         int b = seqs.length;
         int[] past = new int[b];
@@ -94,12 +94,19 @@ class PrefillAndGemmGpuTest extends GpuTestBase {
             gpu.memset(dout, (byte) 0);
             pa.flash3(dq, dout, dk, dv);
             check("flash3", Half.bf16ToFloat(gpu.downloadShorts(dout, qAll.length)), ref, 2e-2);
+            if (pa.hasFlash4()) {
+                gpu.memset(dout, (byte) 0);
+                pa.flash4(dq, dout, dk, dv);
+                check("flash4 wgmma", Half.bf16ToFloat(gpu.downloadShorts(dout, qAll.length)), ref, 2e-2);
+            } else {
+                assertThrows(UnsupportedOperationException.class, () -> pa.flash4(dq, dout, dk, dv));
+            }
             assertThrows(IllegalArgumentException.class, () -> new PrefillAttention(gpu, heads, kvHeads, d, blockSize, 2, qLen, past, tables));
         }
     }
 
     @ParameterizedTest(name = "M{0} N{1} K{2}")
-    @CsvSource({"1, 8, 8", "17, 72, 40", "130, 136, 1000", "257, 1032, 264", "128, 128, 4096", "300, 256, 24"})
+    @CsvSource({"1, 8, 8", "17, 72, 40", "130, 136, 1000", "257, 1032, 264", "128, 128, 4096", "300, 256, 24", "1300, 520, 136"})
     void gemmMatchesTheReference(int m, int n, int k) {
         Random r = new Random(m * 131L + n * 7L + k);
         float[] a = Half.roundBf16(gaussian(r, m * k, 1));
@@ -113,6 +120,13 @@ class PrefillAndGemmGpuTest extends GpuTestBase {
             gpu.memset(dc, (byte) 0);
             g.bf16v2(da, dw, dc, m, n, k);
             check("gemm v2", Half.bf16ToFloat(gpu.downloadShorts(dc, m * n)), ref, 1e-2);
+            if (g.hasWgmma()) {
+                gpu.memset(dc, (byte) 0);
+                g.bf16Wgmma(da, dw, dc, m, n, k);
+                check("gemm v3 wgmma", Half.bf16ToFloat(gpu.downloadShorts(dc, m * n)), ref, 1e-2);
+            } else {
+                assertThrows(UnsupportedOperationException.class, () -> g.bf16Wgmma(da, dw, dc, m, n, k));
+            }
         }
     }
 

@@ -530,6 +530,15 @@ public final class KernelBench {
                 float[] ms3 = gpu.time(3, 20, i -> pa.flash3(dq, out, dk, dv));
                 record("prefill_attention", "v3 flash (cp.async 2-stage, 128 rows)", shape, ms3, pa.flops(), pa.bytes(), "mma", err3, "sdpa_causal_" + n)
                         .put("workspaceBytes", 0L);
+                if (pa.hasFlash4()) {
+                    pa.flash4(dq, out, dk, dv);
+                    gpu.sync();
+                    float[] f4 = Half.bf16ToFloat(gpu.downloadShorts(out, q.length));
+                    Double err4 = n == 4096 ? sampledPrefillError(q, k, v, f4, table, n, heads, kvHeads, d, bs) : null;
+                    float[] ms4 = gpu.time(3, 20, i -> pa.flash4(dq, out, dk, dv));
+                    record("prefill_attention", "v4 flash (wgmma, 2 warpgroups)", shape, ms4, pa.flops(), pa.bytes(), "mma", err4, "sdpa_causal_" + n)
+                            .put("workspaceBytes", 0L);
+                }
                 if (n == 8192) {
                     long wsBytes = pa.naiveWorkspaceBytes();
                     try (DeviceBuffer ws = gpu.alloc("naive scores", wsBytes)) {
@@ -573,9 +582,12 @@ public final class KernelBench {
         return maxErr / maxRef;
     }
 
-    /** The tensor-core GEMM at 4096³ and at a prefill MLP shape (4096 tokens, 4096 → 14336), against torch's F.linear. */
+    /**
+     * The tensor-core GEMMs at 4096³, at a prefill MLP shape (4096 tokens, 4096 → 14336) and at two 1B-model prefill
+     * chunk shapes (512 tokens), against torch's F.linear.
+     */
     void gemm() {
-        int[][] shapes = {{4096, 4096, 4096}, {4096, 14336, 4096}};
+        int[][] shapes = {{4096, 4096, 4096}, {4096, 14336, 4096}, {512, 2048, 2048}, {512, 8192, 2048}};
         Gemm g = new Gemm(gpu);
         for (int[] sh : shapes) {
             int m = sh[0];
@@ -598,6 +610,15 @@ public final class KernelBench {
                 float[] ms2 = gpu.time(5, 30, i -> g.bf16v2(da, dw, dc, m, n, k));
                 record("gemm", "v2 mma.sync 4-stage", "M" + m + " N" + n + " K" + k, ms2, Gemm.flops(m, n, k), Gemm.bytes(m, n, k), "mma",
                         sampledGemmError(a, w, c2, m, n, k), "linear_m" + m + "_n" + n + "_k" + k);
+                if (g.hasWgmma()) {
+                    gpu.memset(dc, (byte) 0);
+                    g.bf16Wgmma(da, dw, dc, m, n, k);
+                    gpu.sync();
+                    float[] c3 = Half.bf16ToFloat(gpu.downloadShorts(dc, m * n));
+                    float[] ms3 = gpu.time(5, 30, i -> g.bf16Wgmma(da, dw, dc, m, n, k));
+                    record("gemm", "v3 wgmma 128x256 (cp.async ring)", "M" + m + " N" + n + " K" + k, ms3, Gemm.flops(m, n, k), Gemm.bytes(m, n, k),
+                            "mma", sampledGemmError(a, w, c3, m, n, k), "linear_m" + m + "_n" + n + "_k" + k);
+                }
             }
         }
     }

@@ -41,6 +41,9 @@ public final class PrefillAttention implements AutoCloseable {
     private DeviceBuffer dTileRow3;
     private DeviceBuffer[] seqTables = new DeviceBuffer[0];
     private boolean sharedOptIn;
+    private boolean shared4OptIn;
+    /** prefill_flash4_d128's shared memory: Q 32 KB + 2 stages × (K + V) 64 KB + 1 KB to align the swizzled tiles. */
+    public static final int FLASH4_SHARED = 32768 + 2 * 65536 + 1024;
 
     /** A launcher for one attention shape; {@link #prepare} sets each batch. */
     public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks) {
@@ -210,6 +213,42 @@ public final class PrefillAttention implements AutoCloseable {
         gpu.launch(f, tiles3, heads, 1, 256, shared, q.param(), out.param(), kc.param(), vc.param(), dTables.param(), ints(maxBlocks),
                 ints(Integer.numberOfTrailingZeros(blockSize)), ints(heads), ints(kvHeads), dStart.param(), dLen.param(), dPast.param(), dTileSeq3.param(),
                 dTileRow3.param(), Pointer.to(new float[] {(float) (scale() / Math.log(2))}));
+    }
+
+    /** Whether {@link #flash4} runs here: an sm_90 GPU (its fatbin carries sm_90a code) and head dim 128. */
+    public boolean hasFlash4() {
+        return headDim == 128 && gpu.device().computeMajor() == 9 && gpu.device().computeMinor() == 0;
+    }
+
+    /**
+     * v4: Hopper wgmma, 128 rows per CTA in two warpgroups, S and O on warpgroup MMAs from swizzled shared memory,
+     * double-buffered 128-key K/V tiles (161 KB of shared memory). Head dim 128 on sm_90 only.
+     *
+     * @throws UnsupportedOperationException where {@link #hasFlash4} is false
+     */
+    public void flash4(DeviceBuffer q, DeviceBuffer out, DeviceBuffer kc, DeviceBuffer vc) {
+        if (!hasFlash4()) {
+            throw new UnsupportedOperationException("flash v4 needs head dim 128 on an sm_90 GPU (head dim " + headDim + ", sm_" + gpu.device().computeMajor()
+                    + gpu.device().computeMinor() + "); use flash3");
+        }
+        checkBuffers(q, out, kc);
+        jcuda.driver.CUfunction f = gpu.function(MODULE, "prefill_flash4_d128");
+        if (!shared4OptIn) {
+            gpu.allowDynamicShared(f, FLASH4_SHARED);
+            shared4OptIn = true;
+        }
+        gpu.launch(f, tiles3, heads, 1, 256, FLASH4_SHARED, q.param(), out.param(), kc.param(), vc.param(), dTables.param(), ints(maxBlocks),
+                ints(Integer.numberOfTrailingZeros(blockSize)), ints(heads), ints(kvHeads), dStart.param(), dLen.param(), dPast.param(), dTileSeq3.param(),
+                dTileRow3.param(), Pointer.to(new float[] {(float) (scale() / Math.log(2))}));
+    }
+
+    /** The fastest flash kernel here: v4 on sm_90 at head dim 128, v3 otherwise. */
+    public void best(DeviceBuffer q, DeviceBuffer out, DeviceBuffer kc, DeviceBuffer vc) {
+        if (hasFlash4()) {
+            flash4(q, out, kc, vc);
+        } else {
+            flash3(q, out, kc, vc);
+        }
     }
 
     /** v1: scores, softmax and PV as three kernels per sequence through {@code workspace} (at least {@link #naiveWorkspaceBytes}). */

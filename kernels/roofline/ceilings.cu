@@ -10,9 +10,14 @@
 //   mma_bf16     mma.sync m16n8k16 BF16 → FP32 with 8 independent accumulator tiles per warp (the tensor
 //                pipe's latency is covered by the other tiles). This is the warp-level MMA path; Hopper's
 //                warpgroup wgmma path is faster still, so this roof is "mma.sync", not the datasheet peak.
+//   wgmma_bf16   Hopper only (sm_90a; traps elsewhere, the launcher asks for compute capability 9.0): one
+//                warpgroup per CTA issues wgmma m64n256k16 from shared memory (both operands, 128-byte swizzle)
+//                four at a time and keeps one group of four in flight while issuing the next — the rate the
+//                wgmma GEMM and flash v4 are measured against. Two CTAs per SM.
 //
 // Bytes and FLOPs (counted by the Java launcher): copy moves 2 × n × 16 bytes (read + write);
-// fma does threads × iters × 8 chains × 2 FLOPs; mma does warps × iters × 8 tiles × (2·16·8·16) FLOPs.
+// fma does threads × iters × 8 chains × 2 FLOPs; mma does warps × iters × 8 tiles × (2·16·8·16) FLOPs;
+// wgmma does CTAs × iters × 4 × (2·64·256·16) FLOPs.
 #include <cuda_bf16.h>
 #include <stdint.h>
 
@@ -74,4 +79,42 @@ extern "C" __global__ void mma_bf16(float* out, int iters) {
         s += c[t][0] + c[t][1] + c[t][2] + c[t][3];
     }
     out[(long long)blockIdx.x * blockDim.x + threadIdx.x] = s;
+}
+
+#include "../common/mma.cuh"
+#include "../common/wgmma.cuh"
+
+// 128 threads, 41 KB of dynamic shared memory (A 64×64 and B 256×64 bf16 + 1 KB alignment slack). The operand
+// values do not change the tensor-core rate; they are zeroed so no NaN or denormal path is ever in question.
+extern "C" __global__ void __launch_bounds__(128) wgmma_bf16(float* out, int iters) {
+#if LLMWB_WGMMA
+    extern __shared__ __align__(16) unsigned char wc_raw[];
+    unsigned char* sm = wc_raw + ((1024 - (smem_addr(wc_raw) & 1023)) & 1023);
+    for (int i = threadIdx.x; i < (64 + 256) * 64 * 2 / 16; i += blockDim.x) {
+        reinterpret_cast<uint4*>(sm)[i] = make_uint4(0, 0, 0, 0);
+    }
+    fence_proxy_async();
+    __syncthreads();
+    const uint64_t da = wgmma_desc_sw128(sm), db = wgmma_desc_sw128(sm + 64 * 128);
+    float acc[128];
+#pragma unroll
+    for (int i = 0; i < 128; i++) acc[i] = 0.f;
+    for (int it = 0; it < iters; it++) {
+        wgmma_fence();
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            wgmma_m64n256k16_ss(acc, da + 2 * j, db + 2 * j, 1);
+        }
+        wgmma_commit();
+        wgmma_wait<1>();
+    }
+    wgmma_wait<0>();
+    wgmma_fence_regs(acc);
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 128; i++) s += acc[i];
+    out[static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x] = s;
+#else
+    __trap();
+#endif
 }

@@ -45,6 +45,9 @@ final class CeilingsCommand implements Callable<Integer> {
         device.put("measuredCopyBandwidth", r.copyBandwidth());
         device.put("measuredFp32Fma", r.fp32Fma());
         device.put("measuredBf16MmaSync", r.bf16MmaSync());
+        if (!Double.isNaN(r.bf16Wgmma())) {
+            device.put("measuredBf16Wgmma", r.bf16Wgmma());
+        }
         Map<String, Object> env = EnvFingerprint.capture(device);
         Path target = save != null ? save : Path.of(System.getProperty("user.home"), ".llmwb", "ceilings.json");
         Files.createDirectories(target.toAbsolutePath().getParent());
@@ -55,8 +58,9 @@ final class CeilingsCommand implements Callable<Integer> {
         if (common.json) {
             Output.json(out, env);
         } else {
-            out.printf(Locale.ROOT, "%s: copy %.1f GB/s (read + write), FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s%nsaved to %s%n",
-                    probe.name(), r.copyBandwidth() / 1e9, r.fp32Fma() / 1e12, r.bf16MmaSync() / 1e12, target);
+            out.printf(Locale.ROOT, "%s: copy %.1f GB/s (read + write), FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s%s%nsaved to %s%n",
+                    probe.name(), r.copyBandwidth() / 1e9, r.fp32Fma() / 1e12, r.bf16MmaSync() / 1e12,
+                    Double.isNaN(r.bf16Wgmma()) ? "" : String.format(Locale.ROOT, ", BF16 wgmma %.1f TFLOP/s", r.bf16Wgmma() / 1e12), target);
         }
         return 0;
     }

@@ -101,6 +101,9 @@ final class ExperimentExecutor {
                     d.put("measuredCopyBandwidth", run.ceilings().copyBandwidth());
                     d.put("measuredFp32Fma", run.ceilings().fp32Fma());
                     d.put("measuredBf16MmaSync", run.ceilings().bf16MmaSync());
+                    if (!Double.isNaN(run.ceilings().bf16Wgmma())) {
+                        d.put("measuredBf16Wgmma", run.ceilings().bf16Wgmma());
+                    }
                     return d;
                 }));
             }

@@ -72,7 +72,7 @@ final class KernelReportCommand implements Callable<Integer> {
         for (JsonNode r : rows) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.0f | %.2f | %s | %s | %s |%n", r.path("op").asText(), r.path("version").asText(),
                     r.path("shape").asText(), r.path("medianMs").asDouble() * 1e3, r.path("gbs").asDouble(), r.path("tflops").asDouble(),
-                    pct(r.path("roofFraction")) + ("mma".equals(r.path("roof").asText()) ? " of mma.sync" : "copy".equals(r.path("roof").asText()) ? " of copy BW" : ""),
+                    pct(r.path("roofFraction")) + roofLabel(r.path("roof").asText()),
                     num(r.path("maxRelErr")), r.path("speedupVsTorch").isNumber()
                             ? String.format(Locale.ROOT, "%.2f× (%s %.1f µs)", r.path("speedupVsTorch").asDouble(), r.path("torchOp").asText(),
                                     r.path("torchMs").asDouble() * 1e3) : "–"));
@@ -82,6 +82,9 @@ final class KernelReportCommand implements Callable<Integer> {
         }
         Map<String, Double> peaks = new LinkedHashMap<>();
         peaks.put("BF16 mma.sync", env.at("/device/measuredBf16MmaSync").asDouble());
+        if (env.at("/device/measuredBf16Wgmma").isNumber()) {
+            peaks.put("BF16 wgmma", env.at("/device/measuredBf16Wgmma").asDouble());
+        }
         peaks.put("FP32 FMA", env.at("/device/measuredFp32Fma").asDouble());
         PlotModel plot = KernelRoofline.plot(g, List.of("bf16", "fp32"), new RooflinePlot.Measured(env.at("/device/measuredCopyBandwidth").asDouble(), peaks, name),
                 records, List.of("hover in the SVG for each record",
@@ -91,6 +94,15 @@ final class KernelReportCommand implements Callable<Integer> {
         Files.writeString(dir.resolve("summary.md"), md.toString());
         spec.commandLine().getOut().println("wrote " + dir.resolve("roofline.svg") + ", roofline.png and " + dir.resolve("summary.md") + " (" + rows.size() + " records)");
         return 0;
+    }
+
+    private static String roofLabel(String roof) {
+        return switch (roof) {
+            case "mma" -> " of mma.sync";
+            case "wgmma" -> " of wgmma";
+            case "copy" -> " of copy BW";
+            default -> "";
+        };
     }
 
     private static String pct(JsonNode n) {

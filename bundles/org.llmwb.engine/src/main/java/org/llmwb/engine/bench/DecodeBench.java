@@ -107,6 +107,9 @@ public final class DecodeBench {
             Map<String, Object> device = gpu.device().describe();
             device.put("measuredCopyBandwidth", roofs.copyBandwidth());
             device.put("measuredBf16MmaSync", roofs.bf16MmaSync());
+            if (!Double.isNaN(roofs.bf16Wgmma())) {
+                device.put("measuredBf16Wgmma", roofs.bf16Wgmma());
+            }
             Files.writeString(env, Json.pretty(EnvFingerprint.capture(device)));
         }
         System.out.println(Arrays.toString(new String[] {out.toString(), env.toString()}));

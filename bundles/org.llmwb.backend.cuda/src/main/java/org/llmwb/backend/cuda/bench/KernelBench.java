@@ -47,6 +47,7 @@ public final class KernelBench {
     private final List<Map<String, Object>> records = new ArrayList<>();
     private double copyBandwidth;
     private double mmaPeak;
+    private double wgmmaPeak = Double.NaN;
     private double fmaPeak;
     private final Random rnd = new Random(42);
 
@@ -99,6 +100,9 @@ public final class KernelBench {
             device.put("measuredCopyBandwidth", b.copyBandwidth);
             device.put("measuredFp32Fma", b.fmaPeak);
             device.put("measuredBf16MmaSync", b.mmaPeak);
+            if (!Double.isNaN(b.wgmmaPeak)) {
+                device.put("measuredBf16Wgmma", b.wgmmaPeak);
+            }
             if (torch != null) {
                 device.put("torch", torch.path("torch").asText());
             }
@@ -124,6 +128,7 @@ public final class KernelBench {
         double frac = switch (roof) {
             case "copy" -> copyBandwidth > 0 ? bytes / s / copyBandwidth : Double.NaN;
             case "mma" -> mmaPeak > 0 ? flops / s / mmaPeak : Double.NaN;
+            case "wgmma" -> wgmmaPeak > 0 ? flops / s / wgmmaPeak : Double.NaN;
             default -> Double.NaN;
         };
         r.put("roof", roof);
@@ -159,8 +164,9 @@ public final class KernelBench {
         copyBandwidth = r.copyBandwidth();
         fmaPeak = r.fp32Fma();
         mmaPeak = r.bf16MmaSync();
-        System.out.printf(Locale.ROOT, "measured: copy %.1f GB/s, FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s%n", copyBandwidth / 1e9,
-                fmaPeak / 1e12, mmaPeak / 1e12);
+        wgmmaPeak = r.bf16Wgmma();
+        System.out.printf(Locale.ROOT, "measured: copy %.1f GB/s, FP32 FMA %.1f TFLOP/s, BF16 mma.sync %.1f TFLOP/s, BF16 wgmma %.1f TFLOP/s%n",
+                copyBandwidth / 1e9, fmaPeak / 1e12, mmaPeak / 1e12, wgmmaPeak / 1e12);
     }
 
     // ---- GEMV 4096 → 14336 ----
@@ -536,7 +542,7 @@ public final class KernelBench {
                     float[] f4 = Half.bf16ToFloat(gpu.downloadShorts(out, q.length));
                     Double err4 = n == 4096 ? sampledPrefillError(q, k, v, f4, table, n, heads, kvHeads, d, bs) : null;
                     float[] ms4 = gpu.time(3, 20, i -> pa.flash4(dq, out, dk, dv));
-                    record("prefill_attention", "v4 flash (wgmma, 2 warpgroups)", shape, ms4, pa.flops(), pa.bytes(), "mma", err4, "sdpa_causal_" + n)
+                    record("prefill_attention", "v4 flash (wgmma, 2 warpgroups)", shape, ms4, pa.flops(), pa.bytes(), "wgmma", err4, "sdpa_causal_" + n)
                             .put("workspaceBytes", 0L);
                 }
                 if (n == 8192) {
@@ -617,7 +623,7 @@ public final class KernelBench {
                     float[] c3 = Half.bf16ToFloat(gpu.downloadShorts(dc, m * n));
                     float[] ms3 = gpu.time(5, 30, i -> g.bf16Wgmma(da, dw, dc, m, n, k));
                     record("gemm", "v3 wgmma 128x256 (cp.async ring)", "M" + m + " N" + n + " K" + k, ms3, Gemm.flops(m, n, k), Gemm.bytes(m, n, k),
-                            "mma", sampledGemmError(a, w, c3, m, n, k), "linear_m" + m + "_n" + n + "_k" + k);
+                            "wgmma", sampledGemmError(a, w, c3, m, n, k), "linear_m" + m + "_n" + n + "_k" + k);
                 }
             }
         }

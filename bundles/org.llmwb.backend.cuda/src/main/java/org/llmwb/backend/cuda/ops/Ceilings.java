@@ -5,7 +5,7 @@ import jcuda.Pointer;
 import org.llmwb.backend.cuda.DeviceBuffer;
 import org.llmwb.backend.cuda.Gpu;
 
-/** Launchers of kernels/roofline/ceilings.cu: copy bandwidth, FP32 FMA peak, BF16 mma.sync peak. */
+/** Launchers of kernels/roofline/ceilings.cu: copy bandwidth, FP32 FMA peak, BF16 mma.sync peak, BF16 wgmma peak (sm_90). */
 public final class Ceilings {
     public static final String MODULE = "roofline/ceilings";
     private final Gpu gpu;
@@ -43,5 +43,28 @@ public final class Ceilings {
 
     public void mma(DeviceBuffer out, int blocks, int threads, int iters) {
         gpu.launch(gpu.function(MODULE, "mma_bf16"), blocks, 1, 1, threads, 0, out.param(), Pointer.to(new int[] {iters}));
+    }
+
+    /** wgmma_bf16's shared memory: A 64×64 + B 256×64 bf16, plus 1 KB to align the swizzled tiles. */
+    public static final int WGMMA_SHARED = (64 + 256) * 64 * 2 + 1024;
+
+    /** Whether {@link #wgmma} runs here (compute capability 9.0). */
+    public boolean hasWgmma() {
+        return gpu.device().computeMajor() == 9 && gpu.device().computeMinor() == 0;
+    }
+
+    /** FLOPs of one {@link #wgmma} launch: CTAs × iters × 4 × 2·64·256·16. */
+    public static double wgmmaFlops(int blocks, int iters) {
+        return (double) blocks * iters * 4 * 2.0 * 64 * 256 * 16;
+    }
+
+    /** One warpgroup per CTA (128 threads) issuing wgmma m64n256k16; {@code out} holds blocks × 128 floats. */
+    public void wgmma(DeviceBuffer out, int blocks, int iters) {
+        if (!hasWgmma()) {
+            throw new UnsupportedOperationException("the wgmma ceiling needs an sm_90 GPU");
+        }
+        jcuda.driver.CUfunction f = gpu.function(MODULE, "wgmma_bf16");
+        gpu.allowDynamicShared(f, WGMMA_SHARED);
+        gpu.launch(f, blocks, 1, 1, 128, WGMMA_SHARED, out.param(), Pointer.to(new int[] {iters}));
     }
 }

@@ -393,11 +393,14 @@ extern "C" __global__ void prefill_naive_pv(const float* __restrict__ S, const _
 //   O += P·V   8 wgmma m64n128k16 with P from registers (the accumulator layout of S is the A-fragment layout,
 //              re-packed to bf16 in place) and V read MN-major from the same swizzled layout (transB = 1), so
 //              V is never transposed.
-// K/V tiles of 128 keys are double-buffered with cp.async (the next tile's copies run under this tile's math);
-// a warpgroup whose 64 rows all lie before a tile skips it (causal), and masking is done only on tiles that
-// cross a warp's diagonal or the end of the context. Shared memory: Q 32 KB + 2 stages × (K + V) 64 KB + 1 KB
-// alignment slack = 161 KB. Not here: FA3's producer warps, TMA, and the ping-pong of two warpgroups' softmax
-// under each other's MMAs.
+// K/V tiles of 128 keys go through a 3-stage cp.async ring: the next tile's copies run under this tile's math,
+// and a tile's O += P·V is left running on the tensor cores across the barrier while the next tile's S = Q·Kᵀ
+// is queued behind it (the third stage is what lets the copies not overwrite the V that P·V still reads). A
+// warpgroup whose 64 rows all lie before a tile skips it (causal), and masking is done only on tiles that
+// cross a warp's diagonal or the end of the context. Softmax keeps the raw maximum and folds the base-2 scale
+// into one FMA per score before ex2.approx. Shared memory: Q 32 KB + 3 stages × (K + V) 64 KB + 1 KB alignment
+// slack = 225 KB. Not here: FA3's producer warps, TMA, and the ping-pong of two warpgroups' softmax under each
+// other's MMAs.
 #include "../common/wgmma.cuh"
 
 #if LLMWB_WGMMA
@@ -405,6 +408,13 @@ namespace {
 constexpr int F4_BQ = 128, F4_BK = 128;
 constexpr int F4_HALF = 128 * 128;  // bytes of one 64-column half of a 128-row tile
 constexpr int F4_TILE = 2 * F4_HALF;
+constexpr int F4_STAGES = 3;
+
+__device__ __forceinline__ float ex2_approx(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
 }
 #endif
 
@@ -418,8 +428,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
     constexpr int D = 128;
     extern __shared__ __align__(16) unsigned char f4_raw[];
     unsigned char* sm = f4_raw + ((1024 - (smem_addr(f4_raw) & 1023)) & 1023);
-    unsigned char* Qs = sm;  // then stage s: K at F4_TILE + s · 2 F4_TILE, V right after it
-    const int tile = blockIdx.x, h = blockIdx.y;
+    unsigned char* Qs = sm;
+    // grid (heads, tiles): the heads of a tile are launched together, so the CTAs start longest tile first across
+    // all heads (the launcher sorts the tiles) and the query heads sharing a KV head read its tiles from L2
+    const int tile = blockIdx.y, h = blockIdx.x;
     const int b = tileSeq[tile], r0 = tileRow[tile];
     const int n = qLen[b], p = past[b], q0 = qStart[b];
     const int ctx = p + n;
@@ -432,7 +444,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
     const int kEnd = min(ctx, p + r0 + F4_BQ);
     const int nTiles = (kEnd + F4_BK - 1) / F4_BK;
 
-    // Each thread copies one 16-byte column chunk (tid % 16) of the rows tid / 16 + 16 i.
+    // Stage s holds K at F4_TILE + s · 2 F4_TILE and V right after it. Each thread copies one 16-byte column chunk (tid % 16) of the rows tid / 16 + 16 i.
     const int cch = tid & 15, crow = tid >> 4;
     auto dst = [&](unsigned char* base, int row) { return base + (cch >> 3) * F4_HALF + row * 128 + (((cch & 7) ^ (row & 7)) << 4); };
 #pragma unroll
@@ -468,15 +480,18 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
         const int k0 = it * F4_BK;
         cp_async_wait<0>();
         fence_proxy_async();
-        __syncthreads();  // tile it is in shared memory; both warpgroups are done with tile it − 1
+        // Tile it is in shared memory, and both warpgroups are done with tile it − 2 (their P·V of tile it − 1 may
+        // still be running), so its stage takes tile it + 1.
+        __syncthreads();
         if (it + 1 < nTiles) {
-            load((it + 1) & 1, k0 + F4_BK);
+            load((it + 1) % F4_STAGES, k0 + F4_BK);
         }
         cp_async_commit();
         if (k0 > wgLast) {
-            continue;  // every row of this warpgroup lies before the tile
+            wgmma_wait<0>();  // every row of this warpgroup lies before the tile; let its last P·V finish
+            continue;
         }
-        const unsigned char* ks = sm + F4_TILE + (it & 1) * 2 * F4_TILE;
+        const unsigned char* ks = sm + F4_TILE + (it % F4_STAGES) * 2 * F4_TILE;
         const uint64_t kDesc = wgmma_desc_sw128(ks);
         const uint64_t vDesc = wgmma_desc_sw128(ks + F4_TILE, F4_HALF, 1024);
         wgmma_fence_regs(s);
@@ -487,8 +502,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
             wgmma_m64n128k16_ss(s, qDesc + off, kDesc + off, j > 0 ? 1 : 0);
         }
         wgmma_commit();
-        wgmma_wait<0>();
+        wgmma_wait<0>();  // this S, and the P·V of the tile before
         wgmma_fence_regs(s);
+        wgmma_fence_regs(o);
 
         const bool full = k0 + F4_BK - 1 <= warpFirst && k0 + F4_BK <= ctx;
         float tmA = -CUDART_INF_F, tmB = -CUDART_INF_F;
@@ -496,7 +512,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
         for (int i = 0; i < 16; i++) {
 #pragma unroll
             for (int e = 0; e < 2; e++) {
-                float va = s[4 * i + e] * scaleLog2, vb = s[4 * i + 2 + e] * scaleLog2;
+                float va = s[4 * i + e], vb = s[4 * i + 2 + e];
                 if (!full) {
                     int j = k0 + i * 8 + 2 * t + e;
                     va = (j <= p + rowA && j < ctx) ? va : -CUDART_INF_F;
@@ -513,9 +529,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
         tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
         tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
         const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
-        const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
+        const float aA = ex2_approx((mA - nmA) * scaleLog2), aB = ex2_approx((mB - nmB) * scaleLog2);
         mA = nmA;
         mB = nmB;
+        const float msA = mA * scaleLog2, msB = mB * scaleLog2;
         lA *= aA;
         lB *= aB;
 #pragma unroll
@@ -529,8 +546,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
 #pragma unroll
         for (int kk = 0; kk < 8; kk++) {
             const float* s0 = s + 8 * kk;  // n8 chunks 2kk and 2kk + 1
-            float p0 = exp2f(s0[0] - mA), p1 = exp2f(s0[1] - mA), p2 = exp2f(s0[2] - mB), p3 = exp2f(s0[3] - mB);
-            float p4 = exp2f(s0[4] - mA), p5 = exp2f(s0[5] - mA), p6 = exp2f(s0[6] - mB), p7 = exp2f(s0[7] - mB);
+            float p0 = ex2_approx(fmaf(s0[0], scaleLog2, -msA)), p1 = ex2_approx(fmaf(s0[1], scaleLog2, -msA));
+            float p2 = ex2_approx(fmaf(s0[2], scaleLog2, -msB)), p3 = ex2_approx(fmaf(s0[3], scaleLog2, -msB));
+            float p4 = ex2_approx(fmaf(s0[4], scaleLog2, -msA)), p5 = ex2_approx(fmaf(s0[5], scaleLog2, -msA));
+            float p6 = ex2_approx(fmaf(s0[6], scaleLog2, -msB)), p7 = ex2_approx(fmaf(s0[7], scaleLog2, -msB));
             lA += p0 + p1 + p4 + p5;
             lB += p2 + p3 + p6 + p7;
             pf[kk][0] = pack_bf16(p0, p1);
@@ -544,10 +563,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
         for (int kk = 0; kk < 8; kk++) {
             wgmma_m64n128k16_rs<1>(o, pf[kk], vDesc + static_cast<uint64_t>((kk * 16 * 128) >> 4), 1);  // keys 16kk .. 16kk + 15
         }
-        wgmma_commit();
-        wgmma_wait<0>();
-        wgmma_fence_regs(o);
+        wgmma_commit();  // left running: the next tile's S queues behind it
     }
+    wgmma_wait<0>();
+    wgmma_fence_regs(o);
     cp_async_wait<0>();
 
     lA += __shfl_xor_sync(0xffffffffu, lA, 1);

@@ -42,8 +42,8 @@ public final class PrefillAttention implements AutoCloseable {
     private DeviceBuffer[] seqTables = new DeviceBuffer[0];
     private boolean sharedOptIn;
     private boolean shared4OptIn;
-    /** prefill_flash4_d128's shared memory: Q 32 KB + 2 stages × (K + V) 64 KB + 1 KB to align the swizzled tiles. */
-    public static final int FLASH4_SHARED = 32768 + 2 * 65536 + 1024;
+    /** prefill_flash4_d128's shared memory: Q 32 KB + 3 stages × (K + V) 64 KB + 1 KB to align the swizzled tiles. */
+    public static final int FLASH4_SHARED = 32768 + 3 * 65536 + 1024;
 
     /** A launcher for one attention shape; {@link #prepare} sets each batch. */
     public PrefillAttention(Gpu gpu, int heads, int kvHeads, int headDim, int blockSize, int poolBlocks) {
@@ -222,7 +222,7 @@ public final class PrefillAttention implements AutoCloseable {
 
     /**
      * v4: Hopper wgmma, 128 rows per CTA in two warpgroups, S and O on warpgroup MMAs from swizzled shared memory,
-     * double-buffered 128-key K/V tiles (161 KB of shared memory). Head dim 128 on sm_90 only.
+     * 128-key K/V tiles through a 3-stage cp.async ring (225 KB of shared memory). Head dim 128 on sm_90 only.
      *
      * @throws UnsupportedOperationException where {@link #hasFlash4} is false
      */
@@ -237,7 +237,10 @@ public final class PrefillAttention implements AutoCloseable {
             gpu.allowDynamicShared(f, FLASH4_SHARED);
             shared4OptIn = true;
         }
-        gpu.launch(f, tiles3, heads, 1, 256, FLASH4_SHARED, q.param(), out.param(), kc.param(), vc.param(), dTables.param(), ints(maxBlocks),
+        if (tiles3 > 65535) {
+            throw new IllegalArgumentException(tiles3 + " tiles of 128 rows: flash v4 launches at most 65535 (split the batch)");
+        }
+        gpu.launch(f, heads, tiles3, 1, 256, FLASH4_SHARED, q.param(), out.param(), kc.param(), vc.param(), dTables.param(), ints(maxBlocks),
                 ints(Integer.numberOfTrailingZeros(blockSize)), ints(heads), ints(kvHeads), dStart.param(), dLen.param(), dPast.param(), dTileSeq3.param(),
                 dTileRow3.param(), Pointer.to(new float[] {(float) (scale() / Math.log(2))}));
     }

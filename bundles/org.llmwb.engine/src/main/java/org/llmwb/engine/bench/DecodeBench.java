@@ -84,18 +84,19 @@ public final class DecodeBench {
                         r.put("decodeWeightBytes", runner.decodeWeightBytes());
                         r.put("measuredCopyBandwidth", roofs.copyBandwidth());
                         r.put("weightRooflineFraction", frac);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                         if (graphs) {
                             float[] g = runner.timeGraphReplay(batch, 5, 50);
                             double gpuMs = g[g.length / 2];
                             r.put("graphReplayMsMedian", gpuMs);
                             r.put("hostMsPerStep", med * 1e3 - gpuMs);
                             r.put("graphReplayRooflineFraction", runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth());
+                            // printed under the step line it belongs to
                             System.out.printf(Locale.ROOT, "  graph replay alone %.3f ms (%.1f%% of the weight roofline); host work %.3f ms per step%n", gpuMs,
                                     100 * runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth(), med * 1e3 - gpuMs);
                         }
                         records.add(r);
-                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                     }
                 }
             }

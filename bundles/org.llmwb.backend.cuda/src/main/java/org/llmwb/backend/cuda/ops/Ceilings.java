@@ -9,6 +9,7 @@ import org.llmwb.backend.cuda.Gpu;
 public final class Ceilings {
     public static final String MODULE = "roofline/ceilings";
     private final Gpu gpu;
+    private boolean wgmmaOptedIn;
 
     public Ceilings(Gpu gpu) {
         this.gpu = gpu;
@@ -64,7 +65,10 @@ public final class Ceilings {
             throw new UnsupportedOperationException("the wgmma ceiling needs an sm_90 GPU");
         }
         jcuda.driver.CUfunction f = gpu.function(MODULE, "wgmma_bf16");
-        gpu.allowDynamicShared(f, WGMMA_SHARED);
+        if (!wgmmaOptedIn) {
+            gpu.allowDynamicShared(f, WGMMA_SHARED);
+            wgmmaOptedIn = true;
+        }
         gpu.launch(f, blocks, 1, 1, 128, WGMMA_SHARED, out.param(), Pointer.to(new int[] {iters}));
     }
 }

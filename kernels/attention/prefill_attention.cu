@@ -32,6 +32,16 @@ __device__ __forceinline__ size_t kv_offset(const int* table, int j, int blockSh
     return ((static_cast<size_t>(table[j >> blockShift]) * bs + (j & (bs - 1))) * kvHeads + kvh) * D;
 }
 
+// Max and sum over the 4 lanes of a quad (the threads holding one accumulator row).
+__device__ __forceinline__ float quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
 constexpr int BQ = 64;
 constexpr int BK = 64;
 constexpr int PAD = 8;
@@ -57,10 +67,8 @@ __device__ __forceinline__ void softmax_pv_tile(float (&s)[NT][4], float (&o)[DT
             tmB = fmaxf(tmB, vb);
         }
     }
-    tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
-    tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
-    tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
-    tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
+    tmA = quad_max(tmA);
+    tmB = quad_max(tmB);
     const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
     const float aA = exp2f(mA - nmA), aB = exp2f(mB - nmB);
     mA = nmA;
@@ -95,10 +103,8 @@ __device__ __forceinline__ void softmax_pv_tile(float (&s)[NT][4], float (&o)[DT
 template <int D>
 __device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float lA, float lB, __nv_bfloat16* out, int q0, int rowA, int rowB, int n, int heads,
                                            int h, int t) {
-    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
-    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
+    lA = quad_sum(lA);
+    lB = quad_sum(lB);
     const float iA = 1.f / lA, iB = 1.f / lB;
     if (rowA < n) {
         uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
@@ -427,7 +433,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
 #if LLMWB_WGMMA
     constexpr int D = 128;
     extern __shared__ __align__(16) unsigned char f4_raw[];
-    unsigned char* sm = f4_raw + ((1024 - (smem_addr(f4_raw) & 1023)) & 1023);
+    unsigned char* sm = align_1024_shared(f4_raw);
     unsigned char* Qs = sm;
     // grid (heads, tiles): the heads of a tile are launched together, so the CTAs start longest tile first across
     // all heads (the launcher sorts the tiles) and the query heads sharing a KV head read its tiles from L2
@@ -524,10 +530,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
                 tmB = fmaxf(tmB, vb);
             }
         }
-        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 1));
-        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, 2));
-        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 1));
-        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, 2));
+        tmA = quad_max(tmA);
+        tmB = quad_max(tmB);
         const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
         const float aA = ex2_approx((mA - nmA) * scaleLog2), aB = ex2_approx((mB - nmB) * scaleLog2);
         mA = nmA;
@@ -569,10 +573,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
     wgmma_fence_regs(o);
     cp_async_wait<0>();
 
-    lA += __shfl_xor_sync(0xffffffffu, lA, 1);
-    lA += __shfl_xor_sync(0xffffffffu, lA, 2);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 1);
-    lB += __shfl_xor_sync(0xffffffffu, lB, 2);
+    lA = quad_sum(lA);
+    lB = quad_sum(lB);
     const float iA = 1.f / lA, iB = 1.f / lB;
     if (rowA < n) {
         uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);

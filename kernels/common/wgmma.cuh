@@ -32,6 +32,12 @@ __device__ __forceinline__ uint64_t wgmma_desc_sw128(const void* smem_tile, uint
     return d;
 }
 
+// The first 1024-byte-aligned shared address at or after raw (the kernels ask for 1 KB of slack for it).
+__device__ __forceinline__ unsigned char* align_1024_shared(unsigned char* raw) {
+    uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(raw));
+    return raw + ((1024 - (addr & 1023)) & 1023);
+}
+
 #if LLMWB_WGMMA
 // Orders this thread's earlier register and shared-memory writes before the warpgroup's next wgmma.
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }

@@ -201,7 +201,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) gemm_bf16_wgmma(const __nv_
 #if LLMWB_WGMMA
     extern __shared__ __align__(16) unsigned char w3_raw[];
     // Swizzled tiles must start on 1024-byte shared addresses; the launcher asks for 1 KB of slack.
-    unsigned char* sm = w3_raw + ((1024 - (smem_addr(w3_raw) & 1023)) & 1023);
+    unsigned char* sm = align_1024_shared(w3_raw);
     const int tid = threadIdx.x, wg = tid >> 7;
     const int mTiles = (M + W3_BM - 1) / W3_BM, nTiles = (N + W3_BN - 1) / W3_BN;
     const int inGroup = W3_GROUP_M * nTiles, group = blockIdx.x / inGroup, firstM = group * W3_GROUP_M;

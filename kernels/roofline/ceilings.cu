@@ -89,7 +89,7 @@ extern "C" __global__ void mma_bf16(float* out, int iters) {
 extern "C" __global__ void __launch_bounds__(128) wgmma_bf16(float* out, int iters) {
 #if LLMWB_WGMMA
     extern __shared__ __align__(16) unsigned char wc_raw[];
-    unsigned char* sm = wc_raw + ((1024 - (smem_addr(wc_raw) & 1023)) & 1023);
+    unsigned char* sm = align_1024_shared(wc_raw);
     for (int i = threadIdx.x; i < (64 + 256) * 64 * 2 / 16; i += blockDim.x) {
         reinterpret_cast<uint4*>(sm)[i] = make_uint4(0, 0, 0, 0);
     }

@@ -37,6 +37,11 @@ public final class CudaProbe {
             return d;
         }
 
+        /** Hopper (compute capability 9.0): the fatbins carry sm_90a code with wgmma for it. */
+        public boolean hasWgmma() {
+            return available && computeMajor == 9 && computeMinor == 0;
+        }
+
         @Override
         public String toString() {
             return available ? name + " (sm_" + computeMajor + computeMinor + ", " + multiprocessors + " SMs, "

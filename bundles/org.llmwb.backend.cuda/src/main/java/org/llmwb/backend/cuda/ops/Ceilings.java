@@ -51,7 +51,7 @@ public final class Ceilings {
 
     /** Whether {@link #wgmma} runs here (compute capability 9.0). */
     public boolean hasWgmma() {
-        return gpu.device().computeMajor() == 9 && gpu.device().computeMinor() == 0;
+        return gpu.device().hasWgmma();
     }
 
     /** FLOPs of one {@link #wgmma} launch: CTAs × iters × 4 × 2·64·256·16. */

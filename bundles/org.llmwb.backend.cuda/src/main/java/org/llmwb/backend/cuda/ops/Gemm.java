@@ -53,9 +53,9 @@ public final class Gemm {
         run("gemm_bf16_v2", V2_SHARED, a, w, c, m, n, k);
     }
 
-    /** Whether this GPU runs the wgmma kernel (Hopper, sm_90: the fatbin carries sm_90a code for it). */
+    /** Whether this GPU runs the wgmma kernel (Hopper, sm_90). */
     public boolean hasWgmma() {
-        return gpu.device().computeMajor() == 9 && gpu.device().computeMinor() == 0;
+        return gpu.device().hasWgmma();
     }
 
     /**

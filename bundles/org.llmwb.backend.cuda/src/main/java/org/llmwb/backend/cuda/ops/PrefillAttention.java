@@ -217,7 +217,7 @@ public final class PrefillAttention implements AutoCloseable {
 
     /** Whether {@link #flash4} runs here: an sm_90 GPU (its fatbin carries sm_90a code) and head dim 128. */
     public boolean hasFlash4() {
-        return headDim == 128 && gpu.device().computeMajor() == 9 && gpu.device().computeMinor() == 0;
+        return headDim == 128 && gpu.device().hasWgmma();
     }
 
     /**

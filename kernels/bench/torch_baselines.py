@@ -48,6 +48,14 @@ def main():
     for b in (1, 4, 16):
         x = torch.randn(b, k, device=dev, dtype=torch.bfloat16)
         res[f"linear_bf16_b{b}"] = median_ms(lambda i: F.linear(x, ws[i % len(ws)]))
+    # the 1B model's decode linear layers at 8, 16, 32 rows (KernelBench decode-gemv)
+    for n, k in ((3072, 2048), (2048, 2048), (16384, 2048), (2048, 8192)):
+        ws1 = copies(lambda: torch.randn(n, k, device=dev, dtype=torch.bfloat16) * 0.02, 2 * n * k)
+        for b in (8, 16, 32):
+            x = torch.randn(b, k, device=dev, dtype=torch.bfloat16)
+            res[f"linear_n{n}_k{k}_b{b}"] = median_ms(lambda i: F.linear(x, ws1[i % len(ws1)]))
+        del ws1
+    n, k = 14336, 4096
     # int4 weight-only (group 128), PyTorch's tinygemm kernel
     try:
         w_int = torch.randint(0, 16, (n, k), device=dev, dtype=torch.int32)

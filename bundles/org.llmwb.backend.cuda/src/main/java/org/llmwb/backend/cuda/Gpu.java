@@ -65,6 +65,7 @@ public final class Gpu implements AutoCloseable {
     private final CudaProbe.Result device;
     private final int ordinal;
     private final CUdevice dev = new CUdevice();
+    private final Map<String, DeviceBuffer> scratch = new HashMap<>();
 
     private Gpu(CudaProbe.Result device, int ordinal) {
         this.device = device;
@@ -243,6 +244,23 @@ public final class Gpu implements AutoCloseable {
         return new DeviceBuffer(p, bytes);
     }
 
+    /**
+     * A zero-filled buffer the kernels of this context share under {@code key} (e.g. a split-K workspace and its
+     * counters), allocated on first use and freed with the context. Its address never changes, so CUDA graphs may
+     * bake it in: asking later for more than the first size is a programming error.
+     */
+    public DeviceBuffer scratch(String key, long bytes) {
+        DeviceBuffer b = scratch.get(key);
+        if (b == null) {
+            b = alloc(key, bytes);
+            memset(b, (byte) 0);
+            scratch.put(key, b);
+        } else if (b.bytes() < bytes) {
+            throw new IllegalStateException("scratch buffer " + key + " has " + b.bytes() + " bytes, " + bytes + " asked");
+        }
+        return b;
+    }
+
     public long[] memoryInfo() {
         long[] free = new long[1];
         long[] total = new long[1];
@@ -281,6 +299,40 @@ public final class Gpu implements AutoCloseable {
         }
         if (a.length > 0) {
             cuMemcpyHtoD(b.ptr(), Pointer.to(a), 4L * a.length);
+        }
+    }
+
+    /**
+     * Copies {@code rows} rows of {@code width} ints from {@code a} (packed) into {@code b}, whose rows are
+     * {@code pitch} ints apart: one 2-D copy that moves only the ints asked for.
+     */
+    public void writePitched(DeviceBuffer b, int pitch, int[] a, int width, int rows) {
+        if (width > pitch || (long) width * rows > a.length || 4L * pitch * (rows - 1) + 4L * width > b.bytes()) {
+            throw new IllegalArgumentException(rows + " rows of " + width + " ints at a pitch of " + pitch + " do not fit (" + a.length + " ints, "
+                    + b.bytes() + " bytes)");
+        }
+        if (rows == 0 || width == 0) {
+            return;
+        }
+        jcuda.driver.CUDA_MEMCPY2D c = new jcuda.driver.CUDA_MEMCPY2D();
+        c.srcMemoryType = jcuda.driver.CUmemorytype.CU_MEMORYTYPE_HOST;
+        c.srcHost = Pointer.to(a);
+        c.srcPitch = 4L * width;
+        c.dstMemoryType = jcuda.driver.CUmemorytype.CU_MEMORYTYPE_DEVICE;
+        c.dstDevice = b.ptr();
+        c.dstPitch = 4L * pitch;
+        c.WidthInBytes = 4L * width;
+        c.Height = rows;
+        jcuda.driver.JCudaDriver.cuMemcpy2D(c);
+    }
+
+    /** Copies {@code a} (bf16 or fp16 bits) into the start of an existing buffer. */
+    public void write(DeviceBuffer b, short[] a) {
+        if (2L * a.length > b.bytes()) {
+            throw new IllegalArgumentException(a.length + " 16-bit values do not fit a buffer of " + b.bytes() + " bytes");
+        }
+        if (a.length > 0) {
+            cuMemcpyHtoD(b.ptr(), Pointer.to(a), 2L * a.length);
         }
     }
 
@@ -420,6 +472,8 @@ public final class Gpu implements AutoCloseable {
         } catch (RuntimeException e) {
             // closing after a failed kernel: free what we can
         }
+        scratch.values().forEach(DeviceBuffer::close);
+        scratch.clear();
         List<CUmodule> ms = new ArrayList<>(modules.values());
         for (CUmodule m : ms) {
             cuModuleUnload(m);

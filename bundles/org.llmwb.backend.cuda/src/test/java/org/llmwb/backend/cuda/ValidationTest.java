@@ -1,6 +1,7 @@
 package org.llmwb.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,28 @@ class ValidationTest {
         // 4096 → 14336 at batch 1: 2·N·K FLOPs; int4 bytes = N·K/2 + 4·N·K/128 (float scales) + 2·(K + N)
         assertEquals(2.0 * 4096 * 14336, Gemv.flops(1, 14336, 4096));
         assertEquals(14336.0 * 4096 / 2 + 4.0 * 14336 * 32 + 2.0 * (4096 + 14336), Gemv.bytes(Gemv.Format.W4A16, 1, 14336, 4096, false));
+    }
+
+    /** The split-K GEMV's plans for the 1B decode shapes on a 132-SM GPU, and where they give up. */
+    @Test
+    void splitKPlans() {
+        // o projection N 2048, K 2048: 32 row groups, K in 8 slices of 8 chunks (256 k) → 256 CTAs
+        assertEquals(new Gemv.SkPlan(32, 8, 8), Gemv.skPlan(2048, 2048, false, 264));
+        // down projection K 8192: at most 32 chunks a slice (the staged x̂ must fit shared memory) → 9 slices of 29
+        assertEquals(new Gemv.SkPlan(32, 9, 29), Gemv.skPlan(2048, 8192, false, 264));
+        // gate/up (SwiGLU, N = 2 × 8192): 32 output columns a CTA → 256 groups, 2 slices (shared memory bound)
+        assertEquals(new Gemv.SkPlan(256, 2, 32), Gemv.skPlan(16384, 2048, true, 264));
+        // one chunk: one slice, one group
+        assertEquals(new Gemv.SkPlan(1, 1, 1), Gemv.skPlan(10, 8, false, 264));
+        // every plan covers K exactly: split · slice ≥ chunks > (split − 1) · slice
+        for (int k : new int[] {8, 520, 1000, 2056, 8192, 14336}) {
+            Gemv.SkPlan p = Gemv.skPlan(3000, k, false, 264);
+            int chunks = (k + 31) / 32;
+            assertTrue(p.split() * p.slice() >= chunks && (p.split() - 1) * p.slice() < chunks, k + ": " + p);
+            assertTrue(p.slice() <= 32 && p.sharedBytes(4) <= 227 * 1024, k + ": " + p);
+        }
+        // a 128K-vocabulary LM head would need more CTAs than the workspace holds: null (v2 runs it)
+        assertNull(Gemv.skPlan(128256, 2048, false, 264));
     }
 
     @Test

@@ -23,7 +23,8 @@ import org.llmwb.engine.model.Safetensors;
  * Decode speed of the engine on the GPU for a catalog model's shape (seeded random BF16 weights; the vocabulary
  * is the generator's small BPE, so the LM head is far smaller than the real model's): batches 1, 8 and 32 (contexts
  * of 32 to 232 tokens), launched one by one, and replayed from CUDA graphs with the separate layer kernels and
- * with the fused decode layers ({@link CudaModelRunner#useFusedDecode}). Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
+ * with the fused decode layers ({@link CudaModelRunner#useFusedDecode}) on the v2 and the split-K v3 tensor-core GEMV
+ * ({@link CudaModelRunner#useSplitKGemv}). Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
  * sampling), wall-clock. Weight-bandwidth roofline fraction = tokens/s per sequence × weight bytes one step
  * reads ÷ the copy bandwidth measured in the same run.
  *
@@ -58,13 +59,13 @@ public final class DecodeBench {
             CeilingsBenchmark.Result roofs = CeilingsBenchmark.measure(gpu, 1L << 30, 20);
             int blocks = 1024;
             int bs = 16;
-            // launched kernels once for scale, then graphs with the separate kernels (before) and with the fused
-            // layers (after), measured in the same run
-            boolean[][] configs = {{false, true}, {true, false}, {true, true}}; // {graphs, fused decode layers}
+            // launched kernels once for scale, then graphs: the separate kernels, the fused layers on the v2
+            // tensor-core GEMV, and the fused layers on the split-K GEMV v3 (the default), measured in the same run
+            boolean[][] configs = {{false, true, true}, {true, false, true}, {true, true, false}, {true, true, true}}; // {graphs, fused layers, split-K GEMV}
             try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
                 for (boolean[] c : configs) {
                     boolean graphs = c[0];
-                    runner.useGraphs(graphs).useFusedDecode(c[1]);
+                    runner.useGraphs(graphs).useFusedDecode(c[1]).useSplitKGemv(c[2]);
                     for (int batch : batches) {
                         boolean fused = runner.runsFused(CudaModelRunner.bucketOf(batch));
                         double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
@@ -76,6 +77,7 @@ public final class DecodeBench {
                         r.put("batch", batch);
                         r.put("graphs", graphs);
                         r.put("fusedDecodeLayers", fused);
+                        r.put("splitKGemv", c[2]);
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -84,8 +86,8 @@ public final class DecodeBench {
                         r.put("decodeWeightBytes", runner.decodeWeightBytes());
                         r.put("measuredCopyBandwidth", roofs.copyBandwidth());
                         r.put("weightRooflineFraction", frac);
-                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, fused, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s split-K %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, fused, c[2], med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                         if (graphs) {
                             float[] g = runner.timeGraphReplay(batch, 5, 50);
                             double gpuMs = g[g.length / 2];

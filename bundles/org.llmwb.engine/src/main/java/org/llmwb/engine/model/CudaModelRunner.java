@@ -632,22 +632,47 @@ public final class CudaModelRunner implements ModelRunner {
         gpu.write(slots, slot);
         if (rowsDecode) {
             DecodeAttention.validatePaged(rowTbl, java.util.Arrays.copyOf(ctx, t), blockSize, blocks);
-            gpu.write(tables, DecodeAttention.flatTables(rowTbl, rows, stride));
+            // only the blocks in use, each row at its place in the table stride (a graph's stride is the whole pool:
+            // uploading rows × pool entries was 512 KB a step at 32 rows and 4096 blocks)
+            gpu.writePitched(tables, stride, DecodeAttention.flatTables(rowTbl, rows, maxBlocks), maxBlocks, rows);
             gpu.write(lens, ctx);
         }
         if (graph) {
-            Gpu.Graph g = graphs.get(graphKey(rows, layerCount));
+            int key = graphKey(rows, layerCount);
+            Gpu.Graph g = graphs.get(key);
             if (g != null) {
                 g.replay();
             } else {
                 forward(rows, tok, null, stride, maxCtx, layerCount);
                 gpu.sync();
-                graphs.put(graphKey(rows, layerCount), gpu.capture(() -> forward(rows, tok, null, stride, blocks * blockSize, layerCount)));
+                g = gpu.capture(() -> forward(rows, tok, null, stride, blocks * blockSize, layerCount));
+                graphs.put(key, g);
             }
         } else {
             forward(t, tok, rowsDecode ? null : prefill.prepare(qLen, past, tbl), stride, maxCtx, layerCount);
         }
+        return downloadLogits(last);
+    }
+
+    /**
+     * The logits of rows {@code last}: one copy of the rows they span when that is at most twice the rows asked for
+     * (a decode step's rows are consecutive: one copy instead of one per row, which cost about 17 µs each on an H100
+     * — half a millisecond a step at 32 rows), else one copy per row (a prefill chunk's last rows lie far apart).
+     */
+    private float[][] downloadLogits(int[] last) {
         float[][] out = new float[last.length][];
+        if (last.length == 0) {
+            return out;
+        }
+        int lo = java.util.Arrays.stream(last).min().getAsInt();
+        int hi = java.util.Arrays.stream(last).max().getAsInt();
+        if (hi - lo + 1 <= 2 * last.length) {
+            short[] span = gpu.downloadShorts(logits, (long) lo * vocabPadded, (hi - lo + 1) * vocabPadded);
+            for (int s = 0; s < last.length; s++) {
+                out[s] = Half.bf16ToFloat(java.util.Arrays.copyOfRange(span, (last[s] - lo) * vocabPadded, (last[s] - lo) * vocabPadded + vocab));
+            }
+            return out;
+        }
         for (int s = 0; s < last.length; s++) {
             out[s] = Half.bf16ToFloat(gpu.downloadShorts(logits, (long) last[s] * vocabPadded, vocab));
         }
@@ -672,16 +697,30 @@ public final class CudaModelRunner implements ModelRunner {
     private boolean fusedDecode = true;
 
     /**
-     * Rows up to which the fused layers run. Measured on an H100 (1B shape, graph replay): at 8 rows fused 1.43 ms
-     * against 1.52 separate; at 32 rows fused 2.29 ms against 1.98 — the norm prologue's per-row work makes the
-     * 32-row tensor-core GEMV instruction-bound — so 17 to 32 rows run the separate kernels.
+     * Rows up to which the fused layers run on the v2 tensor-core GEMV. Measured on an H100 (1B shape, graph
+     * replay): at 8 rows fused 1.43 ms against 1.52 separate; at 32 rows fused 2.29 ms against 1.98 — v2 repeats the
+     * norm prologue in every warp, which made the 32-row kernel instruction-bound — so with v2, 17 to 32 rows run
+     * the separate kernels. The split-K GEMV (v3, the default) applies the norm once per CTA while staging x and
+     * serves fused layers up to 32 rows ({@link Gemv#TC_MAX_ROWS}).
      */
     static final int FUSED_MAX_ROWS = 16;
 
     /** Whether a step of {@code t} token rows runs the fused decode layers. */
     public boolean runsFused(int t) {
-        return fusedDecode && t <= FUSED_MAX_ROWS && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
-                && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
+        return fusedDecode && t <= (gemv.splitK() ? Gemv.TC_MAX_ROWS : FUSED_MAX_ROWS) && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE
+                && Gemv.fusedServes(t, h) && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
+    }
+
+    /**
+     * Runs the tensor-core GEMVs (5 to 32 rows) on the split-K kernels v3 (default) or on v2 — the A/B of
+     * {@code DecodeBench}. Captured graphs are dropped when it changes.
+     */
+    public CudaModelRunner useSplitKGemv(boolean on) {
+        if (on != gemv.splitK()) {
+            dropGraphs();
+        }
+        gemv.splitK(on);
+        return this;
     }
 
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */

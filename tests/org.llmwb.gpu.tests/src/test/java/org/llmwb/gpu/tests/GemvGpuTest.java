@@ -1,5 +1,6 @@
 package org.llmwb.gpu.tests;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -101,6 +102,58 @@ class GemvGpuTest extends GpuTestBase {
         float[] g = Half.roundBf16(gaussian(r, k, 1));
         int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
         float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
+        float[] ref = fusedReference(w, x, g, y0, batch, n, k, epi, norm, eps);
+        Gemv gemv = new Gemv(gpu);
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
+                DeviceBuffer dy = gpu.upload("y", Half.toBf16(y0))) {
+            gemv.bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
+            check("fused " + epi + (norm ? " + norm" : ""), Half.bf16ToFloat(gpu.downloadShorts(dy, batch * cols)), ref);
+        }
+    }
+
+    /**
+     * The split-K GEMV v3 (gemv_bf16_sk*) against the same double reference as the fused variants, at its edges:
+     * one slice and many (the workspace and the last-CTA reduction), K % 32 ≠ 0, N and SwiGLU widths that leave a
+     * partial row group, and the three n8-tile widths (batches 5 to 32). Then what its design promises: a second
+     * call gives bit-identical results (the per-group counters were reset), and every batch row is bit-identical to
+     * the same row computed in a batch of 5 (the slicing does not depend on the batch); v2 agrees within the
+     * tolerance.
+     */
+    @ParameterizedTest(name = "B{0} N{1} K{2} {3} norm {4}")
+    @CsvSource({"5, 40, 2048, STORE, true", "8, 2048, 8192, ADD, false", "9, 68, 1000, SILU, true", "16, 130, 8, STORE, true",
+            "17, 3072, 2048, STORE, true", "24, 98, 2056, SILU, false", "32, 2048, 2048, ADD, true", "32, 16384, 2048, SILU, true",
+            "32, 100, 520, STORE, false"})
+    void splitKMatchesTheReferenceAndIsBatchInvariant(int batch, int n, int k, Gemv.Epilogue epi, boolean norm) {
+        Random r = new Random(n * 29L + k + batch + epi.ordinal());
+        float eps = 1e-5f;
+        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+        float[] x = Half.roundBf16(gaussian(r, batch * k, 2));
+        float[] g = Half.roundBf16(gaussian(r, k, 1));
+        int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
+        float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
+        float[] ref = fusedReference(w, x, g, y0, batch, n, k, epi, norm, eps);
+        Gemv gemv = new Gemv(gpu);
+        assertTrue(gemv.splitK(), "split-K is the default");
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
+                DeviceBuffer dy = gpu.upload("y", Half.toBf16(y0))) {
+            gemv.bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
+            short[] first = gpu.downloadShorts(dy, batch * cols);
+            check("split-K " + epi + (norm ? " + norm" : ""), Half.bf16ToFloat(first), ref);
+            gpu.write(dy, Half.toBf16(y0));
+            gemv.bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
+            assertArrayEquals(first, gpu.downloadShorts(dy, batch * cols), "a second call must give the same bits");
+            gpu.write(dy, Half.toBf16(y0));
+            gemv.bf16Fused(dw, dx, dy, 5, n, k, norm ? dg : null, eps, epi);
+            assertArrayEquals(java.util.Arrays.copyOf(first, 5 * cols), gpu.downloadShorts(dy, 5 * cols), "rows 0-4 alone must give the same bits as in the batch");
+            gpu.write(dy, Half.toBf16(y0));
+            gemv.splitK(false).bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
+            check("v2 " + epi + (norm ? " + norm" : ""), Half.bf16ToFloat(gpu.downloadShorts(dy, batch * cols)), ref);
+        }
+    }
+
+    /** The fused GEMVs' double reference: RMSNorm (when {@code norm}) then the product, then the epilogue. */
+    private static float[] fusedReference(float[] w, float[] x, float[] g, float[] y0, int batch, int n, int k, Gemv.Epilogue epi, boolean norm, float eps) {
+        int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
         double[] xh = new double[batch * k];
         for (int b = 0; b < batch; b++) {
             double ss = 0;
@@ -130,12 +183,7 @@ class GemvGpuTest extends GpuTestBase {
                 };
             }
         }
-        Gemv gemv = new Gemv(gpu);
-        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
-                DeviceBuffer dy = gpu.upload("y", Half.toBf16(y0))) {
-            gemv.bf16Fused(dw, dx, dy, batch, n, k, norm ? dg : null, eps, epi);
-            check("fused " + epi + (norm ? " + norm" : ""), Half.bf16ToFloat(gpu.downloadShorts(dy, batch * cols)), ref);
-        }
+        return ref;
     }
 
     private static void check(String what, float[] got, float[] ref) {

@@ -64,7 +64,7 @@ public final class KernelBench {
         Path out = Path.of("bench.jsonl");
         Path env = Path.of("env.json");
         JsonNode torch = null;
-        java.util.Set<String> only = java.util.Set.of("gemv", "attention", "kvcache", "layers", "prefill", "gemm");
+        java.util.Set<String> only = java.util.Set.of("gemv", "decode-gemv", "attention", "kvcache", "layers", "prefill", "gemm");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--only" -> only = java.util.Set.of(args[++i].split(","));
@@ -79,6 +79,9 @@ public final class KernelBench {
             b.ceilings();
             if (only.contains("gemv")) {
                 b.gemvs();
+            }
+            if (only.contains("decode-gemv")) {
+                b.decodeGemvs();
             }
             if (only.contains("attention")) {
                 b.attention();
@@ -210,6 +213,34 @@ public final class KernelBench {
                 }
             }
         }
+    }
+
+    // ---- the 1B model's decode linear layers at 8, 16 and 32 rows: tensor-core GEMV v2 against split-K v3 ----
+    void decodeGemvs() {
+        int[][] shapes = {{3072, 2048}, {2048, 2048}, {16384, 2048}, {2048, 8192}}; // Q/K/V, output, gate/up, down
+        Gemv g = new Gemv(gpu);
+        for (int[] nk : shapes) {
+            int n = nk[0];
+            int k = nk[1];
+            float[] w = Half.roundBf16(gaussian(n * k, 0.02));
+            try (Rotation rw = new Rotation(Half.toBf16(w), null, null)) {
+                for (int batch : new int[] {8, 16, 32}) {
+                    float[] x = Half.roundBf16(gaussian(batch * k, 1));
+                    float[] ref = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
+                    String shape = "B" + batch + " " + k + "→" + n;
+                    try (DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n)) {
+                        for (boolean sk : new boolean[] {false, true}) {
+                            g.splitK(sk).bf16(rw.w[0], dx, dy, batch, n, k);
+                            double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref).maxRel();
+                            float[] ms = gpu.time(10, 100, i -> g.bf16(rw.w[i % rw.copies], dx, dy, batch, n, k));
+                            record("decode-gemv", sk ? "v3 split-K" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
+                                    Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err, "linear_n" + n + "_k" + k + "_b" + batch);
+                        }
+                    }
+                }
+            }
+        }
+        g.splitK(true);
     }
 
     /** Copies of one weight (and its scales) on the GPU, enough to exceed L2 together. */

@@ -14,11 +14,99 @@ public final class Gemv {
     public static final String MODULE = "gemm/gemv";
     private static final int WARPS_PER_CTA = 8;
     private final Gpu gpu;
+    private final DeviceBuffer skWork;
+    private final DeviceBuffer skCounters;
+    private final java.util.Set<String> optedIn = new java.util.HashSet<>();
+    private boolean splitK = !"false".equals(System.getProperty("llmwb.gemv.splitK"));
 
     public enum Format { BF16, W8A16, W4A16 }
 
     public Gemv(Gpu gpu) {
         this.gpu = gpu;
+        // the split-K kernels' workspace and per-row-group counters: one per context, fixed size (graphs bake the address in)
+        this.skWork = gpu.scratch("gemv.sk.workspace", 4L * SK_MAX_SPLIT_CTAS * (SK_ROWS * 32 + 32));
+        this.skCounters = gpu.scratch("gemv.sk.counters", 4L * SK_MAX_SPLIT_CTAS);
+    }
+
+    /**
+     * Whether the tensor-core BF16 GEMVs run v3, the split-K kernels (gemv_bf16_sk*, default), or v2
+     * (gemv_bf16_tc*: the A/B of DecodeBench and KernelBench). System property {@code llmwb.gemv.splitK=false} turns
+     * v3 off from the start.
+     */
+    public Gemv splitK(boolean on) {
+        this.splitK = on;
+        return this;
+    }
+
+    public boolean splitK() {
+        return splitK;
+    }
+
+    /** W rows per CTA of the split-K kernels (gemv.cu SK_ROWS). */
+    static final int SK_ROWS = 64;
+    /** Most 32-wide K chunks one CTA stages (1024 k: 66 KB of x̂ at 32 rows). */
+    static final int SK_MAX_SLICE = 32;
+    /** Most CTAs of one split launch (the workspace holds one 64 × 32 block of partial sums per CTA). */
+    static final int SK_MAX_SPLIT_CTAS = 1024;
+    /** CTAs a split-K launch aims at; default two per SM (system property {@code llmwb.gemv.skCtas}). */
+    private int skTarget() {
+        return Integer.getInteger("llmwb.gemv.skCtas", 2 * Math.max(1, gpu.device().multiprocessors()));
+    }
+
+    /**
+     * How the split-K kernel covers y[·, N] = x · Wᵀ: {@code groups} CTAs of 64 W rows (32 output columns for
+     * SwiGLU) along N, each K split into {@code split} slices of {@code slice} 32-wide chunks. Depends on N, K and
+     * the GPU only — never on the batch — so a row's result does not depend on the batch it is in.
+     */
+    public record SkPlan(int groups, int split, int slice) {
+        /** Dynamic shared memory for {@code nt} n8 tiles: the staged x̂ slice, or the partial sums after it. */
+        public int sharedBytes(int nt) {
+            return Math.max(8 * nt * (slice * 32 + 32) * 2, 2 * SK_ROWS * 8 * nt * 4);
+        }
+    }
+
+    /** The split-K plan for N rows (SwiGLU: N = 2·I) and K, or null where it does not apply (too many CTAs for the workspace). */
+    public static SkPlan skPlan(int n, int k, boolean silu, int targetCtas) {
+        int groups = silu ? ((n / 2) + SK_ROWS / 2 - 1) / (SK_ROWS / 2) : (n + SK_ROWS - 1) / SK_ROWS;
+        int chunks = (k + 31) / 32;
+        int minSplit = (chunks + SK_MAX_SLICE - 1) / SK_MAX_SLICE;
+        int want = (targetCtas + groups - 1) / groups;
+        int split = Math.max(minSplit, Math.min(want, Math.max(1, chunks / 4))); // at least 4 chunks a CTA
+        int slice = (chunks + split - 1) / split;
+        split = (chunks + slice - 1) / slice;
+        if (split > 1 && (long) groups * split > SK_MAX_SPLIT_CTAS) {
+            return null;
+        }
+        return new SkPlan(groups, split, slice);
+    }
+
+    /** Runs the split-K kernel when it applies; false when the caller should run v2. */
+    private boolean splitKLaunch(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k, DeviceBuffer norm, float eps, Epilogue epi,
+            boolean fused) {
+        if (!splitK || batch > 32) {
+            return false;
+        }
+        SkPlan plan = skPlan(n, k, epi == Epilogue.SILU, skTarget());
+        if (plan == null) {
+            return false;
+        }
+        int nt = batch <= 8 ? 1 : batch <= 16 ? 2 : 4;
+        String name = "gemv_bf16_sk" + 8 * nt + (fused ? "_fused" : "");
+        jcuda.driver.CUfunction f = gpu.function(MODULE, name);
+        int shared = plan.sharedBytes(nt);
+        int most = new SkPlan(1, 1, SK_MAX_SLICE).sharedBytes(nt);
+        if (most > 48 * 1024 && optedIn.add(name)) {
+            gpu.allowDynamicShared(f, most); // once per kernel, for the largest slice any plan uses
+        }
+        if (fused) {
+            gpu.launch(f, plan.groups(), plan.split(), 1, 256, shared, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch),
+                    norm == null ? Pointer.to(new long[] {0}) : norm.param(), Pointer.to(new float[] {eps}), ints(epi.ordinal()), ints(plan.slice()),
+                    skWork.param(), skCounters.param());
+        } else {
+            gpu.launch(f, plan.groups(), plan.split(), 1, 256, shared, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch), ints(plan.slice()),
+                    skWork.param(), skCounters.param());
+        }
+        return true;
     }
 
     static int bucket(int b) {
@@ -99,6 +187,9 @@ public final class Gemv {
             throw new IllegalArgumentException("fused BF16 GEMV shapes do not match the buffers (batch " + batch + ", N " + n + ", K " + k + ")");
         }
         boolean tc = batch >= TC_FROM;
+        if (tc && splitKLaunch(w, x, y, batch, n, k, norm, eps, epi, true)) {
+            return;
+        }
         int rowsPerCta = tc ? 16 : WARPS_PER_CTA;
         int grid = epi == Epilogue.SILU ? (int) ((yCols + rowsPerCta / 2 - 1) / (rowsPerCta / 2)) : (n + rowsPerCta - 1) / rowsPerCta;
         String name = tc ? (batch <= 16 ? "gemv_bf16_tc_fused" : "gemv_bf16_tc32_fused") : "gemv_bf16_fused_b" + bucket(batch);
@@ -116,6 +207,9 @@ public final class Gemv {
 
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         if (batch >= TC_FROM && k % 16 == 0 && batch <= TC_MAX_ROWS && n > 0 && k > 0) {
+            if (splitKLaunch(w, x, y, batch, n, k, null, 0f, Epilogue.STORE, false)) {
+                return;
+            }
             gpu.launch(gpu.function(MODULE, batch <= 16 ? "gemv_bf16_tc" : "gemv_bf16_tc32"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(),
                     ints(n), ints(k), ints(batch));
             return;

@@ -583,33 +583,42 @@ __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __n
     uint4 a1[SK_U];
     sk_load_w<NT>(a0, a1, wa, wb, c0, lc0, lc1, t, vecs);  // in flight while x is staged
 
-    // stage x̂ = x·g (bf16) for the slice; Σx² per batch row over the slice
+    // stage x for the slice with cp.async (every row's vectors in flight at once, no registers held; rows past B
+    // and vectors past K are zero-filled), then, with a norm, x̂ = x·g in place and Σx² per batch row (one warp a
+    // row, a fixed order)
     __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(sk_smem);
     const uint4* gv = reinterpret_cast<const uint4*>(norm);
-    const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-    for (int b = warp; b < BT; b += TC_WARPS) {
-        const uint4* xr = reinterpret_cast<const uint4*>(x + (long long)min(b, B - 1) * K);
-        float ss = 0.f;
-        for (int i = lane; i < nc * 4; i += 32) {
-            const int v = c0 * 4 + i;
-            uint4 val = zero;
-            if (b < B && v < vecs) {
-                val = xr[v];
-                if (norm) {
-                    float xf[8];
-                    float gf[8];
-                    bf8(val, xf);
-                    bf8(gv[v], gf);
+    for (int i = threadIdx.x; i < BT * nc * 4; i += TC_WARPS * 32) {
+        const int b = i / (nc * 4);
+        const int e = i % (nc * 4);
+        const int v = c0 * 4 + e;
+        const bool in = b < B && v < vecs;
+        cp_async16(xs + b * xstride + e * 8, x + (long long)(in ? b : 0) * K + (in ? v : 0) * 8, in ? 16 : 0);
+    }
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    if (norm) {
+        for (int b = warp; b < BT; b += TC_WARPS) {
+            float ss = 0.f;
+            for (int e = lane; e < nc * 4 && b < B; e += 32) {
+                const int v = c0 * 4 + e;
+                if (v >= vecs) break;
+                uint4* p = reinterpret_cast<uint4*>(xs + b * xstride + e * 8);
+                float xf[8];
+                float gf[8];
+                bf8(*p, xf);
+                bf8(gv[v], gf);
 #pragma unroll
-                    for (int j = 0; j < 8; j++) ss = fmaf(xf[j], xf[j], ss);
-                    val = make_uint4(pack_bf16(xf[0] * gf[0], xf[1] * gf[1]), pack_bf16(xf[2] * gf[2], xf[3] * gf[3]),
-                            pack_bf16(xf[4] * gf[4], xf[5] * gf[5]), pack_bf16(xf[6] * gf[6], xf[7] * gf[7]));
-                }
+                for (int j = 0; j < 8; j++) ss = fmaf(xf[j], xf[j], ss);
+                *p = make_uint4(pack_bf16(xf[0] * gf[0], xf[1] * gf[1]), pack_bf16(xf[2] * gf[2], xf[3] * gf[3]),
+                        pack_bf16(xf[4] * gf[4], xf[5] * gf[5]), pack_bf16(xf[6] * gf[6], xf[7] * gf[7]));
             }
-            *reinterpret_cast<uint4*>(xs + b * xstride + i * 8) = val;
+            ss = warpSum(ss);
+            if (lane == 0) sumSq[b] = ss;
         }
-        ss = warpSum(ss);
-        if (lane == 0) sumSq[b] = ss;
+    } else if (threadIdx.x < BT) {
+        sumSq[threadIdx.x] = 0.f;
     }
     __syncthreads();
 
@@ -666,14 +675,36 @@ __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __n
         __syncthreads();
         if (!isLast) return;
         __threadfence();
+        // E values per thread, 4 slices' loads in flight at a time (a loop of dependent L2 loads here cost more
+        // than the product); summed in slice order, so the result does not depend on which CTA finished last
+        constexpr int E = (PER + TC_WARPS * 32 - 1) / (TC_WARPS * 32);
         const float* all = ws + (long long)blockIdx.x * gridDim.y * PER;
-        for (int i = threadIdx.x; i < SK_ROWS * BT + BT; i += TC_WARPS * 32) {
-            float s = 0.f;
-            for (int k = 0; k < (int)gridDim.y; k++) s += __ldcg(all + (long long)k * PER + i);
+        float acc[E];
+#pragma unroll
+        for (int e = 0; e < E; e++) acc[e] = 0.f;
+        for (int k0 = 0; k0 < (int)gridDim.y; k0 += 4) {
+            float v[4][E];
+#pragma unroll
+            for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+                for (int e = 0; e < E; e++) {
+                    const int i = threadIdx.x + e * TC_WARPS * 32;
+                    v[kk][e] = k0 + kk < (int)gridDim.y && i < PER ? __ldcg(all + (long long)(k0 + kk) * PER + i) : 0.f;
+                }
+            }
+#pragma unroll
+            for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+                for (int e = 0; e < E; e++) acc[e] += v[kk][e];
+            }
+        }
+#pragma unroll
+        for (int e = 0; e < E; e++) {
+            const int i = threadIdx.x + e * TC_WARPS * 32;
             if (i < SK_ROWS * BT) {
-                part[i] = s;
-            } else {
-                sumSq[i - SK_ROWS * BT] = s;
+                part[i] = acc[e];
+            } else if (i < PER) {
+                sumSq[i - SK_ROWS * BT] = acc[e];
             }
         }
         if (threadIdx.x == 0) counters[blockIdx.x] = 0;  // ready for the next launch (graph replays included)

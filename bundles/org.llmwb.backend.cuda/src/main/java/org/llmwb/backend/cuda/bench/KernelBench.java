@@ -229,13 +229,19 @@ public final class KernelBench {
                     float[] ref = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
                     String shape = "B" + batch + " " + k + "→" + n;
                     try (DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n)) {
-                        for (boolean sk : new boolean[] {false, true}) {
+                        // v2, then v3 aiming at 1, 2 (the default) and 4 CTAs per SM (llmwb.gemv.skCtas)
+                        for (int perSm : new int[] {0, 1, 2, 4}) {
+                            boolean sk = perSm > 0;
+                            if (sk) {
+                                System.setProperty("llmwb.gemv.skCtas", Integer.toString(perSm * gpu.device().multiprocessors()));
+                            }
                             g.splitK(sk).bf16(rw.w[0], dx, dy, batch, n, k);
                             double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref).maxRel();
                             float[] ms = gpu.time(10, 100, i -> g.bf16(rw.w[i % rw.copies], dx, dy, batch, n, k));
-                            record("decode-gemv", sk ? "v3 split-K" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
+                            record("decode-gemv", sk ? "v3 split-K " + perSm + "/SM" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
                                     Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err, "linear_n" + n + "_k" + k + "_b" + batch);
                         }
+                        System.clearProperty("llmwb.gemv.skCtas");
                     }
                 }
             }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../common/mma.cuh"
+#include "../common/wgmma.cuh"
 
 namespace {
 
@@ -757,3 +758,136 @@ __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __n
 LLMWB_GEMV_SK(gemv_bf16_sk8, 1)
 LLMWB_GEMV_SK(gemv_bf16_sk16, 2)
 LLMWB_GEMV_SK(gemv_bf16_sk32, 4)
+
+// Split-K wgmma GEMV for 17 to 32 batch rows (gemv_bf16_wg32, sm_90a): y[B, N] = x[B, K] · Wᵀ, B ≤ 32, K % 8 == 0.
+// Why: at 32 rows the register-loading kernels (v2 gemv_bf16_tc32, and gemv_bf16_sk32) are latency-bound —
+// Nsight Compute on an H100 for gate/up (16384 × 2048): DRAM at 40% of peak, 25% occupancy (118 registers),
+// 12 cycles per issued instruction — because a warp can only keep the loads its registers hold in flight. Here
+// the weights stream through a 6-stage cp.async ring in shared memory (4 tiles in flight, no registers held):
+// one warpgroup per CTA takes 64 W rows as wgmma's A operand and the (up to) 32 batch rows as B, both K-major in
+// the 128-byte swizzle of wgmma.cuh, m64n32k16 per 16 k. Three CTAs fit an SM, so about 144 KB of weights are
+// in flight per SM. K is split into gridDim.y slices of `slice` 64-wide tiles; slices meet in the workspace of
+// the split-K GEMV above (same layout: 64 rows × 32 columns per CTA) and the row group's last CTA adds them in
+// slice order (deterministic; the slicing depends on N and K only).
+#if LLMWB_WGMMA
+namespace {
+constexpr int WG_STAGES = 6, WG_PREF = 4;
+constexpr int WG_W_BYTES = 64 * 128, WG_X_BYTES = 32 * 128, WG_STAGE_BYTES = WG_W_BYTES + WG_X_BYTES;
+}
+#endif
+
+extern "C" __global__ void __launch_bounds__(128) gemv_bf16_wg32(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x,
+        __nv_bfloat16* __restrict__ y, int N, int K, int B, int slice, float* __restrict__ ws, int* __restrict__ counters) {
+#if LLMWB_WGMMA
+    extern __shared__ __align__(16) unsigned char wg_raw[];
+    __shared__ int isLast;
+    unsigned char* sm = align_1024_shared(wg_raw);
+    const int tid = threadIdx.x;
+    const int n0 = blockIdx.x * 64;
+    const int kTiles = (K + 63) / 64;
+    const int kt0 = blockIdx.y * slice;
+    const int nk = min(kTiles, kt0 + slice) - kt0;
+
+    // 512 W chunks then 256 x chunks of 16 bytes a stage; chunk c of a row lands at position c ^ (row % 8)
+    auto load = [&](int stage, int kt) {
+        unsigned char* wsm = sm + stage * WG_STAGE_BYTES;
+        unsigned char* xsm = wsm + WG_W_BYTES;
+        const int k0 = kt * 64;
+#pragma unroll
+        for (int i = 0; i < 6; i++) {
+            const int c = tid + i * 128;
+            const bool isW = i < 4;
+            const int cc = isW ? c : c - 512;
+            const int row = cc >> 3, ch = cc & 7, k = k0 + ch * 8;
+            const int grow = isW ? n0 + row : row;
+            const bool ok = grow < (isW ? N : B) && k < K;
+            const __nv_bfloat16* src = isW ? W : x;
+            unsigned char* dst = (isW ? wsm : xsm) + row * 128 + ((ch ^ (row & 7)) << 4);
+            cp_async16(dst, ok ? src + static_cast<size_t>(grow) * K + k : src, ok ? 16 : 0);
+        }
+    };
+
+    float acc[16];
+#pragma unroll
+    for (int i = 0; i < 16; i++) acc[i] = 0.f;
+#pragma unroll
+    for (int s = 0; s < WG_PREF; s++) {
+        if (s < nk) load(s, kt0 + s);
+        cp_async_commit();
+    }
+    for (int j = 0; j < nk; j++) {
+        cp_async_wait<WG_PREF - 1>();
+        fence_proxy_async();
+        __syncthreads();  // tile j is in shared memory; the wgmma of tile j − 2 is done (waited below), so its stage is free
+        if (j + WG_PREF < nk) load((j + WG_PREF) % WG_STAGES, kt0 + j + WG_PREF);
+        cp_async_commit();
+        const unsigned char* wsm = sm + (j % WG_STAGES) * WG_STAGE_BYTES;
+        const uint64_t da = wgmma_desc_sw128(wsm);
+        const uint64_t db = wgmma_desc_sw128(wsm + WG_W_BYTES);
+        wgmma_fence_regs(acc);
+        wgmma_fence();
+#pragma unroll
+        for (int q = 0; q < 4; q++) wgmma_m64n32k16_ss(acc, da + 2 * q, db + 2 * q, 1);  // +32 bytes = the next 16 k
+        wgmma_commit();
+        wgmma_fence_regs(acc);
+        wgmma_wait<1>();
+    }
+    wgmma_wait<0>();
+    wgmma_fence_regs(acc);
+    cp_async_wait<0>();
+
+    // accumulator (row r = weight row, col c = batch row): warp w rows w·16 + g (+8), cols 8i + 2t (+1)
+    const int lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int r0 = (tid >> 5) * 16 + g;
+    if (gridDim.y == 1) {
+#pragma unroll
+        for (int i = 0; i < 16; i++) {
+            const int r = r0 + ((i >> 1) & 1) * 8;
+            const int c = (i >> 2) * 8 + 2 * t + (i & 1);
+            if (n0 + r < N && c < B) y[static_cast<long long>(c) * N + n0 + r] = __float2bfloat16(acc[i]);
+        }
+        return;
+    }
+    constexpr int PER = 64 * 32 + 32;  // the split-K GEMV's workspace block (its Σx² slots stay unused here)
+    float* mine = ws + (static_cast<long long>(blockIdx.x) * gridDim.y + blockIdx.y) * PER;
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        const int r = r0 + ((i >> 1) & 1) * 8;
+        const int c = (i >> 2) * 8 + 2 * t + (i & 1);
+        mine[r * 32 + c] = acc[i];
+    }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) isLast = atomicAdd(counters + blockIdx.x, 1) == static_cast<int>(gridDim.y) - 1;
+    __syncthreads();
+    if (!isLast) return;
+    __threadfence();
+    // 16 values a thread, 4 slices' loads in flight at a time, summed in slice order
+    const float* all = ws + static_cast<long long>(blockIdx.x) * gridDim.y * PER;
+    float sum[16];
+#pragma unroll
+    for (int e = 0; e < 16; e++) sum[e] = 0.f;
+    for (int k0 = 0; k0 < static_cast<int>(gridDim.y); k0 += 4) {
+        float v[4][16];
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+            for (int e = 0; e < 16; e++) v[kk][e] = k0 + kk < static_cast<int>(gridDim.y) ? __ldcg(all + static_cast<long long>(k0 + kk) * PER + tid + e * 128) : 0.f;
+        }
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+            for (int e = 0; e < 16; e++) sum[e] += v[kk][e];
+        }
+    }
+#pragma unroll
+    for (int e = 0; e < 16; e++) {
+        const int i = tid + e * 128;
+        const int r = i / 32, c = i % 32;
+        if (n0 + r < N && c < B) y[static_cast<long long>(c) * N + n0 + r] = __float2bfloat16(sum[e]);
+    }
+    if (tid == 0) counters[blockIdx.x] = 0;
+#else
+    __trap();
+#endif
+}

@@ -67,6 +67,11 @@ class ValidationTest {
         }
         // a 128K-vocabulary LM head would need more CTAs than the workspace holds: null (v2 runs it)
         assertNull(Gemv.skPlan(128256, 2048, false, 264));
+        // the wgmma GEMV (17-32 rows): 64-wide K tiles, at least 2 a CTA, never more split CTAs than the workspace holds
+        assertEquals(new Gemv.SkPlan(32, 8, 4), Gemv.wgPlan(2048, 2048, 264));
+        assertEquals(new Gemv.SkPlan(256, 2, 16), Gemv.wgPlan(16384, 2048, 264));
+        assertEquals(new Gemv.SkPlan(1, 1, 1), Gemv.wgPlan(33, 16, 264));
+        assertEquals(new Gemv.SkPlan(2004, 1, 32), Gemv.wgPlan(128256, 2048, 264));
     }
 
     @Test

@@ -697,18 +697,17 @@ public final class CudaModelRunner implements ModelRunner {
     private boolean fusedDecode = true;
 
     /**
-     * Rows up to which the fused layers run on the v2 tensor-core GEMV. Measured on an H100 (1B shape, graph
-     * replay): at 8 rows fused 1.43 ms against 1.52 separate; at 32 rows fused 2.29 ms against 1.98 — v2 repeats the
-     * norm prologue in every warp, which made the 32-row kernel instruction-bound — so with v2, 17 to 32 rows run
-     * the separate kernels. The split-K GEMV (v3, the default) applies the norm once per CTA while staging x and
-     * serves fused layers up to 32 rows ({@link Gemv#TC_MAX_ROWS}).
+     * Rows up to which the fused layers run. Measured on an H100 (1B shape, graph replay, results/h100/run19-splitk-gemv):
+     * with v2 at 8 rows fused 1.43 ms against 1.52 separate, at 32 rows fused 2.29 ms against 1.98 (the norm
+     * prologue made the 32-row kernel instruction-bound); with the split-K v3 the fused layers at 32 rows took
+     * 2.32 ms, so 17 to 32 rows run the separate kernels, whose linear layers go to the wgmma GEMV on sm_90.
      */
     static final int FUSED_MAX_ROWS = 16;
 
     /** Whether a step of {@code t} token rows runs the fused decode layers. */
     public boolean runsFused(int t) {
-        return fusedDecode && t <= (gemv.splitK() ? Gemv.TC_MAX_ROWS : FUSED_MAX_ROWS) && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE
-                && Gemv.fusedServes(t, h) && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
+        return fusedDecode && t <= FUSED_MAX_ROWS && quant.weights() == org.llmwb.engine.quant.Quantization.Weights.NONE && Gemv.fusedServes(t, h)
+                && Gemv.fusedServes(t, hq * d) && Gemv.fusedServes(t, inter);
     }
 
     /**

@@ -151,6 +151,34 @@ class GemvGpuTest extends GpuTestBase {
         }
     }
 
+    /**
+     * The plain BF16 GEMV from 17 to 32 rows under v3: on sm_90 the wgmma kernel gemv_bf16_wg32 (elsewhere v2), at one
+     * 64-wide K tile and a partial one (K 16, 1040), one slice and many (K 8192), rows not a multiple of 64. A second
+     * call gives the same bits, and rows 0-16 computed as a batch of 17 give the same bits as in the batch.
+     */
+    @ParameterizedTest(name = "B{0} N{1} K{2}")
+    @CsvSource({"17, 33, 16", "20, 130, 1040", "32, 2048, 2048", "32, 2048, 8192", "25, 3072, 2048", "32, 16384, 2048"})
+    void wgmmaRowsMatchTheReference(int batch, int n, int k) {
+        Random r = new Random(n * 31L + k + batch);
+        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+        float[] x = Half.roundBf16(gaussian(r, batch * k, 1));
+        float[] ref = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
+        Gemv gemv = new Gemv(gpu);
+        try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n)) {
+            gemv.bf16(dw, dx, dy, batch, n, k);
+            short[] first = gpu.downloadShorts(dy, batch * n);
+            check((gpu.device().hasWgmma() ? "wgmma" : "v2") + " B" + batch, Half.bf16ToFloat(first), ref);
+            gpu.memset(dy, (byte) 0);
+            gemv.bf16(dw, dx, dy, batch, n, k);
+            assertArrayEquals(first, gpu.downloadShorts(dy, batch * n), "a second call must give the same bits");
+            gpu.memset(dy, (byte) 0);
+            gemv.bf16(dw, dx, dy, 17, n, k);
+            assertArrayEquals(java.util.Arrays.copyOf(first, 17 * n), gpu.downloadShorts(dy, 17 * n), "rows 0-16 alone must give the same bits");
+            gemv.splitK(false).bf16(dw, dx, dy, batch, n, k);
+            check("v2 B" + batch, Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref);
+        }
+    }
+
     /** The fused GEMVs' double reference: RMSNorm (when {@code norm}) then the product, then the epilogue. */
     private static float[] fusedReference(float[] w, float[] x, float[] g, float[] y0, int batch, int n, int k, Gemv.Epilogue epi, boolean norm, float eps) {
         int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;

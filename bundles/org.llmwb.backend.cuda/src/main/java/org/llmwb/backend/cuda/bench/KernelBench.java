@@ -238,7 +238,8 @@ public final class KernelBench {
                             g.splitK(sk).bf16(rw.w[0], dx, dy, batch, n, k);
                             double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref).maxRel();
                             float[] ms = gpu.time(10, 100, i -> g.bf16(rw.w[i % rw.copies], dx, dy, batch, n, k));
-                            record("decode-gemv", sk ? "v3 split-K " + perSm + "/SM" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
+                            String v3 = batch > 16 && gpu.device().hasWgmma() ? "v3 wgmma " : "v3 split-K ";
+                            record("decode-gemv", sk ? v3 + perSm + "/SM" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
                                     Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err, "linear_n" + n + "_k" + k + "_b" + batch);
                         }
                         System.clearProperty("llmwb.gemv.skCtas");

@@ -29,9 +29,10 @@ public final class Gemv {
     }
 
     /**
-     * Whether the tensor-core BF16 GEMVs run v3, the split-K kernels (gemv_bf16_sk*, default), or v2
-     * (gemv_bf16_tc*: the A/B of DecodeBench and KernelBench). System property {@code llmwb.gemv.splitK=false} turns
-     * v3 off from the start.
+     * Whether the tensor-core BF16 GEMVs run v3 (default) or v2 (gemv_bf16_tc*: the A/B of DecodeBench and
+     * KernelBench). v3 is the split-K family: gemv_bf16_sk* up to 16 rows (and fused layers), and from 17 to 32
+     * rows of a plain GEMV on sm_90 the wgmma kernel gemv_bf16_wg32; elsewhere above 16 rows v2 stays (measured on an
+     * H100, sk32 lost to v2 at 32 rows). System property {@code llmwb.gemv.splitK=false} turns v3 off from the start.
      */
     public Gemv splitK(boolean on) {
         this.splitK = on;
@@ -78,6 +79,40 @@ public final class Gemv {
             return null;
         }
         return new SkPlan(groups, split, slice);
+    }
+
+    /**
+     * The plan of the wgmma GEMV (gemv_bf16_wg32, 17 to 32 rows on sm_90): {@code groups} CTAs of 64 W rows, K split
+     * into {@code split} slices of {@code slice} 64-wide tiles, aiming at {@code targetCtas}; never more split CTAs
+     * than the workspace holds. Depends on N, K and the GPU only.
+     */
+    public static SkPlan wgPlan(int n, int k, int targetCtas) {
+        int groups = (n + 63) / 64;
+        int tiles = (k + 63) / 64;
+        int split = Math.max(1, Math.min((targetCtas + groups - 1) / groups, tiles / 2)); // at least 2 tiles a CTA
+        if ((long) groups * split > SK_MAX_SPLIT_CTAS) {
+            split = Math.max(1, SK_MAX_SPLIT_CTAS / groups);
+        }
+        int slice = (tiles + split - 1) / split;
+        return new SkPlan(groups, (tiles + slice - 1) / slice, slice);
+    }
+
+    /** Dynamic shared memory of gemv_bf16_wg32: 6 stages of a 64-row W tile and a 32-row x tile (64 k each), 1 KB for alignment. */
+    static final int WG32_SHARED = 6 * (64 + 32) * 128 + 1024;
+
+    /** Runs the wgmma GEMV when it applies (v3, 17 to 32 rows, sm_90); false when the caller should run v2. */
+    private boolean wgmmaLaunch(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
+        if (!splitK || batch <= 16 || batch > 32 || k % 8 != 0 || !gpu.device().hasWgmma()) {
+            return false;
+        }
+        SkPlan plan = wgPlan(n, k, skTarget());
+        jcuda.driver.CUfunction f = gpu.function(MODULE, "gemv_bf16_wg32");
+        if (optedIn.add("gemv_bf16_wg32")) {
+            gpu.allowDynamicShared(f, WG32_SHARED);
+        }
+        gpu.launch(f, plan.groups(), plan.split(), 1, 128, WG32_SHARED, w.param(), x.param(), y.param(), ints(n), ints(k), ints(batch),
+                ints(plan.slice()), skWork.param(), skCounters.param());
+        return true;
     }
 
     /** Runs the split-K kernel when it applies; false when the caller should run v2. */
@@ -207,7 +242,7 @@ public final class Gemv {
 
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         if (batch >= TC_FROM && k % 16 == 0 && batch <= TC_MAX_ROWS && n > 0 && k > 0) {
-            if (splitKLaunch(w, x, y, batch, n, k, null, 0f, Epilogue.STORE, false)) {
+            if (batch > 16 ? wgmmaLaunch(w, x, y, batch, n, k) : splitKLaunch(w, x, y, batch, n, k, null, 0f, Epilogue.STORE, false)) {
                 return;
             }
             gpu.launch(gpu.function(MODULE, batch <= 16 ? "gemv_bf16_tc" : "gemv_bf16_tc32"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(),

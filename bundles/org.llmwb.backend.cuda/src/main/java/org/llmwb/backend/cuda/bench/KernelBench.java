@@ -234,15 +234,17 @@ public final class KernelBench {
                             boolean sk = perSm > 0;
                             if (sk) {
                                 System.setProperty("llmwb.gemv.skCtas", Integer.toString(perSm * gpu.device().multiprocessors()));
+                                System.setProperty("llmwb.gemv.wgCtas", Integer.toString(perSm * gpu.device().multiprocessors()));
                             }
                             g.splitK(sk).bf16(rw.w[0], dx, dy, batch, n, k);
                             double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref).maxRel();
                             float[] ms = gpu.time(10, 100, i -> g.bf16(rw.w[i % rw.copies], dx, dy, batch, n, k));
-                            String v3 = batch > 16 && gpu.device().hasWgmma() ? "v3 wgmma " : "v3 split-K ";
+                            String v3 = batch > 16 && gpu.device().hasWgmma() && (long) n * k >= (1L << 24) ? "v3 wgmma " : batch > 16 ? "v3 (v2) " : "v3 split-K ";
                             record("decode-gemv", sk ? v3 + perSm + "/SM" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
                                     Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err, "linear_n" + n + "_k" + k + "_b" + batch);
                         }
                         System.clearProperty("llmwb.gemv.skCtas");
+                        System.clearProperty("llmwb.gemv.wgCtas");
                     }
                 }
             }

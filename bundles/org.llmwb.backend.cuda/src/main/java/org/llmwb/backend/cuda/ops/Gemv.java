@@ -97,15 +97,25 @@ public final class Gemv {
         return new SkPlan(groups, (tiles + slice - 1) / slice, slice);
     }
 
+    /**
+     * Smallest weight (N·K elements) the wgmma GEMV takes; below it v2 stays. Measured on an H100 at 32 rows
+     * (results/h100/run19-splitk-gemv/wg32): the 1B model's gate/up (16384 × 2048) 28 µs against v2's 45 and down
+     * (2048 × 8192) 24 against 31, but Q/K/V (3072 × 2048) 24 against 17 and the output projection 21 against 16 —
+     * at 8-12 MB the kernel's fixed costs (the pipeline's fill, the slices' reduction) outweigh its bandwidth. Its
+     * plan aims at one CTA per SM ({@code llmwb.gemv.wgCtas}): at two, gate/up split in 2 and took 44 µs (512 CTAs
+     * for 396 slots: a second, mostly empty wave). System property {@code llmwb.gemv.wgMinWeights} moves the threshold.
+     */
+    static final long WG32_MIN_WEIGHTS = 1L << 24;
+
     /** Dynamic shared memory of gemv_bf16_wg32: 6 stages of a 64-row W tile and a 32-row x tile (64 k each), 1 KB for alignment. */
     static final int WG32_SHARED = 6 * (64 + 32) * 128 + 1024;
 
     /** Runs the wgmma GEMV when it applies (v3, 17 to 32 rows, sm_90); false when the caller should run v2. */
     private boolean wgmmaLaunch(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
-        if (!splitK || batch <= 16 || batch > 32 || k % 8 != 0 || !gpu.device().hasWgmma()) {
+        if (!splitK || batch <= 16 || batch > 32 || k % 8 != 0 || (long) n * k < Long.getLong("llmwb.gemv.wgMinWeights", WG32_MIN_WEIGHTS) || !gpu.device().hasWgmma()) {
             return false;
         }
-        SkPlan plan = wgPlan(n, k, skTarget());
+        SkPlan plan = wgPlan(n, k, Integer.getInteger("llmwb.gemv.wgCtas", gpu.device().multiprocessors()));
         jcuda.driver.CUfunction f = gpu.function(MODULE, "gemv_bf16_wg32");
         if (optedIn.add("gemv_bf16_wg32")) {
             gpu.allowDynamicShared(f, WG32_SHARED);

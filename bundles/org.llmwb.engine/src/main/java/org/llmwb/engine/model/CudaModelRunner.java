@@ -702,7 +702,7 @@ public final class CudaModelRunner implements ModelRunner {
      * prologue made the 32-row kernel instruction-bound); with the split-K v3 the fused layers at 32 rows took
      * 2.32 ms, so 17 to 32 rows run the separate kernels, whose linear layers go to the wgmma GEMV on sm_90.
      */
-    static final int FUSED_MAX_ROWS = 16;
+    static final int FUSED_MAX_ROWS = Integer.getInteger("llmwb.decode.fusedMaxRows", 16);
 
     /** Whether a step of {@code t} token rows runs the fused decode layers. */
     public boolean runsFused(int t) {

@@ -110,9 +110,9 @@ public final class Gemv {
     /** Dynamic shared memory of gemv_bf16_wg32: 6 stages of a 64-row W tile and a 32-row x tile (64 k each), 1 KB for alignment. */
     static final int WG32_SHARED = 6 * (64 + 32) * 128 + 1024;
 
-    /** Runs the wgmma GEMV when it applies (v3, 17 to 32 rows, sm_90); false when the caller should run v2. */
+    /** Runs the wgmma GEMV when it applies (v3, 9 to 32 rows, a large weight, sm_90); false when the caller should run v2. */
     private boolean wgmmaLaunch(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
-        if (!splitK || batch <= 16 || batch > 32 || k % 8 != 0 || (long) n * k < Long.getLong("llmwb.gemv.wgMinWeights", WG32_MIN_WEIGHTS) || !gpu.device().hasWgmma()) {
+        if (!splitK || batch <= 8 || batch > 32 || k % 8 != 0 || (long) n * k < Long.getLong("llmwb.gemv.wgMinWeights", WG32_MIN_WEIGHTS) || !gpu.device().hasWgmma()) {
             return false;
         }
         SkPlan plan = wgPlan(n, k, Integer.getInteger("llmwb.gemv.wgCtas", gpu.device().multiprocessors()));
@@ -252,7 +252,7 @@ public final class Gemv {
 
     public void bf16(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
         if (batch >= TC_FROM && k % 16 == 0 && batch <= TC_MAX_ROWS && n > 0 && k > 0) {
-            if (batch > 16 ? wgmmaLaunch(w, x, y, batch, n, k) : splitKLaunch(w, x, y, batch, n, k, null, 0f, Epilogue.STORE, false)) {
+            if (wgmmaLaunch(w, x, y, batch, n, k) || batch <= 16 && splitKLaunch(w, x, y, batch, n, k, null, 0f, Epilogue.STORE, false)) {
                 return;
             }
             gpu.launch(gpu.function(MODULE, batch <= 16 ? "gemv_bf16_tc" : "gemv_bf16_tc32"), (n + 15) / 16, 1, 1, 256, 0, w.param(), x.param(), y.param(),

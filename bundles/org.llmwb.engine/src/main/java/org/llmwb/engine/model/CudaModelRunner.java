@@ -697,12 +697,12 @@ public final class CudaModelRunner implements ModelRunner {
     private boolean fusedDecode = true;
 
     /**
-     * Rows up to which the fused layers run. Measured on an H100 (1B shape, graph replay, results/h100/run19-splitk-gemv):
-     * with v2 at 8 rows fused 1.43 ms against 1.52 separate, at 32 rows fused 2.29 ms against 1.98 (the norm
-     * prologue made the 32-row kernel instruction-bound); with the split-K v3 the fused layers at 32 rows took
-     * 2.32 ms, so 17 to 32 rows run the separate kernels, whose linear layers go to the wgmma GEMV on sm_90.
+     * Rows up to which the fused layers run (system property {@code llmwb.decode.fusedMaxRows}). Measured on an H100
+     * (1B shape, graph replay, results/h100/run19-splitk-gemv): at 8 rows the fused layers on the split-K GEMV take
+     * 1.38 ms against 1.57 separate; at 16 rows 1.62 fused against 1.57 separate, whose large linear layers (gate/up,
+     * down) go to the wgmma GEMV; at 32 rows 1.60 separate (the v2 kernels: 1.94). So the fused layers stop at 8.
      */
-    static final int FUSED_MAX_ROWS = Integer.getInteger("llmwb.decode.fusedMaxRows", 16);
+    static final int FUSED_MAX_ROWS = Integer.getInteger("llmwb.decode.fusedMaxRows", 8);
 
     /** Whether a step of {@code t} token rows runs the fused decode layers. */
     public boolean runsFused(int t) {

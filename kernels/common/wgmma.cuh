@@ -16,6 +16,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "mma.cuh"
+
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define LLMWB_WGMMA 1
 #else
@@ -30,6 +32,14 @@ __device__ __forceinline__ uint64_t wgmma_desc_sw128(const void* smem_tile, uint
     d |= static_cast<uint64_t>(strideBytes >> 4) << 32;
     d |= static_cast<uint64_t>(1) << 62;
     return d;
+}
+
+// One 16-byte chunk of a K-major, 128-byte-swizzled tile: chunk ch (8 k) of tile row `row`, copied by cp.async
+// from row grow of src [rows, K] at column k; zero-filled where grow ≥ rowLimit or k ≥ K.
+__device__ __forceinline__ void sw128_load_chunk(unsigned char* tile, const __nv_bfloat16* src, int row, int ch, int grow, int rowLimit, int k,
+        int K) {
+    const bool ok = grow < rowLimit && k < K;
+    cp_async16(tile + row * 128 + ((ch ^ (row & 7)) << 4), ok ? src + static_cast<size_t>(grow) * K + k : src, ok ? 16 : 0);
 }
 
 // The first 1024-byte-aligned shared address at or after raw (the kernels ask for 1 KB of slack for it).

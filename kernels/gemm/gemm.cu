@@ -220,12 +220,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) gemm_bf16_wgmma(const __nv_
             int c = tid + i * 256;
             bool isA = i < 4;
             int cc = isA ? c : c - 1024;
-            int row = cc >> 3, ch = cc & 7, k = k0 + ch * 8;
-            int grow = (isA ? bm : bn) + row;
-            bool ok = grow < (isA ? M : N) && k < K;
-            const __nv_bfloat16* src = isA ? A : W;
-            unsigned char* dst = (isA ? as : ws) + row * 128 + ((ch ^ (row & 7)) << 4);
-            cp_async16(dst, ok ? src + static_cast<size_t>(grow) * K + k : src, ok ? 16 : 0);
+            int row = cc >> 3, ch = cc & 7;
+            sw128_load_chunk(isA ? as : ws, isA ? A : W, row, ch, (isA ? bm : bn) + row, isA ? M : N, k0 + ch * 8, K);
         }
     };
 

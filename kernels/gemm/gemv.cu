@@ -798,12 +798,8 @@ extern "C" __global__ void __launch_bounds__(128) gemv_bf16_wg32(const __nv_bflo
             const int c = tid + i * 128;
             const bool isW = i < 4;
             const int cc = isW ? c : c - 512;
-            const int row = cc >> 3, ch = cc & 7, k = k0 + ch * 8;
-            const int grow = isW ? n0 + row : row;
-            const bool ok = grow < (isW ? N : B) && k < K;
-            const __nv_bfloat16* src = isW ? W : x;
-            unsigned char* dst = (isW ? wsm : xsm) + row * 128 + ((ch ^ (row & 7)) << 4);
-            cp_async16(dst, ok ? src + static_cast<size_t>(grow) * K + k : src, ok ? 16 : 0);
+            const int row = cc >> 3, ch = cc & 7;
+            sw128_load_chunk(isW ? wsm : xsm, isW ? W : x, row, ch, isW ? n0 + row : row, isW ? N : B, k0 + ch * 8, K);
         }
     };
 

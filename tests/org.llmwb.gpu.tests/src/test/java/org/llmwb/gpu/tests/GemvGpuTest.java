@@ -95,14 +95,10 @@ class GemvGpuTest extends GpuTestBase {
             "5, 33, 1040, ADD, false", "8, 3072, 2048, STORE, true", "12, 98, 2048, SILU, true", "16, 50, 8, STORE, true", "17, 31, 2056, ADD, false",
             "32, 130, 1024, SILU, true", "32, 2048, 4096, STORE, true"})
     void fusedVariantsMatchTheReference(int batch, int n, int k, Gemv.Epilogue epi, boolean norm) {
-        Random r = new Random(n * 17L + k + batch + epi.ordinal());
-        float eps = 1e-5f;
-        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
-        float[] x = Half.roundBf16(gaussian(r, batch * k, 2));
-        float[] g = Half.roundBf16(gaussian(r, k, 1));
-        int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
-        float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
-        float[] ref = fusedReference(w, x, g, y0, batch, n, k, epi, norm, eps);
+        FusedCase c = FusedCase.of(new Random(n * 17L + k + batch + epi.ordinal()), batch, n, k, epi, norm);
+        float eps = c.eps();
+        float[] w = c.w(), x = c.x(), g = c.g(), y0 = c.y0(), ref = c.ref();
+        int cols = c.cols();
         Gemv gemv = new Gemv(gpu);
         try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
                 DeviceBuffer dy = gpu.upload("y", Half.toBf16(y0))) {
@@ -124,14 +120,10 @@ class GemvGpuTest extends GpuTestBase {
             "17, 3072, 2048, STORE, true", "24, 98, 2056, SILU, false", "32, 2048, 2048, ADD, true", "32, 16384, 2048, SILU, true",
             "32, 100, 520, STORE, false"})
     void splitKMatchesTheReferenceAndIsBatchInvariant(int batch, int n, int k, Gemv.Epilogue epi, boolean norm) {
-        Random r = new Random(n * 29L + k + batch + epi.ordinal());
-        float eps = 1e-5f;
-        float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
-        float[] x = Half.roundBf16(gaussian(r, batch * k, 2));
-        float[] g = Half.roundBf16(gaussian(r, k, 1));
-        int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
-        float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
-        float[] ref = fusedReference(w, x, g, y0, batch, n, k, epi, norm, eps);
+        FusedCase c = FusedCase.of(new Random(n * 29L + k + batch + epi.ordinal()), batch, n, k, epi, norm);
+        float eps = c.eps();
+        float[] w = c.w(), x = c.x(), g = c.g(), y0 = c.y0(), ref = c.ref();
+        int cols = c.cols();
         Gemv gemv = new Gemv(gpu);
         assertTrue(gemv.splitK(), "split-K is the default");
         try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dg = gpu.upload("g", Half.toBf16(g));
@@ -179,6 +171,19 @@ class GemvGpuTest extends GpuTestBase {
             check("v2 B" + batch, Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref);
         } finally {
             System.clearProperty("llmwb.gemv.wgMinWeights");
+        }
+    }
+
+    /** Random weights, inputs, gain and residual for one fused-GEMV case, with its double reference. */
+    private record FusedCase(float[] w, float[] x, float[] g, float[] y0, float[] ref, int cols, float eps) {
+        static FusedCase of(Random r, int batch, int n, int k, Gemv.Epilogue epi, boolean norm) {
+            float eps = 1e-5f;
+            float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
+            float[] x = Half.roundBf16(gaussian(r, batch * k, 2));
+            float[] g = Half.roundBf16(gaussian(r, k, 1));
+            int cols = epi == Gemv.Epilogue.SILU ? n / 2 : n;
+            float[] y0 = Half.roundBf16(gaussian(r, batch * cols, 1));
+            return new FusedCase(w, x, g, y0, fusedReference(w, x, g, y0, batch, n, k, epi, norm, eps), cols, eps);
         }
     }
 

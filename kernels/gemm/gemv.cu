@@ -543,6 +543,46 @@ __device__ __forceinline__ void sk_load_w(uint4 (&a0)[SK_U], uint4 (&a1)[SK_U], 
     }
 }
 
+// Where the slices of a split-K GEMV meet (gemv_bf16_sk* and gemv_bf16_wg32). Each CTA has written its block of
+// `per` floats to the workspace; sk_last_of_group makes those writes visible and tells the row group's last CTA to
+// finish (the others leave). sk_sum_slices then gives that CTA, for element threadIdx.x + e·THREADS of the block,
+// the sum over the group's slices in slice order — so the result does not depend on which CTA came last — with
+// 4 slices' loads in flight at a time (a loop of dependent L2 loads cost more than the product). The caller
+// resets counters[blockIdx.x] to 0 when done.
+__device__ __forceinline__ bool sk_last_of_group(int* counters) {
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(counters + blockIdx.x, 1) == static_cast<int>(gridDim.y) - 1;
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
+template <int THREADS, int E>
+__device__ __forceinline__ void sk_sum_slices(const float* __restrict__ ws, int per, float (&acc)[E]) {
+    const float* all = ws + static_cast<long long>(blockIdx.x) * gridDim.y * per;
+    const int slices = static_cast<int>(gridDim.y);
+#pragma unroll
+    for (int e = 0; e < E; e++) acc[e] = 0.f;
+    for (int k0 = 0; k0 < slices; k0 += 4) {
+        float v[4][E];
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+            for (int e = 0; e < E; e++) {
+                const int i = threadIdx.x + e * THREADS;
+                v[kk][e] = k0 + kk < slices && i < per ? __ldcg(all + static_cast<long long>(k0 + kk) * per + i) : 0.f;
+            }
+        }
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+#pragma unroll
+            for (int e = 0; e < E; e++) acc[e] += v[kk][e];
+        }
+    }
+}
+
 template <int NT>
 __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
         int N, int K, int B, const __nv_bfloat16* __restrict__ norm, float eps, int epi, int slice, float* __restrict__ ws,
@@ -550,7 +590,6 @@ __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __n
     constexpr int BT = 8 * NT;
     extern __shared__ __align__(16) unsigned char sk_smem[];
     __shared__ float sumSq[BT];
-    __shared__ int isLast;
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
     const int g = lane / 4;
@@ -670,35 +709,10 @@ __device__ void gemv_bf16_sk_body(const __nv_bfloat16* __restrict__ W, const __n
         float* mine = ws + ((long long)blockIdx.x * gridDim.y + blockIdx.y) * PER;
         for (int i = threadIdx.x; i < SK_ROWS * BT; i += TC_WARPS * 32) mine[i] = part[i];
         if (threadIdx.x < BT) mine[SK_ROWS * BT + threadIdx.x] = sumSq[threadIdx.x];
-        __threadfence();
-        __syncthreads();
-        if (threadIdx.x == 0) isLast = atomicAdd(counters + blockIdx.x, 1) == (int)gridDim.y - 1;
-        __syncthreads();
-        if (!isLast) return;
-        __threadfence();
-        // E values per thread, 4 slices' loads in flight at a time (a loop of dependent L2 loads here cost more
-        // than the product); summed in slice order, so the result does not depend on which CTA finished last
+        if (!sk_last_of_group(counters)) return;
         constexpr int E = (PER + TC_WARPS * 32 - 1) / (TC_WARPS * 32);
-        const float* all = ws + (long long)blockIdx.x * gridDim.y * PER;
         float acc[E];
-#pragma unroll
-        for (int e = 0; e < E; e++) acc[e] = 0.f;
-        for (int k0 = 0; k0 < (int)gridDim.y; k0 += 4) {
-            float v[4][E];
-#pragma unroll
-            for (int kk = 0; kk < 4; kk++) {
-#pragma unroll
-                for (int e = 0; e < E; e++) {
-                    const int i = threadIdx.x + e * TC_WARPS * 32;
-                    v[kk][e] = k0 + kk < (int)gridDim.y && i < PER ? __ldcg(all + (long long)(k0 + kk) * PER + i) : 0.f;
-                }
-            }
-#pragma unroll
-            for (int kk = 0; kk < 4; kk++) {
-#pragma unroll
-                for (int e = 0; e < E; e++) acc[e] += v[kk][e];
-            }
-        }
+        sk_sum_slices<TC_WARPS * 32>(ws, PER, acc);
 #pragma unroll
         for (int e = 0; e < E; e++) {
             const int i = threadIdx.x + e * TC_WARPS * 32;
@@ -780,7 +794,6 @@ extern "C" __global__ void __launch_bounds__(128) gemv_bf16_wg32(const __nv_bflo
         __nv_bfloat16* __restrict__ y, int N, int K, int B, int slice, float* __restrict__ ws, int* __restrict__ counters) {
 #if LLMWB_WGMMA
     extern __shared__ __align__(16) unsigned char wg_raw[];
-    __shared__ int isLast;
     unsigned char* sm = align_1024_shared(wg_raw);
     const int tid = threadIdx.x;
     const int n0 = blockIdx.x * 64;
@@ -852,30 +865,9 @@ extern "C" __global__ void __launch_bounds__(128) gemv_bf16_wg32(const __nv_bflo
         const int c = (i >> 2) * 8 + 2 * t + (i & 1);
         mine[r * 32 + c] = acc[i];
     }
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) isLast = atomicAdd(counters + blockIdx.x, 1) == static_cast<int>(gridDim.y) - 1;
-    __syncthreads();
-    if (!isLast) return;
-    __threadfence();
-    // 16 values a thread, 4 slices' loads in flight at a time, summed in slice order
-    const float* all = ws + static_cast<long long>(blockIdx.x) * gridDim.y * PER;
+    if (!sk_last_of_group(counters)) return;
     float sum[16];
-#pragma unroll
-    for (int e = 0; e < 16; e++) sum[e] = 0.f;
-    for (int k0 = 0; k0 < static_cast<int>(gridDim.y); k0 += 4) {
-        float v[4][16];
-#pragma unroll
-        for (int kk = 0; kk < 4; kk++) {
-#pragma unroll
-            for (int e = 0; e < 16; e++) v[kk][e] = k0 + kk < static_cast<int>(gridDim.y) ? __ldcg(all + static_cast<long long>(k0 + kk) * PER + tid + e * 128) : 0.f;
-        }
-#pragma unroll
-        for (int kk = 0; kk < 4; kk++) {
-#pragma unroll
-            for (int e = 0; e < 16; e++) sum[e] += v[kk][e];
-        }
-    }
+    sk_sum_slices<128>(ws, PER, sum);
 #pragma unroll
     for (int e = 0; e < 16; e++) {
         const int i = tid + e * 128;

@@ -669,7 +669,12 @@ public final class CudaModelRunner implements ModelRunner {
         if (hi - lo + 1 <= 2 * last.length) {
             short[] span = gpu.downloadShorts(logits, (long) lo * vocabPadded, (hi - lo + 1) * vocabPadded);
             for (int s = 0; s < last.length; s++) {
-                out[s] = Half.bf16ToFloat(java.util.Arrays.copyOfRange(span, (last[s] - lo) * vocabPadded, (last[s] - lo) * vocabPadded + vocab));
+                float[] row = new float[vocab];
+                int at = (last[s] - lo) * vocabPadded;
+                for (int j = 0; j < vocab; j++) {
+                    row[j] = Half.bf16ToFloat(span[at + j]);
+                }
+                out[s] = row;
             }
             return out;
         }

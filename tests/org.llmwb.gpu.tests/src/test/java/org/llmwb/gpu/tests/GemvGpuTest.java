@@ -151,12 +151,11 @@ class GemvGpuTest extends GpuTestBase {
     @ParameterizedTest(name = "B{0} N{1} K{2}")
     @CsvSource({"17, 33, 16", "20, 130, 1040", "32, 2048, 2048", "32, 2048, 8192", "25, 3072, 2048", "32, 16384, 2048"})
     void wgmmaRowsMatchTheReference(int batch, int n, int k) {
-        System.setProperty("llmwb.gemv.wgMinWeights", "0"); // every shape here through the wgmma kernel, small ones included
         Random r = new Random(n * 31L + k + batch);
         float[] w = Half.roundBf16(gaussian(r, n * k, 0.05));
         float[] x = Half.roundBf16(gaussian(r, batch * k, 1));
         float[] ref = GemvRef.compute((i, j) -> w[i * k + j], x, batch, n, k);
-        Gemv gemv = new Gemv(gpu);
+        Gemv gemv = new Gemv(gpu).wgMinWeights(0); // every shape here through the wgmma kernel, small ones included
         try (DeviceBuffer dw = gpu.upload("w", Half.toBf16(w)); DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer dy = gpu.alloc("y", 2L * batch * n)) {
             gemv.bf16(dw, dx, dy, batch, n, k);
             short[] first = gpu.downloadShorts(dy, batch * n);
@@ -169,8 +168,6 @@ class GemvGpuTest extends GpuTestBase {
             assertArrayEquals(java.util.Arrays.copyOf(first, 17 * n), gpu.downloadShorts(dy, 17 * n), "rows 0-16 alone must give the same bits");
             gemv.splitK(false).bf16(dw, dx, dy, batch, n, k);
             check("v2 B" + batch, Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref);
-        } finally {
-            System.clearProperty("llmwb.gemv.wgMinWeights");
         }
     }
 

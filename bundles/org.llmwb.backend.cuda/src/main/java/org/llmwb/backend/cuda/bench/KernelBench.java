@@ -233,8 +233,7 @@ public final class KernelBench {
                         for (int perSm : new int[] {0, 1, 2, 4}) {
                             boolean sk = perSm > 0;
                             if (sk) {
-                                System.setProperty("llmwb.gemv.skCtas", Integer.toString(perSm * gpu.device().multiprocessors()));
-                                System.setProperty("llmwb.gemv.wgCtas", Integer.toString(perSm * gpu.device().multiprocessors()));
+                                g.ctaTargets(perSm * gpu.device().multiprocessors(), perSm * gpu.device().multiprocessors());
                             }
                             g.splitK(sk).bf16(rw.w[0], dx, dy, batch, n, k);
                             double err = Compare.of(Half.bf16ToFloat(gpu.downloadShorts(dy, batch * n)), ref).maxRel();
@@ -243,8 +242,6 @@ public final class KernelBench {
                             record("decode-gemv", sk ? v3 + perSm + "/SM" : "v2 tensor-core", shape, ms, Gemv.flops(batch, n, k),
                                     Gemv.bytes(Gemv.Format.BF16, batch, n, k, false), "copy", err, "linear_n" + n + "_k" + k + "_b" + batch);
                         }
-                        System.clearProperty("llmwb.gemv.skCtas");
-                        System.clearProperty("llmwb.gemv.wgCtas");
                     }
                 }
             }

@@ -18,6 +18,9 @@ public final class Gemv {
     private final DeviceBuffer skCounters;
     private final java.util.Set<String> optedIn = new java.util.HashSet<>();
     private boolean splitK = !"false".equals(System.getProperty("llmwb.gemv.splitK"));
+    private int skCtas;
+    private int wgCtas;
+    private long wgMinWeights = Long.getLong("llmwb.gemv.wgMinWeights", WG32_MIN_WEIGHTS);
 
     public enum Format { BF16, W8A16, W4A16 }
 
@@ -26,6 +29,26 @@ public final class Gemv {
         // the split-K kernels' workspace and per-row-group counters: one per context, fixed size (graphs bake the address in)
         this.skWork = gpu.scratch("gemv.sk.workspace", 4L * SK_MAX_SPLIT_CTAS * (SK_ROWS * 32 + 32));
         this.skCounters = gpu.scratch("gemv.sk.counters", 4L * SK_MAX_SPLIT_CTAS);
+        int sms = Math.max(1, gpu.device().multiprocessors());
+        this.skCtas = Integer.getInteger("llmwb.gemv.skCtas", 2 * sms);
+        this.wgCtas = Integer.getInteger("llmwb.gemv.wgCtas", sms);
+    }
+
+    /**
+     * CTAs the split-K plans aim at: {@code sk} for gemv_bf16_sk* (default two per SM, system property
+     * {@code llmwb.gemv.skCtas}), {@code wg} for gemv_bf16_wg32 (default one per SM, {@code llmwb.gemv.wgCtas}).
+     * KernelBench sweeps them.
+     */
+    public Gemv ctaTargets(int sk, int wg) {
+        this.skCtas = sk;
+        this.wgCtas = wg;
+        return this;
+    }
+
+    /** Smallest weight (N·K elements) the wgmma GEMV takes (default {@link #WG32_MIN_WEIGHTS}; tests use 0). */
+    public Gemv wgMinWeights(long elements) {
+        this.wgMinWeights = elements;
+        return this;
     }
 
     /**
@@ -49,11 +72,6 @@ public final class Gemv {
     static final int SK_MAX_SLICE = 32;
     /** Most CTAs of one split launch (the workspace holds one 64 × 32 block of partial sums per CTA). */
     static final int SK_MAX_SPLIT_CTAS = 1024;
-    /** CTAs a split-K launch aims at; default two per SM (system property {@code llmwb.gemv.skCtas}). */
-    private int skTarget() {
-        return Integer.getInteger("llmwb.gemv.skCtas", 2 * Math.max(1, gpu.device().multiprocessors()));
-    }
-
     /**
      * How the split-K kernel covers y[·, N] = x · Wᵀ: {@code groups} CTAs of 64 W rows (32 output columns for
      * SwiGLU) along N, each K split into {@code split} slices of {@code slice} 32-wide chunks. Depends on N, K and
@@ -102,8 +120,9 @@ public final class Gemv {
      * (results/h100/run19-splitk-gemv/wg32): the 1B model's gate/up (16384 × 2048) 28 µs against v2's 45 and down
      * (2048 × 8192) 24 against 31, but Q/K/V (3072 × 2048) 24 against 17 and the output projection 21 against 16 —
      * at 8-12 MB the kernel's fixed costs (the pipeline's fill, the slices' reduction) outweigh its bandwidth. Its
-     * plan aims at one CTA per SM ({@code llmwb.gemv.wgCtas}): at two, gate/up split in 2 and took 44 µs (512 CTAs
-     * for 396 slots: a second, mostly empty wave). System property {@code llmwb.gemv.wgMinWeights} moves the threshold.
+     * plan aims at one CTA per SM ({@link #ctaTargets}): at two, gate/up split in 2 and took 44 µs (512 CTAs for 396
+     * slots: a second, mostly empty wave). System property {@code llmwb.gemv.wgMinWeights} or {@link #wgMinWeights}
+     * moves the threshold.
      */
     static final long WG32_MIN_WEIGHTS = 1L << 24;
 
@@ -112,10 +131,10 @@ public final class Gemv {
 
     /** Runs the wgmma GEMV when it applies (v3, 9 to 32 rows, a large weight, sm_90); false when the caller should run v2. */
     private boolean wgmmaLaunch(DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int batch, int n, int k) {
-        if (!splitK || batch <= 8 || batch > 32 || k % 8 != 0 || (long) n * k < Long.getLong("llmwb.gemv.wgMinWeights", WG32_MIN_WEIGHTS) || !gpu.device().hasWgmma()) {
+        if (!splitK || batch <= 8 || batch > 32 || k % 8 != 0 || (long) n * k < wgMinWeights || !gpu.device().hasWgmma()) {
             return false;
         }
-        SkPlan plan = wgPlan(n, k, Integer.getInteger("llmwb.gemv.wgCtas", gpu.device().multiprocessors()));
+        SkPlan plan = wgPlan(n, k, wgCtas);
         jcuda.driver.CUfunction f = gpu.function(MODULE, "gemv_bf16_wg32");
         if (optedIn.add("gemv_bf16_wg32")) {
             gpu.allowDynamicShared(f, WG32_SHARED);
@@ -131,7 +150,7 @@ public final class Gemv {
         if (!splitK || batch > 32) {
             return false;
         }
-        SkPlan plan = skPlan(n, k, epi == Epilogue.SILU, skTarget());
+        SkPlan plan = skPlan(n, k, epi == Epilogue.SILU, skCtas);
         if (plan == null) {
             return false;
         }

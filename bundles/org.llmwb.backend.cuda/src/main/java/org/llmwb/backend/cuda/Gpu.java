@@ -139,11 +139,11 @@ public final class Gpu implements AutoCloseable {
         return true;
     }
 
-    /** A device array of the buffers' addresses (kernels that walk many buffers, e.g. every layer's KV cache). */
+    /** A device array of the buffers' addresses (kernels that walk many buffers, e.g. every layer's KV cache); null gives 0. */
     public DeviceBuffer uploadPointers(String what, DeviceBuffer... buffers) {
         jcuda.driver.CUdeviceptr[] ptrs = new jcuda.driver.CUdeviceptr[buffers.length];
         for (int i = 0; i < ptrs.length; i++) {
-            ptrs[i] = buffers[i].ptr();
+            ptrs[i] = buffers[i] == null ? new jcuda.driver.CUdeviceptr() : buffers[i].ptr(); // null: a zero address
         }
         DeviceBuffer b = alloc(what, 8L * ptrs.length);
         cuMemcpyHtoD(b.ptr(), Pointer.to(ptrs), 8L * ptrs.length);
@@ -380,6 +380,32 @@ public final class Gpu implements AutoCloseable {
         } catch (jcuda.CudaException e) {
             throw new CudaException("launch failed (grid " + gx + "×" + gy + "×" + gz + ", block " + block + "): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Launches {@code f} cooperatively (every CTA resident at once, so the kernel may synchronise the whole grid);
+     * fails when the grid does not fit on the device at once.
+     */
+    public void launchCooperative(CUfunction f, int gx, int block, int sharedBytes, Pointer... args) {
+        try {
+            jcuda.driver.JCudaDriver.cuLaunchCooperativeKernel(f, gx, 1, 1, block, 1, 1, sharedBytes, stream, Pointer.to(args));
+        } catch (jcuda.CudaException e) {
+            throw new CudaException("cooperative launch failed (grid " + gx + ", block " + block + ", " + sharedBytes + " bytes of shared memory): " + e.getMessage(), e);
+        }
+    }
+
+    /** How many CTAs of {@code f} fit on one SM at once with this block size and dynamic shared memory. */
+    public int residentBlocks(CUfunction f, int block, int sharedBytes) {
+        int[] n = new int[1];
+        jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, block, sharedBytes);
+        return n[0];
+    }
+
+    /** A device attribute ({@code CUdevice_attribute}), e.g. the shared memory a block may opt in to. */
+    public int attribute(int cuDeviceAttribute) {
+        int[] v = new int[1];
+        jcuda.driver.JCudaDriver.cuDeviceGetAttribute(v, cuDeviceAttribute, dev);
+        return v[0];
     }
 
     /** Lets {@code f} take more than 48 KB of dynamic shared memory (Hopper: up to 227 KB per block). */

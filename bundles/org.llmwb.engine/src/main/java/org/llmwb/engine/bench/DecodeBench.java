@@ -60,13 +60,22 @@ public final class DecodeBench {
             int blocks = 1024;
             int bs = 16;
             // launched kernels once for scale, then graphs: the separate kernels, the fused layers on the v2
-            // tensor-core GEMV, and the fused layers on the split-K GEMV v3 (the default), measured in the same run
-            boolean[][] configs = {{false, true, true}, {true, false, true}, {true, true, false}, {true, true, true}}; // {graphs, fused layers, split-K GEMV}
+            // tensor-core GEMV, the fused layers on the split-K GEMV v3, and last the default, where a single
+            // sequence's step is the persistent kernel (other batches as the config before), measured in the same run
+            boolean[][] configs = {{false, true, true, false}, {true, false, true, false}, {true, true, false, false}, {true, true, true, false},
+                    {true, true, true, true}}; // {graphs, fused layers, split-K GEMV, persistent batch-1 kernel}
             try (CudaModelRunner runner = new CudaModelRunner(gpu, ck, blocks, bs)) {
                 for (boolean[] c : configs) {
                     boolean graphs = c[0];
-                    runner.useGraphs(graphs).useFusedDecode(c[1]).useSplitKGemv(c[2]);
+                    runner.useGraphs(graphs).useFusedDecode(c[1]).useSplitKGemv(c[2]).usePersistentDecode(c[3]);
                     for (int batch : batches) {
+                        boolean persistent = runner.runsPersistent(batch);
+                        if (c[3] && !persistent) {
+                            if (batch == 1) {
+                                System.out.println("persistent decode kernel not used: " + runner.persistentUnsupported());
+                            }
+                            continue; // the same configuration as the one before
+                        }
                         boolean fused = runner.runsFused(CudaModelRunner.bucketOf(batch));
                         double[] t = QuantBench.decodeStepTimes(runner, blocks, bs, batch, steps);
                         double med = t[t.length / 2];
@@ -78,6 +87,7 @@ public final class DecodeBench {
                         r.put("graphs", graphs);
                         r.put("fusedDecodeLayers", fused);
                         r.put("splitKGemv", c[2]);
+                        r.put("persistentKernel", persistent);
                         r.put("decodeSteps", t.length);
                         r.put("stepMsMedian", med * 1e3);
                         r.put("stepMsP90", t[(int) (t.length * 0.9)] * 1e3);
@@ -86,17 +96,43 @@ public final class DecodeBench {
                         r.put("decodeWeightBytes", runner.decodeWeightBytes());
                         r.put("measuredCopyBandwidth", roofs.copyBandwidth());
                         r.put("weightRooflineFraction", frac);
-                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s split-K %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
-                                batch, graphs, fused, c[2], med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
+                        System.out.printf(Locale.ROOT, "batch %d graphs %-5s fused %-5s split-K %-5s persistent %-5s: step %.3f ms median (p90 %.3f), %.1f tok/s per sequence, %.1f%% of the weight-bandwidth roofline%n",
+                                batch, graphs, fused, c[2], persistent, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                         if (graphs) {
-                            float[] g = runner.timeGraphReplay(batch, 5, 50);
+                            // the GPU time of the step alone: the graph, or the persistent kernel (one launch, no graph)
+                            float[] g = persistent ? runner.timePersistent(5, 50) : runner.timeGraphReplay(batch, 5, 50);
                             double gpuMs = g[g.length / 2];
+                            r.put("gpuTimeOf", persistent ? "persistent kernel" : "graph replay");
                             r.put("graphReplayMsMedian", gpuMs);
                             r.put("hostMsPerStep", med * 1e3 - gpuMs);
                             r.put("graphReplayRooflineFraction", runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth());
                             // printed under the step line it belongs to
-                            System.out.printf(Locale.ROOT, "  graph replay alone %.3f ms (%.1f%% of the weight roofline); host work %.3f ms per step%n", gpuMs,
+                            System.out.printf(Locale.ROOT, "  %s alone %.3f ms (%.1f%% of the weight roofline); host work %.3f ms per step%n", persistent ? "persistent kernel" : "graph replay", gpuMs,
                                     100 * runner.decodeWeightBytes() / (gpuMs / 1e3) / roofs.copyBandwidth(), med * 1e3 - gpuMs);
+                        }
+                        if (persistent) {
+                            // the L2 prefetcher's distance, swept on the same inputs (kernel alone)
+                            Map<String, Object> sweep = new LinkedHashMap<>();
+                            for (int pf : new int[] {0, 12, 24, 48, 96}) {
+                                runner.persistentPrefetch(pf);
+                                float[] k = runner.timePersistent(5, 50);
+                                sweep.put(Integer.toString(pf), k[k.length / 2]);
+                                System.out.printf(Locale.ROOT, "    L2 prefetch %3d pieces ahead: kernel %.3f ms%n", pf, k[k.length / 2]);
+                            }
+                            runner.persistentPrefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 24));
+                            r.put("persistentKernelMsByPrefetchPieces", sweep);
+                            // where the CTAs' time goes (clock64 cycles at the SM clock, mean and max over CTAs)
+                            long[][] prof = runner.profilePersistent();
+                            double khz = gpu.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE);
+                            Map<String, Object> pr = new LinkedHashMap<>();
+                            for (int i = 0; i < org.llmwb.backend.cuda.ops.PersistentDecode.PROFILE_NAMES.length; i++) {
+                                final int k = i;
+                                double mean = Arrays.stream(prof).mapToLong(p -> p[k]).average().orElse(0) / khz * 1e3;
+                                double max = Arrays.stream(prof).mapToLong(p -> p[k]).max().orElse(0) / khz * 1e3;
+                                pr.put(org.llmwb.backend.cuda.ops.PersistentDecode.PROFILE_NAMES[i], Map.of("meanUs", mean, "maxUs", max));
+                                System.out.printf(Locale.ROOT, "    %-30s mean %8.1f µs  max %8.1f µs%n", org.llmwb.backend.cuda.ops.PersistentDecode.PROFILE_NAMES[i], mean, max);
+                            }
+                            r.put("persistentProfileAtMaxClock", pr);
                         }
                         records.add(r);
                     }

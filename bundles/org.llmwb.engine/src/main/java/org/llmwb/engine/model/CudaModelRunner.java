@@ -448,6 +448,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     private DeviceBuffer grow(DeviceBuffer old, String what, long bytes) {
         dropGraphs(); // captured graphs hold the old addresses
+        dropPersistent(); // so does the persistent kernel's parameter block
         if (old != null) {
             old.close();
         }
@@ -588,9 +589,11 @@ public final class CudaModelRunner implements ModelRunner {
             maxBlocks = Math.max(maxBlocks, s.blockTable().length);
             rowsDecode &= s.logits() == s.tokens().length;
         }
-        boolean graph = graphsOn && rowsDecode;
+        boolean persistentStep = rowsDecode && t == 1 && layerCount == cfg.numLayers() && runsPersistent(1);
+        boolean graph = graphsOn && rowsDecode && !persistentStep; // the persistent kernel is one launch already
         int rows = graph ? bucket(t) : t; // a graph serves a whole bucket: the padding rows are dummy queries
-        int stride = graph ? blocks : maxBlocks; // a graph bakes the table stride in: the pool size fits every table
+        // a graph bakes the table stride in: the pool size fits every table (the persistent kernel's parameters too)
+        int stride = graph || persistentStep ? blocks : maxBlocks;
         ensure(rows, rows, stride);
         int[] tok = new int[rows];
         int[] pos = new int[rows];
@@ -637,7 +640,12 @@ public final class CudaModelRunner implements ModelRunner {
             gpu.writePitched(tables, stride, DecodeAttention.flatTables(rowTbl, rows, maxBlocks), maxBlocks, rows);
             gpu.write(lens, ctx);
         }
-        if (graph) {
+        if (persistentStep) {
+            if (tok[0] < 0 || tok[0] >= vocab) { // the kernel reads the embedding row unchecked
+                throw new IllegalArgumentException("token id " + tok[0] + " is outside the vocabulary of " + vocab);
+            }
+            persistentKernel().launch();
+        } else if (graph) {
             int key = graphKey(rows, layerCount);
             Gpu.Graph g = graphs.get(key);
             if (g != null) {
@@ -727,6 +735,85 @@ public final class CudaModelRunner implements ModelRunner {
         return this;
     }
 
+    /**
+     * Runs single-sequence decode steps as one persistent kernel ({@code decode_persistent_bf16}: the whole forward in
+     * one cooperative launch, the weights streamed through shared memory without stopping at layer boundaries) where
+     * the GPU and model allow it ({@link #persistentUnsupported}); off runs the fused layers from a CUDA graph (the A/B
+     * of {@code DecodeBench}). Default on; system property {@code llmwb.decode.persistent}.
+     */
+    public CudaModelRunner usePersistentDecode(boolean on) {
+        persistentOn = on;
+        return this;
+    }
+
+    private boolean persistentOn = !"false".equals(System.getProperty("llmwb.decode.persistent"));
+    private org.llmwb.backend.cuda.ops.PersistentDecode persistent;
+    private String persistentWhyNot;
+
+    private org.llmwb.backend.cuda.ops.PersistentDecode.Shape persistentShape() {
+        return new org.llmwb.backend.cuda.ops.PersistentDecode.Shape(cfg.numLayers(), h, hq, hkv, d, inter, vocabPadded, eps, blockSize);
+    }
+
+    /** Why single-sequence steps cannot run the persistent kernel here (device, shapes, quantization), or null when they can. */
+    public String persistentUnsupported() {
+        if (quant.weights() != org.llmwb.engine.quant.Quantization.Weights.NONE) {
+            return "quantized weights (" + quant.label() + ") run the GEMV kernels";
+        }
+        if (persistentWhyNot == null) {
+            String why = org.llmwb.backend.cuda.ops.PersistentDecode.unsupported(gpu.device(), persistentShape());
+            persistentWhyNot = why == null ? "" : why;
+        }
+        return persistentWhyNot.isEmpty() ? null : persistentWhyNot;
+    }
+
+    /** Whether a decode step of {@code t} single-token rows runs the persistent kernel. */
+    public boolean runsPersistent(int t) {
+        return persistentOn && t == 1 && persistentUnsupported() == null;
+    }
+
+    private org.llmwb.backend.cuda.ops.PersistentDecode persistentKernel() {
+        if (persistent == null) {
+            DeviceBuffer[][] per = new DeviceBuffer[cfg.numLayers()][];
+            for (int l = 0; l < per.length; l++) {
+                per[l] = new DeviceBuffer[] {wqkv[l].w(), wo[l].w(), wGateUp[l].w(), wDown[l].w(), attnNorm[l], mlpNorm[l], kCache[l], vCache[l]};
+            }
+            persistent = new org.llmwb.backend.cuda.ops.PersistentDecode(gpu, persistentShape(), new org.llmwb.backend.cuda.ops.PersistentDecode.Tensors(per,
+                    embed, lmHead, finalNorm, x, qkv, attn, act, logits, ids, positions, slots, tables, lens, invFreq));
+        }
+        return persistent;
+    }
+
+    private void dropPersistent() {
+        if (persistent != null) {
+            persistent.close();
+            persistent = null;
+        }
+    }
+
+    /**
+     * GPU time of the persistent kernel alone (CUDA events; the inputs of the last single-sequence step, whose KV write
+     * repeats into the same slot), as {@link #timeGraphReplay} times a graph.
+     */
+    public float[] timePersistent(int warmup, int runs) {
+        if (persistent == null) {
+            throw new IllegalStateException("no single-sequence step has run on the persistent kernel");
+        }
+        return gpu.time(warmup, runs, i -> persistent.launch());
+    }
+
+    /** The persistent kernel's L2 prefetch distance in 8 KB pieces (0: off), for the benchmark's sweep. */
+    public void persistentPrefetch(int pieces) {
+        persistentKernel().prefetch(pieces);
+    }
+
+    /** Per CTA, the persistent kernel's cycle counters for one more launch of the last single-sequence step ({@code PersistentDecode.profile}). */
+    public long[][] profilePersistent() {
+        if (persistent == null) {
+            throw new IllegalStateException("no single-sequence step has run on the persistent kernel");
+        }
+        return persistent.profile();
+    }
+
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */
     private void forward(int t, int[] tok, PrefillAttention attention, int stride, int maxCtx, int layerCount) {
         int qw = hq * d;
@@ -775,6 +862,7 @@ public final class CudaModelRunner implements ModelRunner {
             Gpu.freeHost(pinned);
         }
         dropGraphs();
+        dropPersistent();
         prefill.close();
         for (DeviceBuffer bf : new DeviceBuffer[] {x, xn, qkv, q, attn, y, gateUp, act, logits, ids, positions, slots, tables, lens}) {
             if (bf != null) {

@@ -113,13 +113,20 @@ public final class DecodeBench {
                         if (persistent) {
                             // the L2 prefetcher's distance, swept on the same inputs (kernel alone)
                             Map<String, Object> sweep = new LinkedHashMap<>();
-                            for (int pf : new int[] {0, 12, 24, 48, 96}) {
+                            for (int pf : new int[] {0, 8, 12, 16}) {
                                 runner.persistentPrefetch(pf);
                                 float[] k = runner.timePersistent(5, 50);
                                 sweep.put(Integer.toString(pf), k[k.length / 2]);
                                 System.out.printf(Locale.ROOT, "    L2 prefetch %3d pieces ahead: kernel %.3f ms%n", pf, k[k.length / 2]);
                             }
-                            runner.persistentPrefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 24));
+                            runner.persistentPrefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 12));
+                            for (boolean relaxed : new boolean[] {true, false}) {
+                                runner.persistentRelaxedPoll(relaxed);
+                                float[] k = runner.timePersistent(5, 50);
+                                r.put(relaxed ? "persistentKernelMsRelaxedPoll" : "persistentKernelMsAcquirePoll", k[k.length / 2]);
+                                System.out.printf(Locale.ROOT, "    barrier polling %s: kernel %.3f ms%n", relaxed ? "relaxed + fence" : "acquire loads", k[k.length / 2]);
+                            }
+                            runner.persistentRelaxedPoll(Integer.getInteger("llmwb.decode.relaxedPoll", 0) == 1);
                             r.put("persistentKernelMsByPrefetchPieces", sweep);
                             // where the CTAs' time goes (clock64 cycles at the SM clock, mean and max over CTAs)
                             long[][] prof = runner.profilePersistent();

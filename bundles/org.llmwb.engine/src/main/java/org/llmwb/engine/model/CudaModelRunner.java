@@ -806,6 +806,11 @@ public final class CudaModelRunner implements ModelRunner {
         persistentKernel().prefetch(pieces);
     }
 
+    /** The persistent kernel's grid-barrier polling (relaxed loads and a fence, or acquire loads), for the benchmark's A/B. */
+    public void persistentRelaxedPoll(boolean on) {
+        persistentKernel().relaxedPoll(on);
+    }
+
     /** Per CTA, the persistent kernel's cycle counters for one more launch of the last single-sequence step ({@code PersistentDecode.profile}). */
     public long[][] profilePersistent() {
         if (persistent == null) {

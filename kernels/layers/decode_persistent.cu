@@ -10,23 +10,35 @@
 // (even from a CUDA graph) HBM idles at every kernel boundary (the last CTAs of one kernel drain, the next one's
 // first loads start), and while RoPE and attention run (a few CTAs, latency-bound): on an H100 that idle time was
 // a third of the step (results/h100/run17-decode-fusion). Here the weights never wait for activations:
-// - Each CTA owns fixed row slices of every matrix (rows split evenly, the CTAs that take the extra row rotating
-//   from matrix to matrix). A producer thread walks the CTA's slices of the whole step — Q/K/V, O, gate/up, down
-//   of layer 0, then of layer 1, ..., then the LM head — copying 16 KB pieces into a ring of shared-memory stages
-//   with 1-D bulk copies (cp.async.bulk, completion counted on an mbarrier per stage; evict-first in L2), as far
-//   ahead as the ring allows. It does not depend on any activation, so it keeps streaming through grid barriers
-//   and attention: the ring (about 10 stages, 160 KB per SM, ~20 MB over the GPU) absorbs those waits.
-// - Fifteen consumer warps wait for a stage, take the dot products of its rows with the phase's input (held in FP32
-//   shared memory), release the stage, and at the end of a phase apply the epilogue (store, residual add, SwiGLU)
-//   for the CTA's rows. Partial sums are kept per warp and summed in warp order: results are deterministic.
+// - Each CTA owns fixed row slices of every matrix (rows split evenly; for Q/K/V, gate/up and the LM head the CTAs
+//   that take an extra row rotate from matrix to matrix, for O and down they do not, so a CTA always owns the same
+//   rows of the residual stream). A producer thread walks the CTA's slices of the whole step — Q/K/V, O, gate/up,
+//   down of layer 0, then of layer 1, ..., then the LM head — copying 8 KB pieces into a ring of shared-memory
+//   stages with 1-D bulk copies (cp.async.bulk, completion counted on an mbarrier per stage; evict-first in L2), as
+//   far ahead as the ring allows (about 23 stages, 184 KB per SM). A second thread of the producer warp prefetches
+//   the pieces after those into L2 (cp.async.bulk.prefetch), a set distance ahead of the producer. Neither depends
+//   on any activation, so HBM keeps streaming while the consumers wait at grid barriers or run attention.
+// - Fifteen consumer warps (with the producer warp, 4 warps per scheduler and up to 128 registers) take the pieces
+//   in turn, piece i to warp i % 15, so several stages are worked on at once; a warp streams its piece with four
+//   16-byte loads per lane in flight against the phase's input (BF16 in shared memory: one conflict-free load per
+//   chunk), sums each row across lanes once, and releases the stage. At the end of a phase one pass sums the
+//   warps' partials per row in warp order (results are deterministic) and applies the epilogue (store, residual
+//   add, SwiGLU) for the CTA's rows.
 // - Phases meet at grid barriers (cooperative launch: every CTA is resident). After a barrier, activations
 //   written by other CTAs are read through L2 (ld.global.cg): L1 is not coherent.
-// - Attention: (query head, context partition) items over the CTAs. An item applies RoPE to its query and to its
-//   KV head's new key itself (the first item of a KV group also writes K and V into the paged cache), attends
-//   over its partition of the cached tokens — the new token from shared memory, never read back from the cache —
-//   with an online softmax in base 2, and for several partitions the last item of a head (atomic counter) merges
-//   them. The rounding points match the separate kernels: Q/K/V, the rotated q and k, the attention output, the
-//   residual stream and the SwiGLU activation are BF16.
+// - Attention: (query head, context partition of up to 256 tokens) items over the CTAs. An item issues its first
+//   cached K/V loads, applies RoPE to its query and to its KV head's new key itself (the first item of a KV group
+//   also writes K and V into the paged cache), attends over its partition — the new token from shared memory,
+//   never read back from the cache; the next pass's loads in flight while a pass is scored — with an online
+//   softmax in base 2, and for several partitions the last item of a head (atomic counter) merges them. The
+//   rounding points match the separate kernels: Q/K/V, the normed inputs, the rotated q and k, the attention
+//   output, the residual stream and the SwiGLU activation are BF16.
+// Where the time goes (H100, Llama-3.2-1B shape, results/h100/run20-persistent-decode): the kernel takes 0.957 ms
+// against 1.048 for the fused layers from a graph; per CTA about 264 µs of it is spent in 81 grid barriers (about
+// 3.3 µs each: under a saturated memory system every release and poll is a slow round trip), 80 in epilogues, 66
+// reading phase inputs, and attention (up to 107 µs on the CTAs that run it) — stalls clustered around attention
+// (Q/K/V barrier, attention, its barrier, O's barrier) last longer than the ring and the L2 prefetch cover, and HBM
+// idles then. The profile counters (Params.profile) measure this per CTA.
 // Requirements (checked by the launcher): hidden, query width (heads × head dim) and intermediate sizes multiples
 // of 256; head dim 64 or 128; query heads a multiple of KV heads; one sequence.
 #include <cuda_bf16.h>
@@ -213,7 +225,7 @@ __device__ __forceinline__ Phase phaseOf(const Params& p, int layer, int ph) {
     return f;
 }
 
-// The pieces of a segment, in order: whole rows while a row fits in a stage (K ≤ 8192), else 8192-wide slices of
+// The pieces of a segment, in order: whole rows while a row fits in a stage (K ≤ 4096), else 4096-wide slices of
 // one row. f(src, accRow, k0, kn, rows).
 template <typename F>
 __device__ __forceinline__ void forPieces(const Seg& s, F&& f) {

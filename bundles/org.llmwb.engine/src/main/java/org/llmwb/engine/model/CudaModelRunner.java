@@ -24,7 +24,8 @@ import org.llmwb.core.numeric.Half;
  * 32 tokens (decode: weight-bandwidth-bound) and the tensor-core GEMM above; with BF16 weights, up to 16 tokens,
  * those GEMVs also do the norms, residual adds and SwiGLU ({@link #useFusedDecode}). A step of decodes only uses the
  * paged decode-attention kernel; a step with any prompt tokens uses flash prefill attention over the whole
- * batch (a decode is a sequence of one new token there).
+ * batch (a decode is a sequence of one new token there). A single sequence's decode step runs as one persistent
+ * kernel on Hopper ({@link #usePersistentDecode}: {@code kernels/layers/decode_persistent.cu}).
  */
 public final class CudaModelRunner implements ModelRunner {
     private final Gpu gpu;

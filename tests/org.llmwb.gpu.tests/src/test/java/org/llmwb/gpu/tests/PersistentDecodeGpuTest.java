@@ -72,9 +72,10 @@ class PersistentDecodeGpuTest extends GpuTestBase {
             assertTrue(compared >= NEW / 2, name + ": the fused and persistent paths chose different tokens at step " + compared);
             // the fused kernels sum in another order: BF16 rounding of activations makes the paths drift apart slowly
             assertTrue(worst < 3e-2, name + ": persistent vs fused logits differ by " + worst + " of the largest logit");
-            // against the CPU reference (double accumulation, the weights as stored) at a few points of the decode
+            // against the CPU reference (double accumulation, the weights as stored) at the first and last decode
+            // step (token 0 comes from the prefill; the reference forward is the slow part of this test)
             double worstRef = 0;
-            for (int t : new int[] {0, 1, 17, NEW - 1}) {
+            for (int t : new int[] {1, NEW - 1}) {
                 int[] ctx = new int[PROMPT + t];
                 System.arraycopy(prompt, 0, ctx, 0, PROMPT);
                 System.arraycopy(persistent.tokens, 0, ctx, PROMPT, t);

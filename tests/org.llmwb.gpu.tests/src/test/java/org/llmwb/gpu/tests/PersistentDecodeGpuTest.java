@@ -25,34 +25,34 @@ import org.llmwb.engine.sched.Sequence;
 
 /**
  * The persistent batch-1 decode kernel ({@code decode_persistent_bf16}) against the fused-layer kernels from CUDA
- * graphs and against the CPU reference forward. One sequence decodes 40 tokens after a 150-token prompt (context
- * from 151 to 190 tokens over 16-token blocks: 3 context partitions per query head, merged by the last item),
- * on two shapes: head dim 64 with GQA group 2, and head dim 128 with group 4 and an intermediate size above 8192
- * (the down projection's rows are split over two 16 KB ring stages).
+ * graphs and against the CPU reference forward. One sequence decodes 40 tokens after its prompt, on two shapes:
+ * head dim 64 with GQA group 2 after a 600-token prompt (contexts of 601 to 640 tokens over 16-token blocks: 3
+ * context partitions of up to 256 tokens per query head, merged by the last item of each head), and head dim 128
+ * with group 4 and an intermediate size above 8192 after a 150-token prompt (one partition; the down projection's
+ * rows are split over three 8 KB ring stages).
  */
 class PersistentDecodeGpuTest extends GpuTestBase {
     @TempDir
     static Path dir;
 
-    private static final int PROMPT = 150;
     private static final int NEW = 40;
 
     @Test
     void headDim64MatchesTheFusedKernelsAndTheReference() throws Exception {
-        check("d64", new CheckpointGenerator.Shape(256, 768, 3, 4, 2, 64, 200, true, 4096, 500000));
+        check("d64", new CheckpointGenerator.Shape(256, 768, 3, 4, 2, 64, 200, true, 4096, 500000), 600);
     }
 
     @Test
     void headDim128WithLongRowsMatchesTheFusedKernelsAndTheReference() throws Exception {
-        check("d128", new CheckpointGenerator.Shape(512, 8448, 2, 4, 1, 128, 200, false, 4096, 10000));
+        check("d128", new CheckpointGenerator.Shape(512, 8448, 2, 4, 1, 128, 200, false, 4096, 10000), 150);
     }
 
-    private void check(String name, CheckpointGenerator.Shape shape) throws Exception {
+    private void check(String name, CheckpointGenerator.Shape shape, int promptLength) throws Exception {
         assumeTrue(gpu.device().hasWgmma(), "the persistent decode kernel needs compute capability 9.0");
         Path m = CheckpointGenerator.generate(dir.resolve(name), shape, 7, Safetensors.Dtype.BF16, 1);
         try (Checkpoint ck = Checkpoint.open(m)) {
             int vocab = (int) ck.config().vocabSize() - 2;
-            int[] prompt = new int[PROMPT];
+            int[] prompt = new int[promptLength];
             for (int i = 0; i < prompt.length; i++) {
                 prompt[i] = (i * 37 + 11) % vocab;
             }
@@ -76,9 +76,9 @@ class PersistentDecodeGpuTest extends GpuTestBase {
             // step (token 0 comes from the prefill; the reference forward is the slow part of this test)
             double worstRef = 0;
             for (int t : new int[] {1, NEW - 1}) {
-                int[] ctx = new int[PROMPT + t];
-                System.arraycopy(prompt, 0, ctx, 0, PROMPT);
-                System.arraycopy(persistent.tokens, 0, ctx, PROMPT, t);
+                int[] ctx = new int[promptLength + t];
+                System.arraycopy(prompt, 0, ctx, 0, promptLength);
+                System.arraycopy(persistent.tokens, 0, ctx, promptLength, t);
                 float[] ref = ReferenceForward.lastLogits(ck, ctx);
                 double e = relErr(ref, persistent.logits.get(t));
                 worstRef = Math.max(worstRef, e);

@@ -99,7 +99,7 @@ struct Params {
     float eps, scale;
     int stages, accRows, xsFloats, maxParts;
     int prefetch;  // pieces the L2 prefetcher runs ahead of the producer (0: none)
-    int relaxedPoll;  // grid barrier: poll with relaxed loads and fence once (1), or with acquire loads (0)
+    int reserved;
 };
 static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
 static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
@@ -243,7 +243,13 @@ __device__ __forceinline__ void forPieces(const Seg& s, F&& f) {
     }
 }
 
-// Every weight phase of the step in the order both roles walk them.
+// The pieces of every segment of a phase, in order.
+template <typename F>
+__device__ __forceinline__ void forPhasePieces(const Phase& f, F&& g) {
+    for (int s = 0; s < f.n; s++) forPieces(f.s[s], g);
+}
+
+// Every weight phase of the step in the order the producer, the prefetcher and the consumers walk them.
 template <typename F>
 __device__ __forceinline__ void forPhases(const Params& p, F&& f) {
     for (int l = 0; l < p.nLayers; l++) {
@@ -256,25 +262,18 @@ __device__ __forceinline__ void forPhases(const Params& p, F&& f) {
 // ever grows: every launch passes the same number of barriers, so barrier i of a launch completes when the counter
 // reaches base + (i + 1)·CTAs, where base — the count before the launch — is the counter rounded down to a multiple
 // of (barriers per launch)·CTAs (no CTA can have arrived more than once when another reads it at the start). One
-// release-add per CTA, then polling: with acquire loads (relaxedPoll 0), or relaxed loads and one acquire fence
-// after (1). Nothing to reset. (A flag per CTA polled by a whole warp measured slower: 426 against 293 µs of
-// barrier time per step on an H100.)
-__device__ __forceinline__ void gridSync(unsigned long long* bar, unsigned long long target, int relaxedPoll, int ct) {
+// release-add per CTA, then acquire loads until the count is reached; nothing to reset. (Measured slower on an
+// H100: a flag per CTA polled by a whole warp, 426 against 293 µs of barrier time per step; relaxed polling with
+// one fence after, 0.985 against 0.956 ms a step.)
+__device__ __forceinline__ void gridSync(unsigned long long* bar, unsigned long long target, int ct) {
     consumersSync();
     if (ct == 0) {
         // release: the CTA's writes before the bar.sync above are ordered before the arrival (no separate fence)
         asm volatile("red.release.gpu.global.add.u64 [%0], 1;" ::"l"(bar) : "memory");
         unsigned long long v;
-        if (relaxedPoll) {
-            do {
-                asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(bar) : "memory");
-            } while (v < target);
-            asm volatile("fence.acq_rel.gpu;" ::: "memory");
-        } else {
-            do {
-                asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(bar) : "memory");
-            } while (v < target);
-        }
+        do {
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(bar) : "memory");
+        } while (v < target);
     }
     consumersSync();
 }
@@ -589,40 +588,31 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             // by pulling the pieces after the ring's into L2, at most p.prefetch pieces ahead of the producer
             int j = 0;
             forPhases(p, [&](int layer, int ph) {
-                const Phase f = phaseOf(p, layer, ph);
-                for (int s = 0; s < f.n; s++) {
-                    forPieces(f.s[s], [&](const __nv_bfloat16* src, int, int, int kn, int rows) {
-                        if (j++ < p.stages) return;  // the producer loads these at once
-                        while (j > *reinterpret_cast<volatile int*>(&produced) + p.prefetch) __nanosleep(64);
-                        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(static_cast<uint32_t>(kn) * rows * 2) : "memory");
-                    });
-                }
+                forPhasePieces(phaseOf(p, layer, ph), [&](const __nv_bfloat16* src, int, int, int kn, int rows) {
+                    if (j++ < p.stages) return;  // the producer loads these at once
+                    while (j > *reinterpret_cast<volatile int*>(&produced) + p.prefetch) __nanosleep(64);
+                    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(static_cast<uint32_t>(kn) * rows * 2) : "memory");
+                });
             });
         }
         if (tid == CONSUMERS) {
             uint64_t policy;
             asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-            int st = 0;
-            int issued = 0;
+            int issued = 0;  // the ring slot and the parity to wait for follow from it, as on the consumer side
             long long waitEmpty = 0;
-            uint32_t parity = 1;  // a fresh barrier counts as having completed the phase before: the first waits pass
             forPhases(p, [&](int layer, int ph) {
-                const Phase f = phaseOf(p, layer, ph);
-                for (int s = 0; s < f.n; s++) {
-                    forPieces(f.s[s], [&](const __nv_bfloat16* src, int, int, int kn, int rows) {
-                        const long long t0 = clock64();
-                        mbarWait(&empty[st], parity);
-                        waitEmpty += clock64() - t0;
-                        const uint32_t bytes = static_cast<uint32_t>(kn) * rows * 2;
-                        mbarExpectTx(&full[st], bytes);
-                        bulkLoad(ring + static_cast<size_t>(st) * STAGE_ELEMS * 2, src, bytes, &full[st], policy);
-                        *reinterpret_cast<volatile int*>(&produced) = ++issued;
-                        if (++st == p.stages) {
-                            st = 0;
-                            parity ^= 1;
-                        }
-                    });
-                }
+                forPhasePieces(phaseOf(p, layer, ph), [&](const __nv_bfloat16* src, int, int, int kn, int rows) {
+                    const int st = issued % p.stages;
+                    // a fresh barrier counts as having completed the phase before, so the first round's waits pass
+                    const uint32_t parity = ((issued / p.stages) & 1) ^ 1;
+                    const long long t0 = clock64();
+                    mbarWait(&empty[st], parity);
+                    waitEmpty += clock64() - t0;
+                    const uint32_t bytes = static_cast<uint32_t>(kn) * rows * 2;
+                    mbarExpectTx(&full[st], bytes);
+                    bulkLoad(ring + static_cast<size_t>(st) * STAGE_ELEMS * 2, src, bytes, &full[st], policy);
+                    *reinterpret_cast<volatile int*>(&produced) = ++issued;
+                });
             });
             if (p.profile != nullptr) p.profile[blockIdx.x * 8 + PROF_WAIT_EMPTY] = waitEmpty;
         }
@@ -657,7 +647,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     auto sync = [&]() {
         target += gridDim.x;
         const long long t0 = clock64();
-        gridSync(p.barrier, target, p.relaxedPoll, ct);
+        gridSync(p.barrier, target, ct);
         since(PROF_BARRIER, t0);
     };
     sync();
@@ -682,42 +672,40 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         loadInput(p, layer, ph, xb, red, ct);
         since(PROF_INPUT, t1);
         const Phase f = phaseOf(p, layer, ph);
-        for (int s = 0; s < f.n; s++) {
-            forPieces(f.s[s], [&](const __nv_bfloat16*, int accRow, int k0, int kn, int rows) {
-                // piece i of the step goes to warp i % CWARPS: the warps work on different stages at once (a piece is
-                // 8 KB: one warp streams it with four 16-byte loads per lane in flight)
-                if (piece++ % CWARPS != warp) return;
-                const int st = (piece - 1) % p.stages;
-                const uint32_t parity = ((piece - 1) / p.stages) & 1;
-                const long long tw = clock64();
-                mbarWait(&full[st], parity);
-                const long long tc = clock64();
-                if (warp == 0) prof[PROF_WAIT_FULL] += tc - tw;
-                const uint4* w = reinterpret_cast<const uint4*>(ring + static_cast<size_t>(st) * STAGE_ELEMS * 2);
-                const uint4* xv = reinterpret_cast<const uint4*>(xb + k0);
-                const int cpr = kn / 8;  // 16-byte chunks per row: a multiple of 32
-                float* mine = part + warp * p.accRows + accRow;
-                for (int r = 0; r < rows; r++) {
-                    const uint4* wr = w + r * cpr;
-                    float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
-                    int c = lane;
-                    for (; c + 96 < cpr; c += 128) {
-                        const uint4 w0 = wr[c], w1 = wr[c + 32], w2 = wr[c + 64], w3 = wr[c + 96];
-                        const uint4 x0 = xv[c], x1 = xv[c + 32], x2 = xv[c + 64], x3 = xv[c + 96];
-                        a0 += dot8(w0, x0);
-                        a1 += dot8(w1, x1);
-                        a2 += dot8(w2, x2);
-                        a3 += dot8(w3, x3);
-                    }
-                    for (; c < cpr; c += 32) a0 += dot8(wr[c], xv[c]);
-                    const float sum = warpSum((a0 + a1) + (a2 + a3));
-                    if (lane == 0) mine[r] += sum;
+        forPhasePieces(f, [&](const __nv_bfloat16*, int accRow, int k0, int kn, int rows) {
+            // piece i of the step goes to warp i % CWARPS: the warps work on different stages at once (a piece is
+            // 8 KB: one warp streams it with four 16-byte loads per lane in flight)
+            if (piece++ % CWARPS != warp) return;
+            const int st = (piece - 1) % p.stages;
+            const uint32_t parity = ((piece - 1) / p.stages) & 1;
+            const long long tw = clock64();
+            mbarWait(&full[st], parity);
+            const long long tc = clock64();
+            if (warp == 0) prof[PROF_WAIT_FULL] += tc - tw;
+            const uint4* w = reinterpret_cast<const uint4*>(ring + static_cast<size_t>(st) * STAGE_ELEMS * 2);
+            const uint4* xv = reinterpret_cast<const uint4*>(xb + k0);
+            const int cpr = kn / 8;  // 16-byte chunks per row: a multiple of 32
+            float* mine = part + warp * p.accRows + accRow;
+            for (int r = 0; r < rows; r++) {
+                const uint4* wr = w + r * cpr;
+                float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+                int c = lane;
+                for (; c + 96 < cpr; c += 128) {
+                    const uint4 w0 = wr[c], w1 = wr[c + 32], w2 = wr[c + 64], w3 = wr[c + 96];
+                    const uint4 x0 = xv[c], x1 = xv[c + 32], x2 = xv[c + 64], x3 = xv[c + 96];
+                    a0 += dot8(w0, x0);
+                    a1 += dot8(w1, x1);
+                    a2 += dot8(w2, x2);
+                    a3 += dot8(w3, x3);
                 }
-                __syncwarp();
-                if (lane == 0) mbarArrive(&empty[st]);
-                if (warp == 0) prof[PROF_COMPUTE] += clock64() - tc;
-            });
-        }
+                for (; c < cpr; c += 32) a0 += dot8(wr[c], xv[c]);
+                const float sum = warpSum((a0 + a1) + (a2 + a3));
+                if (lane == 0) mine[r] += sum;
+            }
+            __syncwarp();
+            if (lane == 0) mbarArrive(&empty[st]);
+            if (warp == 0) prof[PROF_COMPUTE] += clock64() - tc;
+        });
         t1 = clock64();
         finishPhase(p, ph, f, part, xown, ct);
         since(PROF_EPILOGUE, t1);

@@ -100,7 +100,7 @@ public final class DecodeBench {
                                 batch, graphs, fused, c[2], persistent, med * 1e3, t[(int) (t.length * 0.9)] * 1e3, tokS, 100 * frac);
                         if (graphs) {
                             // the GPU time of the step alone: the graph, or the persistent kernel (one launch, no graph)
-                            float[] g = persistent ? runner.timePersistent(5, 50) : runner.timeGraphReplay(batch, 5, 50);
+                            float[] g = persistent ? gpu.time(5, 50, i -> runner.persistentDecode().launch()) : runner.timeGraphReplay(batch, 5, 50);
                             double gpuMs = g[g.length / 2];
                             r.put("gpuTimeOf", persistent ? "persistent kernel" : "graph replay");
                             r.put("graphReplayMsMedian", gpuMs);
@@ -114,22 +114,15 @@ public final class DecodeBench {
                             // the L2 prefetcher's distance, swept on the same inputs (kernel alone)
                             Map<String, Object> sweep = new LinkedHashMap<>();
                             for (int pf : new int[] {0, 8, 12, 16}) {
-                                runner.persistentPrefetch(pf);
-                                float[] k = runner.timePersistent(5, 50);
+                                runner.persistentDecode().prefetch(pf);
+                                float[] k = gpu.time(5, 50, i -> runner.persistentDecode().launch());
                                 sweep.put(Integer.toString(pf), k[k.length / 2]);
                                 System.out.printf(Locale.ROOT, "    L2 prefetch %3d pieces ahead: kernel %.3f ms%n", pf, k[k.length / 2]);
                             }
-                            runner.persistentPrefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 12));
-                            for (boolean relaxed : new boolean[] {true, false}) {
-                                runner.persistentRelaxedPoll(relaxed);
-                                float[] k = runner.timePersistent(5, 50);
-                                r.put(relaxed ? "persistentKernelMsRelaxedPoll" : "persistentKernelMsAcquirePoll", k[k.length / 2]);
-                                System.out.printf(Locale.ROOT, "    barrier polling %s: kernel %.3f ms%n", relaxed ? "relaxed + fence" : "acquire loads", k[k.length / 2]);
-                            }
-                            runner.persistentRelaxedPoll(Integer.getInteger("llmwb.decode.relaxedPoll", 0) == 1);
+                            runner.persistentDecode().prefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 12));
                             r.put("persistentKernelMsByPrefetchPieces", sweep);
                             // where the CTAs' time goes (clock64 cycles at the SM clock, mean and max over CTAs)
-                            long[][] prof = runner.profilePersistent();
+                            long[][] prof = runner.persistentDecode().profile();
                             double khz = gpu.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE);
                             Map<String, Object> pr = new LinkedHashMap<>();
                             for (int i = 0; i < org.llmwb.backend.cuda.ops.PersistentDecode.PROFILE_NAMES.length; i++) {

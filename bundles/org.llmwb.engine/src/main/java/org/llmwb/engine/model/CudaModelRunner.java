@@ -792,32 +792,14 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /**
-     * GPU time of the persistent kernel alone (CUDA events; the inputs of the last single-sequence step, whose KV write
-     * repeats into the same slot), as {@link #timeGraphReplay} times a graph.
+     * The persistent kernel of the last single-sequence step, bound to its inputs (a launch repeats that step, its KV
+     * write into the same slot): what the benchmark times, profiles and sweeps.
      */
-    public float[] timePersistent(int warmup, int runs) {
+    public org.llmwb.backend.cuda.ops.PersistentDecode persistentDecode() {
         if (persistent == null) {
             throw new IllegalStateException("no single-sequence step has run on the persistent kernel");
         }
-        return gpu.time(warmup, runs, i -> persistent.launch());
-    }
-
-    /** The persistent kernel's L2 prefetch distance in 8 KB pieces (0: off), for the benchmark's sweep. */
-    public void persistentPrefetch(int pieces) {
-        persistentKernel().prefetch(pieces);
-    }
-
-    /** The persistent kernel's grid-barrier polling (relaxed loads and a fence, or acquire loads), for the benchmark's A/B. */
-    public void persistentRelaxedPoll(boolean on) {
-        persistentKernel().relaxedPoll(on);
-    }
-
-    /** Per CTA, the persistent kernel's cycle counters for one more launch of the last single-sequence step ({@code PersistentDecode.profile}). */
-    public long[][] profilePersistent() {
-        if (persistent == null) {
-            throw new IllegalStateException("no single-sequence step has run on the persistent kernel");
-        }
-        return persistent.profile();
+        return persistent;
     }
 
     /** Every launch of one step; pure kernel launches (capturable), reading the metadata already on the GPU. */

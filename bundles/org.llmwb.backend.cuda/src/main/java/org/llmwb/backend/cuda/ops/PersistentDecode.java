@@ -74,14 +74,12 @@ public final class PersistentDecode implements AutoCloseable {
     private final DeviceBuffer addrs;
     private final DeviceBuffer profiledAddrs;
     private final DeviceBuffer profile;
-    private DeviceBuffer ints;
+    private final DeviceBuffer ints;
     private final int[] sizes;
     /**
      * 8 KB pieces the kernel's L2 prefetcher runs ahead of the ring's producer (system property
      * {@code llmwb.decode.prefetchPieces}; 0 turns it off).
      */
-    /** Grid-barrier polling: relaxed loads and one acquire fence (1) or acquire loads (0); {@code llmwb.decode.relaxedPoll}. */
-    static final int RELAXED_POLL = Integer.getInteger("llmwb.decode.relaxedPoll", 0);
     static final int DEFAULT_PREFETCH = Integer.getInteger("llmwb.decode.prefetchPieces", 12);
 
     public PersistentDecode(Gpu gpu, Shape s, Tensors t) {
@@ -128,7 +126,7 @@ public final class PersistentDecode implements AutoCloseable {
         profiledAddrs = own(gpu.uploadPointers("persistent decode: addresses (profiled)", a));
         int[] v = {s.layers(), s.vocabPadded(), s.hidden(), s.heads(), s.kvHeads(), s.headDim(), s.inter(), Integer.numberOfTrailingZeros(s.blockSize()),
                 Float.floatToRawIntBits(s.eps()), Float.floatToRawIntBits((float) (1 / Math.sqrt(s.headDim()))), stages, accRows, xsFloats, maxParts,
-                DEFAULT_PREFETCH, RELAXED_POLL};
+                DEFAULT_PREFETCH, 0};
         sizes = v;
         ints = own(gpu.upload("persistent decode: sizes", v));
     }
@@ -175,16 +173,7 @@ public final class PersistentDecode implements AutoCloseable {
             throw new IllegalArgumentException("prefetch distance " + pieces);
         }
         sizes[14] = pieces;
-        gpu.sync();
-        ints.close();
-        owned.remove(ints);
-        ints = own(gpu.upload("persistent decode: sizes", sizes));
-    }
-
-    /** Grid-barrier polling: relaxed loads and one fence (true) or acquire loads; for the benchmark's A/B. */
-    public void relaxedPoll(boolean on) {
-        sizes[15] = on ? 1 : 0;
-        prefetch(sizes[14]);
+        gpu.write(ints, sizes);
     }
 
     /** Shared-memory ring stages of 8 KB per CTA. */

@@ -57,6 +57,8 @@ namespace {
 constexpr int CWARPS = 15;  // consumer warps: with the producer, 16 warps, 4 per scheduler, so up to 128 registers each
 constexpr int CONSUMERS = CWARPS * 32;
 constexpr int THREADS = CONSUMERS + 32;     // and one producer warp
+constexpr int NP = 4;                       // attention: passes whose K/V loads an item issues at once
+constexpr int FLAG_NO_KV_PREFETCH = 1;      // Params.flags: do not prefetch the cached K/V into L2 a phase ahead
 #if LLMWB_BULK
 constexpr int STAGE_ELEMS = 4096;  // bf16 per ring stage: 8 KB
 constexpr int MAX_STAGES = 32;
@@ -99,7 +101,7 @@ struct Params {
     float eps, scale;
     int stages, accRows, xsFloats, maxParts;
     int prefetch;  // pieces the L2 prefetcher runs ahead of the producer (0: none)
-    int reserved;
+    int flags;     // FLAG_* below (A/B switches for the benchmark)
 };
 static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
 static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
@@ -376,6 +378,41 @@ __device__ void finishPhase(const Params& p, int ph, const Phase& f, float* part
     }
 }
 
+// Context tokens one attention item takes in one batch of loads: NP passes of all consumer warps, each pass a
+// token per D/8 lanes (240 at head dim 64, 120 at 128).
+__device__ __forceinline__ int attnTokens(int D) { return NP * CWARPS * (32 / (D / 8)); }
+
+// Context partitions per query head: one batch of loads each while there are CTAs for it (a merge costs two
+// round trips, a second batch one; the launcher sizes the partials for maxParts).
+__device__ __forceinline__ int attnParts(const Params& p, int past) {
+    const int parts = (past + attnTokens(p.D) - 1) / attnTokens(p.D);
+    return max(1, min(parts, min(p.maxParts, static_cast<int>(gridDim.x) / p.HQ)));
+}
+
+// Pulls the cached K/V rows this CTA's attention items of `layer` will read into L2, a phase or more before they
+// are read: they do not depend on the step (the new token's row is written, and read from shared memory, by the
+// attention itself), so the item after the Q/K/V barrier finds them in L2 instead of waiting on HBM under the
+// weight stream.
+__device__ void prefetchHistory(const Params& p, int layer, int ct) {
+    if (p.flags & FLAG_NO_KV_PREFETCH) return;
+    const int past = __ldcg(p.lens) - 1;
+    const int parts = attnParts(p, past);
+    const int per = (past + parts - 1) / parts;
+    const int G = p.HQ / p.HKV;
+    const Layer& L = p.layers[layer];
+    const int mask = (1 << p.blockShift) - 1;
+    for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
+        const int kvh = item / parts / G, part = item % parts;
+        const int t0 = part * per, t1 = min(past, t0 + per);
+        for (int i = ct; i < 2 * (t1 - t0); i += CONSUMERS) {
+            const int t = t0 + i / 2;
+            const long long row = (static_cast<long long>(__ldg(p.table + (t >> p.blockShift))) << p.blockShift) + (t & mask);
+            const __nv_bfloat16* src = ((i & 1) != 0 ? L.vCache : L.kCache) + (row * p.HKV + kvh) * p.D;
+            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(static_cast<uint32_t>(p.D) * 2) : "memory");
+        }
+    }
+}
+
 // One (query head, context partition) item of attention. sm: scratch of at least 3·D + NSLOT·(D + 2) floats.
 template <int D>
 __device__ void attentionItem(const Params& p, int layer, int h, int part, int parts, float* sm, int ct) {
@@ -396,8 +433,9 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
     const float qscale = p.scale * 1.4426950408889634f;
     const int warp = ct / 32, lane = ct % 32;
     const int sub = lane / LPT, sl = lane % LPT;
-    // the cached tokens' K/V do not depend on this step: the first pass's loads go out before the Q/K/V reads and
-    // RoPE below, and each pass's loads before the previous pass is scored (two L2/HBM round trips overlap)
+    // the cached tokens' K/V do not depend on this step (and were prefetched into L2 a phase ahead): all of a
+    // batch of NP passes' loads go out at once, the first batch's before the Q/K/V reads and RoPE below, so an item
+    // of up to NP passes (attnTokens) costs one L2 round trip, not one per pass
     const int per = (past + parts - 1) / parts;
     const int t0 = part * per;
     const int t1 = min(past, t0 + per);
@@ -411,8 +449,17 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
         vr = *reinterpret_cast<const uint4*>(L.vCache + off);
         return true;
     };
-    uint4 kCur = make_uint4(0u, 0u, 0u, 0u), vCur = kCur;
-    bool okCur = load(t0 + warp * TPW, kCur, vCur);
+    constexpr int PASS = CWARPS * TPW;  // tokens per pass of all warps
+    uint4 kb[NP], vb[NP];
+    bool okb[NP];
+    auto loadBatch = [&](int tb) {
+#pragma unroll
+        for (int j = 0; j < NP; j++) {
+            kb[j] = vb[j] = make_uint4(0u, 0u, 0u, 0u);
+            okb[j] = load(tb + j * PASS, kb[j], vb[j]);
+        }
+    };
+    loadBatch(t0 + warp * TPW);
     if (ct < D / 2) {
         const int i = ct;
         float sn, cs;
@@ -460,27 +507,23 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
         for (int j = 0; j < 8; j++) acc[j] = fmaf(acc[j], corr, pr * vf[j]);
         m = mn;
     };
-    for (int tw = t0 + warp * TPW; tw < t1; tw += CWARPS * TPW) {
-        const bool ok = okCur;
-        const uint4 kr = kCur, vr = vCur;
-        okCur = load(tw + CWARPS * TPW, kCur, vCur);  // the next pass's, in flight while this one is scored
-        float kf[8], vf[8];
-        if (ok) {
-            const uint32_t kw[4] = {kr.x, kr.y, kr.z, kr.w}, vw[4] = {vr.x, vr.y, vr.z, vr.w};
+    for (int tb = t0 + warp * TPW; tb < t1; tb += NP * PASS) {
+        if (tb != t0 + warp * TPW) loadBatch(tb);  // later batches (contexts over attnTokens per item)
 #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kw[j]));
-                const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vw[j]));
-                kf[2 * j] = a.x;
-                kf[2 * j + 1] = a.y;
-                vf[2 * j] = b.x;
-                vf[2 * j + 1] = b.y;
+        for (int j = 0; j < NP; j++) {
+            float kf[8], vf[8];
+            const uint32_t kw[4] = {kb[j].x, kb[j].y, kb[j].z, kb[j].w}, vw[4] = {vb[j].x, vb[j].y, vb[j].z, vb[j].w};
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kw[e]));
+                const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vw[e]));
+                kf[2 * e] = a.x;
+                kf[2 * e + 1] = a.y;
+                vf[2 * e] = b.x;
+                vf[2 * e + 1] = b.y;
             }
-        } else {
-#pragma unroll
-            for (int j = 0; j < 8; j++) kf[j] = vf[j] = 0.f;
+            consume(kf, vf, okb[j]);
         }
-        consume(kf, vf, ok);
     }
     if (part == parts - 1 && warp == 0) {  // the new token, from shared memory
         float kf[8], vf[8];
@@ -639,6 +682,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             xown[i - lo] = __bfloat162float(e);
         }
     }
+    prefetchHistory(p, 0, ct);
     unsigned long long target = 0;  // consumer thread 0's: where the next barrier completes
     if (ct == 0) {
         const unsigned long long per = static_cast<unsigned long long>(1 + 5 * p.nLayers) * gridDim.x;
@@ -655,9 +699,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     forPhases(p, [&](int layer, int ph) {
         if (ph == PH_O) {  // attention between the Q/K/V and the output projections
             long long t0 = clock64();
-            const int past = __ldcg(p.lens) - 1;
-            int parts = (past + 255) / 256;  // context partitions of up to 256 tokens (one merge round trip saved below)
-            parts = max(1, min(parts, min(p.maxParts, static_cast<int>(gridDim.x) / p.HQ)));
+            const int parts = attnParts(p, __ldcg(p.lens) - 1);
             for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
                 if (p.D == 64) {
                     attentionItem<64>(p, layer, item / parts, item % parts, parts, xs, ct);
@@ -670,6 +712,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         }
         long long t1 = clock64();
         loadInput(p, layer, ph, xb, red, ct);
+        if (ph == PH_DOWN && layer + 1 < p.nLayers) prefetchHistory(p, layer + 1, ct);  // next layer's cached K/V
         since(PROF_INPUT, t1);
         const Phase f = phaseOf(p, layer, ph);
         forPhasePieces(f, [&](const __nv_bfloat16*, int accRow, int k0, int kn, int rows) {

@@ -121,6 +121,14 @@ public final class DecodeBench {
                             }
                             runner.persistentDecode().prefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 12));
                             r.put("persistentKernelMsByPrefetchPieces", sweep);
+                            // the cached K/V pulled into L2 a phase before attention reads it, or not
+                            runner.persistentDecode().kvPrefetch(false);
+                            float[] noKv = gpu.time(5, 50, i -> runner.persistentDecode().launch());
+                            runner.persistentDecode().kvPrefetch(true);
+                            float[] kv = gpu.time(5, 50, i -> runner.persistentDecode().launch());
+                            r.put("persistentKernelMsWithoutKvPrefetch", noKv[noKv.length / 2]);
+                            r.put("persistentKernelMsWithKvPrefetch", kv[kv.length / 2]);
+                            System.out.printf(Locale.ROOT, "    cached K/V into L2 a phase ahead: kernel %.3f ms; without %.3f ms%n", kv[kv.length / 2], noKv[noKv.length / 2]);
                             // where the CTAs' time goes (clock64 cycles at the SM clock, mean and max over CTAs)
                             long[][] prof = runner.persistentDecode().profile();
                             double khz = gpu.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE);

@@ -126,7 +126,7 @@ public final class PersistentDecode implements AutoCloseable {
         profiledAddrs = own(gpu.uploadPointers("persistent decode: addresses (profiled)", a));
         int[] v = {s.layers(), s.vocabPadded(), s.hidden(), s.heads(), s.kvHeads(), s.headDim(), s.inter(), Integer.numberOfTrailingZeros(s.blockSize()),
                 Float.floatToRawIntBits(s.eps()), Float.floatToRawIntBits((float) (1 / Math.sqrt(s.headDim()))), stages, accRows, xsFloats, maxParts,
-                DEFAULT_PREFETCH, 0};
+                DEFAULT_PREFETCH, 0}; // last: flags (FLAG_*)
         sizes = v;
         ints = own(gpu.upload("persistent decode: sizes", v));
     }
@@ -173,6 +173,15 @@ public final class PersistentDecode implements AutoCloseable {
             throw new IllegalArgumentException("prefetch distance " + pieces);
         }
         sizes[14] = pieces;
+        gpu.write(ints, sizes);
+    }
+
+    /** The kernel's Params.flags bit that turns the L2 prefetch of the cached K/V (a phase ahead of attention) off. */
+    static final int FLAG_NO_KV_PREFETCH = 1;
+
+    /** Prefetches the cached K/V into L2 a phase before attention reads it (the default), or not; for the benchmark's A/B. */
+    public void kvPrefetch(boolean on) {
+        sizes[15] = on ? sizes[15] & ~FLAG_NO_KV_PREFETCH : sizes[15] | FLAG_NO_KV_PREFETCH;
         gpu.write(ints, sizes);
     }
 

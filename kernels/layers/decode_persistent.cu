@@ -106,6 +106,15 @@ struct Params {
 static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
 static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
 
+// The step's sequence metadata, read once at the start (it does not change within a launch), so attention's
+// critical path does not wait on L2 round trips for it in every layer.
+struct Step {
+    int past;   // cached tokens; the new one is at position past
+    int pos;    // the new token's position
+    int slot;   // its cache slot (−1: none)
+    int parts;  // context partitions per query head (attnParts)
+};
+
 #if LLMWB_BULK
 __device__ __forceinline__ uint32_t sa(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
@@ -393,10 +402,9 @@ __device__ __forceinline__ int attnParts(const Params& p, int past) {
 // are read: they do not depend on the step (the new token's row is written, and read from shared memory, by the
 // attention itself), so the item after the Q/K/V barrier finds them in L2 instead of waiting on HBM under the
 // weight stream.
-__device__ void prefetchHistory(const Params& p, int layer, int ct) {
+__device__ void prefetchHistory(const Params& p, const Step& stp, int layer, int ct) {
     if (p.flags & FLAG_NO_KV_PREFETCH) return;
-    const int past = __ldcg(p.lens) - 1;
-    const int parts = attnParts(p, past);
+    const int past = stp.past, parts = stp.parts;
     const int per = (past + parts - 1) / parts;
     const int G = p.HQ / p.HKV;
     const Layer& L = p.layers[layer];
@@ -413,17 +421,16 @@ __device__ void prefetchHistory(const Params& p, int layer, int ct) {
     }
 }
 
-// One (query head, context partition) item of attention. sm: scratch of at least 3·D + NSLOT·(D + 2) floats.
+// One (query head, context partition) item of attention. sm: scratch of at least 3·D + CWARPS·(D + 2) floats.
 template <int D>
-__device__ void attentionItem(const Params& p, int layer, int h, int part, int parts, float* sm, int ct) {
+__device__ void attentionItem(const Params& p, const Step& stp, int layer, int h, int part, int parts, float* sm, int ct) {
     constexpr int LPT = D / 8;     // lanes per token row (8 elements each)
     constexpr int TPW = 32 / LPT;  // tokens per warp step
-    constexpr int NSLOT = CWARPS * TPW;
+    constexpr int NSLOT = CWARPS;  // one partial result per warp (its token subgroups merged by shuffles)
     const Layer& L = p.layers[layer];
     const int G = p.HQ / p.HKV;
     const int kvh = h / G;
-    const int ctx = __ldcg(p.lens);
-    const int past = ctx - 1;  // cached tokens; the new one is at position past
+    const int past = stp.past;
     float* qs = sm;
     float* kn = sm + D;
     float* vn = sm + 2 * D;
@@ -463,7 +470,7 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
     if (ct < D / 2) {
         const int i = ct;
         float sn, cs;
-        sincosf(static_cast<float>(__ldcg(p.positions)) * p.invFreq[i], &sn, &cs);
+        sincosf(static_cast<float>(stp.pos) * p.invFreq[i], &sn, &cs);
         const __nv_bfloat16* qrow = p.qkv + h * D;
         const __nv_bfloat16* krow = p.qkv + (p.HQ + kvh) * D;
         const float q1 = __bfloat162float(__ldcg(qrow + i)), q2 = __bfloat162float(__ldcg(qrow + i + D / 2));
@@ -479,7 +486,7 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
         vn[i + D / 2] = __bfloat162float(__ldcg(vrow + i + D / 2));
     }
     consumersSync();
-    const int slot = __ldcg(p.slots);
+    const int slot = stp.slot;
     if (part == 0 && h % G == 0 && slot >= 0 && ct < D) {
         const long long off = (static_cast<long long>(slot) * p.HKV + kvh) * D + ct;
         L.kCache[off] = __float2bfloat16(kn[ct]);
@@ -534,13 +541,27 @@ __device__ void attentionItem(const Params& p, int layer, int h, int part, int p
         }
         consume(kf, vf, sub == 0);
     }
-    const int sIdx = warp * TPW + sub;
-    if (sl == 0) {
-        slM[sIdx] = m;
-        slL[sIdx] = l;
-    }
+    // merge the warp's token subgroups (lanes sl, sl + LPT, ...) by shuffles: 15 partial results, not 60 or 30
 #pragma unroll
-    for (int j = 0; j < 8; j++) slA[sIdx * D + sl * 8 + j] = acc[j];
+    for (int o = LPT; o < 32; o <<= 1) {
+        const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+        const float l2 = __shfl_xor_sync(0xffffffffu, l, o);
+        const float mn = fmaxf(m, m2);
+        const float c1 = mn == -CUDART_INF_F ? 0.f : exp2f(m - mn);  // 0 for an empty subgroup (−inf)
+        const float c2 = mn == -CUDART_INF_F ? 0.f : exp2f(m2 - mn);
+        l = l * c1 + l2 * c2;
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[j] = acc[j] * c1 + __shfl_xor_sync(0xffffffffu, acc[j], o) * c2;
+        m = mn;
+    }
+    if (sub == 0) {
+        if (sl == 0) {
+            slM[warp] = m;
+            slL[warp] = l;
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) slA[warp * D + sl * 8 + j] = acc[j];
+    }
     consumersSync();
     __shared__ int lastItem;
     if (ct < D) {
@@ -605,6 +626,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     __shared__ __align__(8) uint64_t empty[MAX_STAGES];
     __shared__ float red[CWARPS];
     __shared__ int produced;  // pieces the producer has issued (the L2 prefetcher paces itself on it)
+    __shared__ Step stp;
     const int tid = threadIdx.x;
     if (tid == 0) {
         produced = 0;
@@ -612,6 +634,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         for (int i = 0; i < 19; i++) pa[i] = addrs[i];
         int* pi = reinterpret_cast<int*>(pa + 19);
         for (int i = 0; i < 16; i++) pi[i] = ints[i];
+        stp.past = p.lens[0] - 1;
+        stp.pos = p.positions[0];
+        stp.slot = p.slots[0];
+        stp.parts = attnParts(p, stp.past);
         for (int s = 0; s < p.stages; s++) {
             mbarInit(&full[s], 1);
             mbarInit(&empty[s], 1);  // the consumer warp that took the piece
@@ -682,7 +708,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             xown[i - lo] = __bfloat162float(e);
         }
     }
-    prefetchHistory(p, 0, ct);
+    prefetchHistory(p, stp, 0, ct);
     unsigned long long target = 0;  // consumer thread 0's: where the next barrier completes
     if (ct == 0) {
         const unsigned long long per = static_cast<unsigned long long>(1 + 5 * p.nLayers) * gridDim.x;
@@ -699,12 +725,12 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     forPhases(p, [&](int layer, int ph) {
         if (ph == PH_O) {  // attention between the Q/K/V and the output projections
             long long t0 = clock64();
-            const int parts = attnParts(p, __ldcg(p.lens) - 1);
+            const int parts = stp.parts;
             for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
                 if (p.D == 64) {
-                    attentionItem<64>(p, layer, item / parts, item % parts, parts, xs, ct);
+                    attentionItem<64>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
                 } else {
-                    attentionItem<128>(p, layer, item / parts, item % parts, parts, xs, ct);
+                    attentionItem<128>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
                 }
             }
             since(PROF_ATTENTION, t0);
@@ -712,7 +738,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         }
         long long t1 = clock64();
         loadInput(p, layer, ph, xb, red, ct);
-        if (ph == PH_DOWN && layer + 1 < p.nLayers) prefetchHistory(p, layer + 1, ct);  // next layer's cached K/V
+        if (ph == PH_DOWN && layer + 1 < p.nLayers) prefetchHistory(p, stp, layer + 1, ct);  // next layer's cached K/V
         since(PROF_INPUT, t1);
         const Phase f = phaseOf(p, layer, ph);
         forPhasePieces(f, [&](const __nv_bfloat16*, int accRow, int k0, int kn, int rows) {

@@ -2,7 +2,7 @@
 // in one cooperative launch of one CTA per SM (sm_90: bulk copies and mbarriers; the Java launcher picks it on
 // compute capability 9.0 and up only, the compute_80 PTX of the fatbin traps).
 //
-//   decode_persistent_bf16(addrs, ints)   BF16 weights and activations, FP32 math. addrs: the 19 addresses of
+//   decode_persistent_bf16(addrs, ints)   BF16 weights and activations, FP32 math. addrs: the 20 addresses of
 //                                         Params below, in order; ints: its 16 four-byte fields (eps and scale
 //                                         as float bits). The Java launcher, PersistentDecode, writes both.
 //
@@ -59,6 +59,7 @@ constexpr int CONSUMERS = CWARPS * 32;
 constexpr int THREADS = CONSUMERS + 32;     // and one producer warp
 constexpr int NP = 4;                       // attention: passes whose K/V loads an item issues at once
 constexpr int FLAG_NO_KV_PREFETCH = 1;      // Params.flags: do not prefetch the cached K/V into L2 a phase ahead
+constexpr int FLAG_QKV_GRID_WAIT = 2;       // Params.flags: attention waits for all CTAs' Q/K/V, not its producers'
 #if LLMWB_BULK
 constexpr int STAGE_ELEMS = 4096;  // bf16 per ring stage: 8 KB
 constexpr int MAX_STAGES = 32;
@@ -95,6 +96,7 @@ struct Params {
     float* attnWs;                   // [HQ, maxParts, D + 2] partial attention results
     unsigned* attnCounters;          // [HQ], zero between uses
     unsigned long long* barrier;     // grid-barrier arrivals, counted up across launches
+    unsigned long long* qkvDone;     // [CTAs]: the last (launch, layer) whose Q/K/V rows each CTA has written
     long long* profile;              // null, or [CTAs][8] cycle counters (PROF_* below)
     // 4-byte fields
     int nLayers, vocabPadded, H, HQ, HKV, D, I, blockShift;
@@ -103,8 +105,8 @@ struct Params {
     int prefetch;  // pieces the L2 prefetcher runs ahead of the producer (0: none)
     int flags;     // FLAG_* below (A/B switches for the benchmark)
 };
-static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
-static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
+static_assert(offsetof(Params, nLayers) == 20 * 8, "Params layout: PersistentDecode writes 20 addresses first");
+static_assert(sizeof(Params) == 20 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
 
 // The step's sequence metadata, read once at the start (it does not change within a launch), so attention's
 // critical path does not wait on L2 round trips for it in every layer.
@@ -173,9 +175,9 @@ __device__ __forceinline__ void bulkLoad(void* dst, const void* src, uint32_t by
 }
 
 // Rows [lo, hi) of an N-row matrix for this CTA; `rot` moves the CTAs that take an extra row from matrix to matrix.
-__device__ __forceinline__ void rowsOf(int N, int rot, int& lo, int& hi) {
+__device__ __forceinline__ void rowsOf(int N, int rot, int& lo, int& hi, int cta = -1) {
     const int g = static_cast<int>(gridDim.x);
-    const int c = (static_cast<int>(blockIdx.x) + rot) % g;
+    const int c = ((cta < 0 ? static_cast<int>(blockIdx.x) : cta) + rot) % g;
     lo = static_cast<int>(static_cast<long long>(N) * c / g);
     hi = static_cast<int>(static_cast<long long>(N) * (c + 1) / g);
 }
@@ -200,12 +202,14 @@ enum { PH_QKV = 0, PH_O = 1, PH_GU = 2, PH_DOWN = 3, PH_LM = 4 };
 // epilogues, the producer waiting for free stages, and the whole kernel.
 enum { PROF_WAIT_FULL = 0, PROF_COMPUTE = 1, PROF_BARRIER = 2, PROF_ATTENTION = 3, PROF_INPUT = 4, PROF_EPILOGUE = 5, PROF_WAIT_EMPTY = 6, PROF_TOTAL = 7 };
 
+__device__ __forceinline__ int rotationOf(int layer, int ph) { return ph == PH_O || ph == PH_DOWN ? 0 : (layer * 5 + ph) * 37; }
+
 __device__ __forceinline__ Phase phaseOf(const Params& p, int layer, int ph) {
     Phase f;
     f.n = 1;
     // Q/K/V, gate/up and the LM head rotate which CTAs take an extra row; O and down do not: each CTA owns the same
     // rows of the residual stream throughout (the embedding's too), so it adds into its own copy of them
-    const int rot = ph == PH_O || ph == PH_DOWN ? 0 : (layer * 5 + ph) * 37;
+    const int rot = rotationOf(layer, ph);
     int lo, hi;
     if (ph == PH_LM) {
         rowsOf(p.vocabPadded, rot, lo, hi);
@@ -385,6 +389,27 @@ __device__ void finishPhase(const Params& p, int ph, const Phase& f, float* part
             p.logits[r0 + i] = __float2bfloat16(s);
         }
     }
+}
+
+// Before attention on query head h of `layer`: waits until the CTAs that own any of its Q, K or V rows have
+// written them in this launch (`epoch`), instead of for every CTA at a grid barrier — an item starts as soon as
+// its few producers are done, and CTAs without an item do not wait at all. One consumer thread per CTA checks
+// whether that CTA's Q/K/V rows meet the head's and polls its flag (acquire); the bar.sync after makes what
+// the flags published visible to the whole CTA, as at a grid barrier.
+__device__ void waitQkv(const Params& p, int layer, int h, unsigned long long epoch, int ct) {
+    const int kvh = h / (p.HQ / p.HKV);
+    for (int c = ct; c < static_cast<int>(gridDim.x); c += CONSUMERS) {
+        int lo, hi;
+        rowsOf((p.HQ + 2 * p.HKV) * p.D, rotationOf(layer, PH_QKV), lo, hi, c);
+        auto meets = [&](int r0) { return lo < r0 + p.D && r0 < hi; };
+        if (meets(h * p.D) || meets((p.HQ + kvh) * p.D) || meets((p.HQ + p.HKV + kvh) * p.D)) {
+            unsigned long long v;
+            do {
+                asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p.qkvDone + c) : "memory");
+            } while (v < epoch);
+        }
+    }
+    consumersSync();
 }
 
 // Context tokens one attention item takes in one batch of loads: NP passes of all consumer warps, each pass a
@@ -630,9 +655,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     const int tid = threadIdx.x;
     if (tid == 0) {
         produced = 0;
-        uint64_t* pa = reinterpret_cast<uint64_t*>(&p);  // the 18 addresses, then the 14 four-byte fields
-        for (int i = 0; i < 19; i++) pa[i] = addrs[i];
-        int* pi = reinterpret_cast<int*>(pa + 19);
+        uint64_t* pa = reinterpret_cast<uint64_t*>(&p);  // the 20 addresses, then the 16 four-byte fields
+        for (int i = 0; i < 20; i++) pa[i] = addrs[i];
+        int* pi = reinterpret_cast<int*>(pa + 20);
         for (int i = 0; i < 16; i++) pi[i] = ints[i];
         stp.past = p.lens[0] - 1;
         stp.pos = p.positions[0];
@@ -710,9 +735,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     }
     prefetchHistory(p, stp, 0, ct);
     unsigned long long target = 0;  // consumer thread 0's: where the next barrier completes
+    __shared__ unsigned long long launchNo;  // launches of this kernel on these buffers before this one
     if (ct == 0) {
         const unsigned long long per = static_cast<unsigned long long>(1 + 5 * p.nLayers) * gridDim.x;
-        target = atomicAdd(p.barrier, 0ull) / per * per;
+        launchNo = atomicAdd(p.barrier, 0ull) / per;
+        target = launchNo * per;
     }
     auto sync = [&]() {
         target += gridDim.x;
@@ -727,6 +754,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             long long t0 = clock64();
             const int parts = stp.parts;
             for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
+                if (!(p.flags & FLAG_QKV_GRID_WAIT)) {
+                    waitQkv(p, layer, item / parts, launchNo * p.nLayers + layer + 1, ct);
+                    since(PROF_BARRIER, t0);
+                    t0 = clock64();
+                }
                 if (p.D == 64) {
                     attentionItem<64>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
                 } else {
@@ -778,7 +810,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         t1 = clock64();
         finishPhase(p, ph, f, part, xown, ct);
         since(PROF_EPILOGUE, t1);
-        if (ph != PH_LM) sync();
+        if (ph == PH_QKV && !(p.flags & FLAG_QKV_GRID_WAIT)) {
+            // publish this CTA's Q/K/V rows to the attention items that read them (waitQkv), and arrive at the
+            // grid barrier without waiting: the arrivals keep the count every launch's barriers are reckoned by
+            // (a CTA's next arrival comes after this one, so the post-attention barrier still completes only
+            // once every CTA has passed here)
+            consumersSync();
+            if (ct == 0) {
+                const unsigned long long epoch = launchNo * p.nLayers + layer + 1;
+                asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(p.qkvDone + blockIdx.x), "l"(epoch) : "memory");
+                asm volatile("red.release.gpu.global.add.u64 [%0], 1;" ::"l"(p.barrier) : "memory");
+                target += gridDim.x;
+            }
+        } else if (ph != PH_LM) {
+            sync();
+        }
     });
     if (p.profile != nullptr && ct == 0) {
         prof[PROF_TOTAL] = clock64() - start;

@@ -2,7 +2,7 @@
 // in one cooperative launch of one CTA per SM (sm_90: bulk copies and mbarriers; the Java launcher picks it on
 // compute capability 9.0 and up only, the compute_80 PTX of the fatbin traps).
 //
-//   decode_persistent_bf16(addrs, ints)   BF16 weights and activations, FP32 math. addrs: the 20 addresses of
+//   decode_persistent_bf16(addrs, ints)   BF16 weights and activations, FP32 math. addrs: the 19 addresses of
 //                                         Params below, in order; ints: its 16 four-byte fields (eps and scale
 //                                         as float bits). The Java launcher, PersistentDecode, writes both.
 //
@@ -26,19 +26,26 @@
 //   add, SwiGLU) for the CTA's rows.
 // - Phases meet at grid barriers (cooperative launch: every CTA is resident). After a barrier, activations
 //   written by other CTAs are read through L2 (ld.global.cg): L1 is not coherent.
-// - Attention: (query head, context partition of up to 256 tokens) items over the CTAs. An item issues its first
-//   cached K/V loads, applies RoPE to its query and to its KV head's new key itself (the first item of a KV group
-//   also writes K and V into the paged cache), attends over its partition — the new token from shared memory,
-//   never read back from the cache; the next pass's loads in flight while a pass is scored — with an online
-//   softmax in base 2, and for several partitions the last item of a head (atomic counter) merges them. The
-//   rounding points match the separate kernels: Q/K/V, the normed inputs, the rotated q and k, the attention
-//   output, the residual stream and the SwiGLU activation are BF16.
-// Where the time goes (H100, Llama-3.2-1B shape, results/h100/run20-persistent-decode): the kernel takes 0.957 ms
-// against 1.048 for the fused layers from a graph; per CTA about 264 µs of it is spent in 81 grid barriers (about
-// 3.3 µs each: under a saturated memory system every release and poll is a slow round trip), 80 in epilogues, 66
-// reading phase inputs, and attention (up to 107 µs on the CTAs that run it) — stalls clustered around attention
-// (Q/K/V barrier, attention, its barrier, O's barrier) last longer than the ring and the L2 prefetch cover, and HBM
-// idles then. The profile counters (Params.profile) measure this per CTA.
+// - Attention: (query head, context partition) items over the CTAs; a partition is at most what one batch of loads
+//   covers (attnTokens: 4 passes of all warps, 240 tokens at head dim 64, 120 at 128). The cached K/V of an item do
+//   not depend on the step, so a phase ahead (during the previous layer's down projection) its CTA pulls them into
+//   L2, and the item issues all of its loads at once, before reading Q/K/V. It applies RoPE to its query and to its
+//   KV head's new key itself (the first item of a KV group also writes K and V into the paged cache), attends over
+//   its partition — the new token from shared memory, never read back from the cache — with an online softmax in
+//   base 2, merges each warp's token subgroups by shuffles, and for several partitions the last item of a head
+//   (atomic counter) merges them. The step's length, position and slot are read once per launch. The rounding
+//   points match the separate kernels: Q/K/V, the normed inputs, the rotated q and k, the attention output, the
+//   residual stream and the SwiGLU activation are BF16.
+// Where the time goes (H100, Llama-3.2-1B shape, results/h100/run20-persistent-decode and run21-attention-latency):
+// about 0.96–0.99 ms against 1.05–1.06 for the fused layers from a graph in the same call. Per CTA about 200 µs
+// go in 81 grid barriers (about 2.5 µs each: under a saturated memory system every release and poll is a slow
+// round trip), 110 in epilogues (including the wait for a phase's last pieces), 75 reading phase inputs, and
+// attention up to 71 µs on the CTAs that run it (107 before the K/V prefetch and the batched loads). Stalls
+// clustered around attention (Q/K/V barrier, attention, its barrier, O's barrier) still last longer than the ring
+// and the L2 prefetch cover, and HBM idles then: the producer waits about 200 µs per step for a free stage. The
+// profile counters (Params.profile) measure this per CTA. (Measured slower, not kept: attention items waiting only
+// for the CTAs that wrote their head's Q/K/V through per-CTA release flags, with the other CTAs going straight on:
+// 0.988 against 0.977 ms with the grid barrier, run21-attention-latency/producer-flags.)
 // Requirements (checked by the launcher): hidden, query width (heads × head dim) and intermediate sizes multiples
 // of 256; head dim 64 or 128; query heads a multiple of KV heads; one sequence.
 #include <cuda_bf16.h>
@@ -59,7 +66,6 @@ constexpr int CONSUMERS = CWARPS * 32;
 constexpr int THREADS = CONSUMERS + 32;     // and one producer warp
 constexpr int NP = 4;                       // attention: passes whose K/V loads an item issues at once
 constexpr int FLAG_NO_KV_PREFETCH = 1;      // Params.flags: do not prefetch the cached K/V into L2 a phase ahead
-constexpr int FLAG_QKV_GRID_WAIT = 2;       // Params.flags: attention waits for all CTAs' Q/K/V, not its producers'
 #if LLMWB_BULK
 constexpr int STAGE_ELEMS = 4096;  // bf16 per ring stage: 8 KB
 constexpr int MAX_STAGES = 32;
@@ -96,7 +102,6 @@ struct Params {
     float* attnWs;                   // [HQ, maxParts, D + 2] partial attention results
     unsigned* attnCounters;          // [HQ], zero between uses
     unsigned long long* barrier;     // grid-barrier arrivals, counted up across launches
-    unsigned long long* qkvDone;     // [CTAs]: the last (launch, layer) whose Q/K/V rows each CTA has written
     long long* profile;              // null, or [CTAs][8] cycle counters (PROF_* below)
     // 4-byte fields
     int nLayers, vocabPadded, H, HQ, HKV, D, I, blockShift;
@@ -105,8 +110,8 @@ struct Params {
     int prefetch;  // pieces the L2 prefetcher runs ahead of the producer (0: none)
     int flags;     // FLAG_* below (A/B switches for the benchmark)
 };
-static_assert(offsetof(Params, nLayers) == 20 * 8, "Params layout: PersistentDecode writes 20 addresses first");
-static_assert(sizeof(Params) == 20 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
+static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
+static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");
 
 // The step's sequence metadata, read once at the start (it does not change within a launch), so attention's
 // critical path does not wait on L2 round trips for it in every layer.
@@ -175,9 +180,9 @@ __device__ __forceinline__ void bulkLoad(void* dst, const void* src, uint32_t by
 }
 
 // Rows [lo, hi) of an N-row matrix for this CTA; `rot` moves the CTAs that take an extra row from matrix to matrix.
-__device__ __forceinline__ void rowsOf(int N, int rot, int& lo, int& hi, int cta = -1) {
+__device__ __forceinline__ void rowsOf(int N, int rot, int& lo, int& hi) {
     const int g = static_cast<int>(gridDim.x);
-    const int c = ((cta < 0 ? static_cast<int>(blockIdx.x) : cta) + rot) % g;
+    const int c = (static_cast<int>(blockIdx.x) + rot) % g;
     lo = static_cast<int>(static_cast<long long>(N) * c / g);
     hi = static_cast<int>(static_cast<long long>(N) * (c + 1) / g);
 }
@@ -202,14 +207,12 @@ enum { PH_QKV = 0, PH_O = 1, PH_GU = 2, PH_DOWN = 3, PH_LM = 4 };
 // epilogues, the producer waiting for free stages, and the whole kernel.
 enum { PROF_WAIT_FULL = 0, PROF_COMPUTE = 1, PROF_BARRIER = 2, PROF_ATTENTION = 3, PROF_INPUT = 4, PROF_EPILOGUE = 5, PROF_WAIT_EMPTY = 6, PROF_TOTAL = 7 };
 
-__device__ __forceinline__ int rotationOf(int layer, int ph) { return ph == PH_O || ph == PH_DOWN ? 0 : (layer * 5 + ph) * 37; }
-
 __device__ __forceinline__ Phase phaseOf(const Params& p, int layer, int ph) {
     Phase f;
     f.n = 1;
     // Q/K/V, gate/up and the LM head rotate which CTAs take an extra row; O and down do not: each CTA owns the same
     // rows of the residual stream throughout (the embedding's too), so it adds into its own copy of them
-    const int rot = rotationOf(layer, ph);
+    const int rot = ph == PH_O || ph == PH_DOWN ? 0 : (layer * 5 + ph) * 37;
     int lo, hi;
     if (ph == PH_LM) {
         rowsOf(p.vocabPadded, rot, lo, hi);
@@ -389,27 +392,6 @@ __device__ void finishPhase(const Params& p, int ph, const Phase& f, float* part
             p.logits[r0 + i] = __float2bfloat16(s);
         }
     }
-}
-
-// Before attention on query head h of `layer`: waits until the CTAs that own any of its Q, K or V rows have
-// written them in this launch (`epoch`), instead of for every CTA at a grid barrier — an item starts as soon as
-// its few producers are done, and CTAs without an item do not wait at all. One consumer thread per CTA checks
-// whether that CTA's Q/K/V rows meet the head's and polls its flag (acquire); the bar.sync after makes what
-// the flags published visible to the whole CTA, as at a grid barrier.
-__device__ void waitQkv(const Params& p, int layer, int h, unsigned long long epoch, int ct) {
-    const int kvh = h / (p.HQ / p.HKV);
-    for (int c = ct; c < static_cast<int>(gridDim.x); c += CONSUMERS) {
-        int lo, hi;
-        rowsOf((p.HQ + 2 * p.HKV) * p.D, rotationOf(layer, PH_QKV), lo, hi, c);
-        auto meets = [&](int r0) { return lo < r0 + p.D && r0 < hi; };
-        if (meets(h * p.D) || meets((p.HQ + kvh) * p.D) || meets((p.HQ + p.HKV + kvh) * p.D)) {
-            unsigned long long v;
-            do {
-                asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p.qkvDone + c) : "memory");
-            } while (v < epoch);
-        }
-    }
-    consumersSync();
 }
 
 // Context tokens one attention item takes in one batch of loads: NP passes of all consumer warps, each pass a
@@ -655,9 +637,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     const int tid = threadIdx.x;
     if (tid == 0) {
         produced = 0;
-        uint64_t* pa = reinterpret_cast<uint64_t*>(&p);  // the 20 addresses, then the 16 four-byte fields
-        for (int i = 0; i < 20; i++) pa[i] = addrs[i];
-        int* pi = reinterpret_cast<int*>(pa + 20);
+        uint64_t* pa = reinterpret_cast<uint64_t*>(&p);  // the 18 addresses, then the 14 four-byte fields
+        for (int i = 0; i < 19; i++) pa[i] = addrs[i];
+        int* pi = reinterpret_cast<int*>(pa + 19);
         for (int i = 0; i < 16; i++) pi[i] = ints[i];
         stp.past = p.lens[0] - 1;
         stp.pos = p.positions[0];
@@ -735,11 +717,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
     }
     prefetchHistory(p, stp, 0, ct);
     unsigned long long target = 0;  // consumer thread 0's: where the next barrier completes
-    __shared__ unsigned long long launchNo;  // launches of this kernel on these buffers before this one
     if (ct == 0) {
         const unsigned long long per = static_cast<unsigned long long>(1 + 5 * p.nLayers) * gridDim.x;
-        launchNo = atomicAdd(p.barrier, 0ull) / per;
-        target = launchNo * per;
+        target = atomicAdd(p.barrier, 0ull) / per * per;
     }
     auto sync = [&]() {
         target += gridDim.x;
@@ -754,11 +734,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             long long t0 = clock64();
             const int parts = stp.parts;
             for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
-                if (!(p.flags & FLAG_QKV_GRID_WAIT)) {
-                    waitQkv(p, layer, item / parts, launchNo * p.nLayers + layer + 1, ct);
-                    since(PROF_BARRIER, t0);
-                    t0 = clock64();
-                }
                 if (p.D == 64) {
                     attentionItem<64>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
                 } else {
@@ -810,21 +785,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
         t1 = clock64();
         finishPhase(p, ph, f, part, xown, ct);
         since(PROF_EPILOGUE, t1);
-        if (ph == PH_QKV && !(p.flags & FLAG_QKV_GRID_WAIT)) {
-            // publish this CTA's Q/K/V rows to the attention items that read them (waitQkv), and arrive at the
-            // grid barrier without waiting: the arrivals keep the count every launch's barriers are reckoned by
-            // (a CTA's next arrival comes after this one, so the post-attention barrier still completes only
-            // once every CTA has passed here)
-            consumersSync();
-            if (ct == 0) {
-                const unsigned long long epoch = launchNo * p.nLayers + layer + 1;
-                asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(p.qkvDone + blockIdx.x), "l"(epoch) : "memory");
-                asm volatile("red.release.gpu.global.add.u64 [%0], 1;" ::"l"(p.barrier) : "memory");
-                target += gridDim.x;
-            }
-        } else if (ph != PH_LM) {
-            sync();
-        }
+        if (ph != PH_LM) sync();
     });
     if (p.profile != nullptr && ct == 0) {
         prof[PROF_TOTAL] = clock64() - start;

@@ -129,14 +129,6 @@ public final class DecodeBench {
                             r.put("persistentKernelMsWithoutKvPrefetch", noKv[noKv.length / 2]);
                             r.put("persistentKernelMsWithKvPrefetch", kv[kv.length / 2]);
                             System.out.printf(Locale.ROOT, "    cached K/V into L2 a phase ahead: kernel %.3f ms; without %.3f ms%n", kv[kv.length / 2], noKv[noKv.length / 2]);
-                            // attention waiting for its head's Q/K/V producers only, or for every CTA at a grid barrier
-                            runner.persistentDecode().qkvGridWait(true);
-                            float[] gridWait = gpu.time(5, 50, i -> runner.persistentDecode().launch());
-                            runner.persistentDecode().qkvGridWait(false);
-                            float[] own = gpu.time(5, 50, i -> runner.persistentDecode().launch());
-                            r.put("persistentKernelMsQkvGridWait", gridWait[gridWait.length / 2]);
-                            r.put("persistentKernelMsQkvProducerWait", own[own.length / 2]);
-                            System.out.printf(Locale.ROOT, "    attention after its Q/K/V producers: kernel %.3f ms; after a grid barrier %.3f ms%n", own[own.length / 2], gridWait[gridWait.length / 2]);
                             // where the CTAs' time goes (clock64 cycles at the SM clock, mean and max over CTAs)
                             long[][] prof = runner.persistentDecode().profile();
                             double khz = gpu.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE);

@@ -28,9 +28,9 @@ import org.llmwb.engine.sched.Sequence;
  * graphs and against the CPU reference forward. One sequence decodes 40 tokens after its prompt, on two shapes:
  * head dim 64 with GQA group 2 after a 600-token prompt (contexts of 601 to 640 tokens over 16-token blocks: 3
  * context partitions of up to 240 tokens per query head, merged by the last item of each head), and head dim 128
- * with group 4 and an intermediate size above 8192 after a 150-token prompt (one partition; the down projection's
- * rows are split over three 8 KB ring stages). A second persistent run with the kernel's A/B switches flipped
- * (attention after a full grid barrier, no K/V prefetch) must give the same logits bit for bit.
+ * with group 4 and an intermediate size above 8192 after a 150-token prompt (2 partitions of up to 120 tokens; the
+ * down projection's rows are split over three 8 KB ring stages). A second persistent run without the kernel's K/V
+ * prefetch must give the same logits bit for bit.
  */
 class PersistentDecodeGpuTest extends GpuTestBase {
     @TempDir
@@ -59,22 +59,20 @@ class PersistentDecodeGpuTest extends GpuTestBase {
             }
             Run fused = decode(ck, prompt, false);
             Run persistent = decode(ck, prompt, true);
-            // again with the kernel's A/B switches flipped (attention after a grid barrier, no K/V prefetch): they
-            // change when things happen, not the arithmetic, so the logits must be the same bits
+            // again without the K/V prefetch (the kernel's A/B switch): it changes when data arrives, not the
+            // arithmetic, so the logits must be the same bits
             Run again;
-            System.setProperty("llmwb.decode.qkvGridWait", "true");
             System.setProperty("llmwb.decode.kvPrefetch", "false");
             try {
                 again = decode(ck, prompt, true);
             } finally {
-                System.clearProperty("llmwb.decode.qkvGridWait");
                 System.clearProperty("llmwb.decode.kvPrefetch");
             }
             assertEquals(NEW, persistent.logits.size());
             double worst = 0;
             int compared = 0; // up to the first token the two paths pick differently (after it their contexts differ)
             for (int t = 0; t < NEW; t++) {
-                assertArrayEquals(persistent.logits.get(t), again.logits.get(t), "token " + t + ": the persistent kernel is not deterministic (or its A/B switches change results)");
+                assertArrayEquals(persistent.logits.get(t), again.logits.get(t), "token " + t + ": the persistent kernel is not deterministic (or its K/V prefetch changes results)");
                 if (compared == t) {
                     worst = Math.max(worst, relErr(fused.logits.get(t), persistent.logits.get(t)));
                     compared += fused.tokens[t] == persistent.tokens[t] ? 1 : 0;
@@ -97,7 +95,7 @@ class PersistentDecodeGpuTest extends GpuTestBase {
                 assertEquals(Sampler.argmax(ref), persistent.tokens[t], name + " token " + t + ": greedy token differs from the CPU reference");
             }
             System.out.println("persistent decode " + name + ": " + NEW + " steps, worst logit difference vs fused kernels " + worst + ", vs CPU reference "
-                    + worstRef + " (of the largest logit); greedy tokens equal to the fused path for " + compared + "/" + NEW + " steps; repeat with the A/B switches flipped bit-identical");
+                    + worstRef + " (of the largest logit); greedy tokens equal to the fused path for " + compared + "/" + NEW + " steps; repeat without the K/V prefetch bit-identical");
         }
     }
 

@@ -116,13 +116,11 @@ public final class PersistentDecode implements AutoCloseable {
         DeviceBuffer ws = own(gpu.alloc("persistent decode: attention partials", 4L * s.heads() * maxParts * (s.headDim() + 2)));
         DeviceBuffer counters = own(gpu.alloc("persistent decode: attention counters", 4L * s.heads()));
         DeviceBuffer barrier = own(gpu.alloc("persistent decode: grid barrier", 8));
-        DeviceBuffer qkvDone = own(gpu.alloc("persistent decode: Q/K/V written flags", 8L * grid));
         gpu.memset(counters, (byte) 0);
         gpu.memset(barrier, (byte) 0);
-        gpu.memset(qkvDone, (byte) 0);
         profile = own(gpu.alloc("persistent decode: profile counters", 8L * PROFILE_COUNTERS * grid));
         DeviceBuffer[] a = {layerTable, t.embed(), t.lmHead(), t.finalNorm(), t.x(), t.qkv(), t.attn(), t.act(), t.logits(), t.ids(), t.positions(), t.slots(),
-                t.table(), t.lens(), t.invFreq(), ws, counters, barrier, qkvDone, null};
+                t.table(), t.lens(), t.invFreq(), ws, counters, barrier, null};
         addrs = own(gpu.uploadPointers("persistent decode: addresses", a));
         a[a.length - 1] = profile;
         profiledAddrs = own(gpu.uploadPointers("persistent decode: addresses (profiled)", a));
@@ -134,12 +132,11 @@ public final class PersistentDecode implements AutoCloseable {
     }
 
     /**
-     * The kernel's A/B switches as a new instance starts with them: system properties {@code llmwb.decode.kvPrefetch}
-     * (default true) and {@code llmwb.decode.qkvGridWait} (default false), read when the instance is made.
+     * The kernel's A/B switch as a new instance starts with it: system property {@code llmwb.decode.kvPrefetch}
+     * (default true), read when the instance is made.
      */
     private static int initialFlags() {
-        int f = Boolean.parseBoolean(System.getProperty("llmwb.decode.kvPrefetch", "true")) ? 0 : FLAG_NO_KV_PREFETCH;
-        return f | (Boolean.getBoolean("llmwb.decode.qkvGridWait") ? FLAG_QKV_GRID_WAIT : 0);
+        return Boolean.parseBoolean(System.getProperty("llmwb.decode.kvPrefetch", "true")) ? 0 : FLAG_NO_KV_PREFETCH;
     }
 
     private static int ceil(int n, int d) {
@@ -190,24 +187,9 @@ public final class PersistentDecode implements AutoCloseable {
     /** The kernel's Params.flags bit that turns the L2 prefetch of the cached K/V (a phase ahead of attention) off. */
     static final int FLAG_NO_KV_PREFETCH = 1;
 
-    /** The kernel's Params.flags bit that makes attention wait for every CTA's Q/K/V rows at a grid barrier. */
-    static final int FLAG_QKV_GRID_WAIT = 2;
-
     /** Prefetches the cached K/V into L2 a phase before attention reads it (the default), or not; for the benchmark's A/B. */
     public void kvPrefetch(boolean on) {
-        flag(FLAG_NO_KV_PREFETCH, !on);
-    }
-
-    /**
-     * Attention items wait only for the CTAs that wrote their head's Q/K/V rows (the default), or for all CTAs at a
-     * grid barrier; for the benchmark's A/B.
-     */
-    public void qkvGridWait(boolean on) {
-        flag(FLAG_QKV_GRID_WAIT, on);
-    }
-
-    private void flag(int bit, boolean set) {
-        sizes[15] = set ? sizes[15] | bit : sizes[15] & ~bit;
+        sizes[15] = on ? sizes[15] & ~FLAG_NO_KV_PREFETCH : sizes[15] | FLAG_NO_KV_PREFETCH;
         gpu.write(ints, sizes);
     }
 

@@ -121,6 +121,8 @@ public final class DecodeBench {
                             }
                             runner.persistentDecode().prefetch(Integer.getInteger("llmwb.decode.prefetchPieces", 12));
                             r.put("persistentKernelMsByPrefetchPieces", sweep);
+                            r.put("persistentRingStages", runner.persistentDecode().stages());
+                            System.out.printf(Locale.ROOT, "    ring: %d stages of 8 KB per CTA%n", runner.persistentDecode().stages());
                             // the cached K/V pulled into L2 a phase before attention reads it, or not
                             runner.persistentDecode().kvPrefetch(false);
                             float[] noKv = gpu.time(5, 50, i -> runner.persistentDecode().launch());

@@ -93,7 +93,10 @@ public final class PersistentDecode implements AutoCloseable {
         this.gpu = gpu;
         f = gpu.function(MODULE, "decode_persistent_bf16");
         grid = gpu.device().multiprocessors();
-        int xsFloats = Math.max(Math.max(s.hidden(), s.heads() * s.headDim()), Math.max(s.inter(), 4608)); // 4608: attention's scratch (q, k, v and the warps' partial results)
+        // the phase input (BF16: two per float) or attention's FP32 scratch (q, k, v and each warp's partial result);
+        // every byte left over goes to the ring
+        int xsFloats = Math.max(Math.max(s.hidden(), Math.max(s.heads() * s.headDim(), s.inter())) / 2, 3 * s.headDim() + CONSUMER_WARPS * (s.headDim() + 2));
+        xsFloats = (xsFloats + 3) / 4 * 4;
         int accRows = Math.max(Math.max(ceil(s.qkvRows(), grid), ceil(s.hidden(), grid)), Math.max(2 * ceil(s.inter(), grid), ceil(s.vocabPadded(), grid)));
         int optin = gpu.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
         int fixed = 4 * xsFloats + 4 * (CONSUMER_WARPS + 1) * accRows; // input, per-warp row sums, the CTA's residual rows

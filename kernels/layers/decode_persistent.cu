@@ -108,7 +108,7 @@ struct Params {
     float eps, scale;
     int stages, accRows, xsFloats, maxParts;
     int prefetch;  // pieces the L2 prefetcher runs ahead of the producer (0: none)
-    int flags;     // FLAG_* below (A/B switches for the benchmark)
+    int flags;     // FLAG_* above (A/B switches for the benchmark)
 };
 static_assert(offsetof(Params, nLayers) == 19 * 8, "Params layout: PersistentDecode writes 19 addresses first");
 static_assert(sizeof(Params) == 19 * 8 + 16 * 4, "Params layout: then 16 four-byte fields");

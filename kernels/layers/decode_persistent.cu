@@ -405,24 +405,33 @@ __device__ __forceinline__ int attnParts(const Params& p, int past) {
     return max(1, min(parts, min(p.maxParts, static_cast<int>(gridDim.x) / p.HQ)));
 }
 
+// Cached tokens [t0, t1) of context partition `part` of a query head (stp.parts partitions of equal length).
+__device__ __forceinline__ void partSpan(const Step& stp, int part, int& t0, int& t1) {
+    const int per = (stp.past + stp.parts - 1) / stp.parts;
+    t0 = part * per;
+    t1 = min(stp.past, t0 + per);
+}
+
+// Element offset of token t's row for KV head kvh in a layer's paged K or V cache (through the block table).
+__device__ __forceinline__ long long cacheOffset(const Params& p, int t, int kvh) {
+    const long long row = (static_cast<long long>(__ldg(p.table + (t >> p.blockShift))) << p.blockShift) + (t & ((1 << p.blockShift) - 1));
+    return (row * p.HKV + kvh) * p.D;
+}
+
 // Pulls the cached K/V rows this CTA's attention items of `layer` will read into L2, a phase or more before they
 // are read: they do not depend on the step (the new token's row is written, and read from shared memory, by the
 // attention itself), so the item after the Q/K/V barrier finds them in L2 instead of waiting on HBM under the
 // weight stream.
 __device__ void prefetchHistory(const Params& p, const Step& stp, int layer, int ct) {
     if (p.flags & FLAG_NO_KV_PREFETCH) return;
-    const int past = stp.past, parts = stp.parts;
-    const int per = (past + parts - 1) / parts;
     const int G = p.HQ / p.HKV;
     const Layer& L = p.layers[layer];
-    const int mask = (1 << p.blockShift) - 1;
-    for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
-        const int kvh = item / parts / G, part = item % parts;
-        const int t0 = part * per, t1 = min(past, t0 + per);
+    for (int item = blockIdx.x; item < p.HQ * stp.parts; item += gridDim.x) {
+        const int kvh = item / stp.parts / G;
+        int t0, t1;
+        partSpan(stp, item % stp.parts, t0, t1);
         for (int i = ct; i < 2 * (t1 - t0); i += CONSUMERS) {
-            const int t = t0 + i / 2;
-            const long long row = (static_cast<long long>(__ldg(p.table + (t >> p.blockShift))) << p.blockShift) + (t & mask);
-            const __nv_bfloat16* src = ((i & 1) != 0 ? L.vCache : L.kCache) + (row * p.HKV + kvh) * p.D;
+            const __nv_bfloat16* src = ((i & 1) != 0 ? L.vCache : L.kCache) + cacheOffset(p, t0 + i / 2, kvh);
             asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(static_cast<uint32_t>(p.D) * 2) : "memory");
         }
     }
@@ -430,14 +439,14 @@ __device__ void prefetchHistory(const Params& p, const Step& stp, int layer, int
 
 // One (query head, context partition) item of attention. sm: scratch of at least 3·D + CWARPS·(D + 2) floats.
 template <int D>
-__device__ void attentionItem(const Params& p, const Step& stp, int layer, int h, int part, int parts, float* sm, int ct) {
+__device__ void attentionItem(const Params& p, const Step& stp, int layer, int h, int part, float* sm, int ct) {
     constexpr int LPT = D / 8;     // lanes per token row (8 elements each)
     constexpr int TPW = 32 / LPT;  // tokens per warp step
     constexpr int NSLOT = CWARPS;  // one partial result per warp (its token subgroups merged by shuffles)
     const Layer& L = p.layers[layer];
     const int G = p.HQ / p.HKV;
     const int kvh = h / G;
-    const int past = stp.past;
+    const int parts = stp.parts;
     float* qs = sm;
     float* kn = sm + D;
     float* vn = sm + 2 * D;
@@ -450,15 +459,12 @@ __device__ void attentionItem(const Params& p, const Step& stp, int layer, int h
     // the cached tokens' K/V do not depend on this step (and were prefetched into L2 a phase ahead): all of a
     // batch of NP passes' loads go out at once, the first batch's before the Q/K/V reads and RoPE below, so an item
     // of up to NP passes (attnTokens) costs one L2 round trip, not one per pass
-    const int per = (past + parts - 1) / parts;
-    const int t0 = part * per;
-    const int t1 = min(past, t0 + per);
-    const int mask = (1 << p.blockShift) - 1;
+    int t0, t1;
+    partSpan(stp, part, t0, t1);
     auto load = [&](int tw, uint4& kr, uint4& vr) {
         const int t = tw + sub;
         if (t >= t1) return false;
-        const long long row = (static_cast<long long>(__ldg(p.table + (t >> p.blockShift))) << p.blockShift) + (t & mask);
-        const long long off = (row * p.HKV + kvh) * D + sl * 8;
+        const long long off = cacheOffset(p, t, kvh) + sl * 8;
         kr = *reinterpret_cast<const uint4*>(L.kCache + off);
         vr = *reinterpret_cast<const uint4*>(L.vCache + off);
         return true;
@@ -735,9 +741,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             const int parts = stp.parts;
             for (int item = blockIdx.x; item < p.HQ * parts; item += gridDim.x) {
                 if (p.D == 64) {
-                    attentionItem<64>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
+                    attentionItem<64>(p, stp, layer, item / parts, item % parts, xs, ct);
                 } else {
-                    attentionItem<128>(p, stp, layer, item / parts, item % parts, parts, xs, ct);
+                    attentionItem<128>(p, stp, layer, item / parts, item % parts, xs, ct);
                 }
             }
             since(PROF_ATTENTION, t0);

@@ -183,16 +183,20 @@ public final class PersistentDecode implements AutoCloseable {
         if (pieces < 0) {
             throw new IllegalArgumentException("prefetch distance " + pieces);
         }
-        sizes[14] = pieces;
+        sizes[INT_PREFETCH] = pieces;
         gpu.write(ints, sizes);
     }
+
+    /** Positions of Params.prefetch and Params.flags among the kernel's four-byte fields. */
+    private static final int INT_PREFETCH = 14;
+    private static final int INT_FLAGS = 15;
 
     /** The kernel's Params.flags bit that turns the L2 prefetch of the cached K/V (a phase ahead of attention) off. */
     static final int FLAG_NO_KV_PREFETCH = 1;
 
     /** Prefetches the cached K/V into L2 a phase before attention reads it (the default), or not; for the benchmark's A/B. */
     public void kvPrefetch(boolean on) {
-        sizes[15] = on ? sizes[15] & ~FLAG_NO_KV_PREFETCH : sizes[15] | FLAG_NO_KV_PREFETCH;
+        sizes[INT_FLAGS] = on ? sizes[INT_FLAGS] & ~FLAG_NO_KV_PREFETCH : sizes[INT_FLAGS] | FLAG_NO_KV_PREFETCH;
         gpu.write(ints, sizes);
     }
 

@@ -101,7 +101,7 @@ __device__ __forceinline__ void softmax_pv_tile(float (&s)[NT][4], float (&o)[DT
 
 // Divides by the row sums (reduced over the quad) and writes this thread's part of rows rowA and rowB.
 template <int D>
-__device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float lA, float lB, __nv_bfloat16* out, int q0, int rowA, int rowB, int n, int heads,
+__device__ __forceinline__ void store_rows(const float* o, float lA, float lB, __nv_bfloat16* out, int q0, int rowA, int rowB, int n, int heads,
                                            int h, int t) {
     lA = quad_sum(lA);
     lB = quad_sum(lB);
@@ -110,14 +110,14 @@ __device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float lA,
         uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
-            oa[dt * 4 + t] = pack_bf16(o[dt][0] * iA, o[dt][1] * iA);
+            oa[dt * 4 + t] = pack_bf16(o[dt * 4] * iA, o[dt * 4 + 1] * iA);
         }
     }
     if (rowB < n) {
         uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
-            ob[dt * 4 + t] = pack_bf16(o[dt][2] * iB, o[dt][3] * iB);
+            ob[dt * 4 + t] = pack_bf16(o[dt * 4 + 2] * iB, o[dt * 4 + 3] * iB);
         }
     }
 }
@@ -194,7 +194,7 @@ __device__ void flash(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __rest
         }
         softmax_pv_tile<NT, DT, LD>(s, o, mA, mB, lA, lB, k0, p, rowA, rowB, ctx, scaleLog2, Vs, lane);
     }
-    store_rows<D>(o, lA, lB, out, q0, rowA, rowB, n, heads, h, t);
+    store_rows<D>(&o[0][0], lA, lB, out, q0, rowA, rowB, n, heads, h, t);
 }
 
 }  // namespace
@@ -295,7 +295,7 @@ __device__ void flash3(const __nv_bfloat16* __restrict__ q, __nv_bfloat16* __res
         }
         __syncthreads();
     }
-    store_rows<D>(o, lA, lB, out, q0, rowA, rowB, n, heads, h, t);
+    store_rows<D>(&o[0][0], lA, lB, out, q0, rowA, rowB, n, heads, h, t);
 }
 }  // namespace
 
@@ -573,19 +573,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) prefill_flash4_d128(const _
     wgmma_fence_regs(o);
     cp_async_wait<0>();
 
-    lA = quad_sum(lA);
-    lB = quad_sum(lB);
-    const float iA = 1.f / lA, iB = 1.f / lB;
-    if (rowA < n) {
-        uint32_t* oa = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowA) * heads + h) * D);
-#pragma unroll
-        for (int i = 0; i < 16; i++) oa[i * 4 + t] = pack_bf16(o[4 * i] * iA, o[4 * i + 1] * iA);
-    }
-    if (rowB < n) {
-        uint32_t* ob = reinterpret_cast<uint32_t*>(out + (static_cast<size_t>(q0 + rowB) * heads + h) * D);
-#pragma unroll
-        for (int i = 0; i < 16; i++) ob[i * 4 + t] = pack_bf16(o[4 * i + 2] * iB, o[4 * i + 3] * iB);
-    }
+    // the wgmma accumulator holds, per 8-column group, the same 4 values the mma.sync kernels keep in o[dt][0..3]
+    store_rows<D>(o, lA, lB, out, q0, rowA, rowB, n, heads, h, t);
 #else
     __trap();
 #endif

@@ -759,9 +759,16 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1) decode_persistent_bf16(
             // 8 KB: one warp streams it with four 16-byte loads per lane in flight)
             if (piece++ % CWARPS != warp) return;
             const int st = (piece - 1) % p.stages;
-            const uint32_t parity = ((piece - 1) / p.stages) & 1;
+            const int round = (piece - 1) / p.stages;
             const long long tw = clock64();
-            mbarWait(&full[st], parity);
+            // A parity wait cannot tell this round's phase from the one two rounds back: if the stage's previous
+            // piece (round − 1, another warp's) had not landed yet, waiting for parity `round` would pass at once and
+            // read a stage still being written (bulk copies land out of order; with the 128K-token LM head the ring
+            // has only 18 stages and this failed the launch, issue 18). So first wait until that piece was consumed
+            // (its warp's release of the stage), which implies it landed; the launcher keeps stages > CWARPS, so the
+            // release two rounds back has always happened and the empty-barrier parity is unambiguous too.
+            if (round > 0) mbarWait(&empty[st], (round - 1) & 1);
+            mbarWait(&full[st], round & 1);
             const long long tc = clock64();
             if (warp == 0) prof[PROF_WAIT_FULL] += tc - tw;
             const uint4* w = reinterpret_cast<const uint4*>(ring + static_cast<size_t>(st) * STAGE_ELEMS * 2);

@@ -75,7 +75,7 @@ public final class HfConfigReader {
         int inter = falcon ? optInt(c, 4 * hidden, "ffn_hidden_size", "intermediate_size") : positive(c, "intermediate_size", "ffn_hidden_size");
         boolean tie = bool(c, "tie_word_embeddings", falcon);
         long maxPos = c.has("max_position_embeddings") ? c.get("max_position_embeddings").asLong() : 2048;
-        double theta = c.has("rope_theta") ? c.get("rope_theta").asDouble() : 10000;
+        double theta = ropeTheta(c);
         int experts = optInt(c, 0, "num_local_experts", "n_routed_experts", "num_experts");
         int topK = experts > 0 ? positive(c, "num_experts_per_tok") : 0;
         int moeInter = experts > 0 ? optInt(c, inter, "moe_intermediate_size") : 0;
@@ -94,6 +94,52 @@ public final class HfConfigReader {
         String display = name != null ? name : c.source();
         return new ModelConfig(display, type, hfId, hidden, inter, layers, heads, kvHeads, headDim, vocab, tie, maxPos, theta,
                 !falcon, qkvBias, normBias, norms, experts, topK, moeInter, shared, firstDense, qLora, kvLora, nope, rope, vHead);
+    }
+
+    /**
+     * RoPE's base: {@code rope_theta} at the top level (transformers 4.x and most published configs) or inside
+     * {@code rope_parameters} (the form transformers 5 writes, where the top-level key is gone); 10,000 when neither
+     * is given, as transformers assumes.
+     */
+    public static double ropeTheta(YNode c) {
+        YNode n = c.get("rope_theta");
+        YNode rp = c.get("rope_parameters");
+        if ((n == null || n.isNull()) && rp != null && rp.isMap()) {
+            n = rp.get("rope_theta");
+        }
+        if (n == null || n.isNull()) {
+            return 10000;
+        }
+        double theta = n.asDouble();
+        if (!(theta > 1) || Double.isInfinite(theta)) {
+            throw new InputException(n.location(), "rope_theta must be a finite number above 1 but is " + n.text());
+        }
+        return theta;
+    }
+
+    /**
+     * The RoPE scaling block: {@code rope_scaling} (older configs) or {@code rope_parameters} (transformers 5), or
+     * null when there is none or its type is "default" (plain RoPE).
+     */
+    public static YNode ropeScaling(YNode c) {
+        YNode rs = c.get("rope_scaling");
+        if (rs == null || rs.isNull()) {
+            rs = c.get("rope_parameters");
+        }
+        if (rs == null || rs.isNull()) {
+            return null;
+        }
+        if (!rs.isMap()) {
+            throw new InputException(rs.location(), "RoPE scaling must be an object with a rope_type, not " + rs.kindName());
+        }
+        YNode type = rs.has("rope_type") ? rs.get("rope_type") : rs.get("type");
+        if (type == null || type.isNull()) {
+            if (rs.has("rope_theta") && rs.entries().size() == 1) {
+                return null; // rope_parameters holding only the base
+            }
+            throw new InputException(rs.location(), "RoPE scaling without a rope_type (or type)");
+        }
+        return "default".equals(type.text()) ? null : rs;
     }
 
     private static YNode first(YNode c, String... keys) {

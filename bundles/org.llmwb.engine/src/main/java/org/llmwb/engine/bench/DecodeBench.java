@@ -20,8 +20,8 @@ import org.llmwb.engine.model.CudaModelRunner;
 import org.llmwb.engine.model.Safetensors;
 
 /**
- * Decode speed of the engine on the GPU for a catalog model's shape (seeded random BF16 weights; the vocabulary
- * is the generator's small BPE, so the LM head is far smaller than the real model's): batches 1, 8 and 32 (contexts
+ * Decode speed of the engine on the GPU for a catalog model's real shape (seeded random BF16 weights, the full
+ * vocabulary and LM head; {@code --generator-vocab} for the generator's small BPE instead): batches 1, 8 and 32 (contexts
  * of 32 to 232 tokens), launched one by one, and replayed from CUDA graphs with the separate layer kernels and
  * with the fused decode layers ({@link CudaModelRunner#useFusedDecode}) on the v2 and the split-K v3 tensor-core GEMV
  * ({@link CudaModelRunner#useSplitKGemv}). Per step: the engine's whole step (schedule, metadata upload, kernels, logits download,
@@ -40,9 +40,11 @@ public final class DecodeBench {
         Path env = Path.of("env.json");
         int steps = 200;
         int[] batches = {1, 8, 32};
+        boolean realVocab = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> preset = args[++i];
+                case "--generator-vocab" -> realVocab = false;
                 case "--out" -> out = Path.of(args[++i]);
                 case "--env" -> env = Path.of(args[++i]);
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
@@ -52,7 +54,10 @@ public final class DecodeBench {
         }
         Path dir = Files.createTempDirectory("llmwb-decode-bench").resolve("m");
         long g0 = System.nanoTime();
-        CheckpointGenerator.generate(dir, CheckpointGenerator.Shape.like(ModelPresets.of(preset)), 1, Safetensors.Dtype.BF16, 1);
+        // the real shape: the full vocabulary with its LM head (128,256 tokens for Llama-3; --generator-vocab keeps the
+        // generator's small BPE, as the figures before issue 18 did) and the model's RoPE scaling
+        CheckpointGenerator.generate(dir, realVocab ? CheckpointGenerator.Shape.real(ModelPresets.of(preset)) : CheckpointGenerator.Shape.like(ModelPresets.of(preset)), 1,
+                Safetensors.Dtype.BF16, 1);
         System.out.printf(Locale.ROOT, "generated %s-shaped weights in %.1f s%n", preset, (System.nanoTime() - g0) / 1e9);
         List<Map<String, Object>> records = new ArrayList<>();
         try (Gpu gpu = Gpu.open(); Checkpoint ck = Checkpoint.open(dir)) {
@@ -82,7 +87,8 @@ public final class DecodeBench {
                         double tokS = 1 / med;
                         double frac = tokS * runner.decodeWeightBytes() / roofs.copyBandwidth();
                         Map<String, Object> r = new LinkedHashMap<>();
-                        r.put("model", preset + "-shaped (random BF16 weights, small BPE vocabulary " + ck.config().vocabSize() + ")");
+                        r.put("model", preset + "-shaped (random BF16 weights, " + (realVocab ? "its full vocabulary " : "the generator's small BPE vocabulary ") + ck.config().vocabSize()
+                                + (ck.config().tieEmbeddings() ? ", tied LM head" : "") + ")");
                         r.put("batch", batch);
                         r.put("graphs", graphs);
                         r.put("fusedDecodeLayers", fused);

@@ -48,21 +48,30 @@ public final class Checkpoint implements AutoCloseable {
                     + mc.modelType() + " with MLA, MoE or a plain MLP is not supported");
         }
         YNode c = YNode.read(cfg);
-        double eps = c.has("rms_norm_eps") ? c.get("rms_norm_eps").asDouble() : 1e-5;
+        double eps = 1e-5;
+        if (c.has("rms_norm_eps") && !c.get("rms_norm_eps").isNull()) {
+            eps = c.get("rms_norm_eps").asDouble();
+            if (!(eps > 0 && eps < 1)) {
+                throw new InputException(c.get("rms_norm_eps").location(), "rms_norm_eps must be in (0, 1) but is " + c.get("rms_norm_eps").text());
+            }
+        }
         double factor = 0;
         double low = 1;
         double high = 4;
         int orig = 8192;
-        YNode rs = c.get("rope_scaling");
-        if (rs != null && rs.isMap()) {
-            String type = rs.has("rope_type") ? rs.get("rope_type").text() : rs.has("type") ? rs.get("type").text() : "";
-            if (!type.equals("llama3")) {
-                throw new InputException(rs.location(), "rope_scaling type '" + type + "' is not supported (llama3 is)");
+        YNode rs = HfConfigReader.ropeScaling(c);
+        if (rs != null) {
+            YNode typeNode = rs.has("rope_type") ? rs.get("rope_type") : rs.get("type");
+            if (!typeNode.text().equals("llama3")) {
+                throw new InputException(typeNode.location(), "RoPE scaling type '" + typeNode.text() + "' is not supported (default and llama3 are)");
             }
-            factor = rs.get("factor").asDouble();
-            low = rs.has("low_freq_factor") ? rs.get("low_freq_factor").asDouble() : 1;
-            high = rs.has("high_freq_factor") ? rs.get("high_freq_factor").asDouble() : 4;
-            orig = rs.has("original_max_position_embeddings") ? (int) rs.get("original_max_position_embeddings").asDouble() : 8192;
+            factor = positiveField(rs, "factor", null);
+            low = positiveField(rs, "low_freq_factor", 1.0);
+            high = positiveField(rs, "high_freq_factor", 4.0);
+            orig = (int) positiveField(rs, "original_max_position_embeddings", 8192.0);
+            if (!(high > low)) {
+                throw new InputException(rs.location(), "llama3 RoPE scaling needs high_freq_factor (" + high + ") above low_freq_factor (" + low + ")");
+            }
         }
         Checkpoint ck = new Checkpoint(dir, mc, new Numerics(eps, mc.ropeTheta(), factor, low, high, orig));
         Path single = dir.resolve("model.safetensors");
@@ -94,6 +103,22 @@ public final class Checkpoint implements AutoCloseable {
             throw new InputException(SourceLocation.of(dir.toString()), "no model.safetensors or model.safetensors.index.json");
         }
         return ck;
+    }
+
+    /** A positive number field of the RoPE scaling block, or the default (null: required). */
+    private static double positiveField(YNode block, String key, Double dflt) {
+        YNode n = block.get(key);
+        if (n == null || n.isNull()) {
+            if (dflt == null) {
+                throw new InputException(block.location(), "llama3 RoPE scaling needs '" + key + "'");
+            }
+            return dflt;
+        }
+        double v = n.asDouble();
+        if (!(v > 0) || Double.isInfinite(v)) {
+            throw new InputException(n.location(), "'" + key + "' must be a positive number but is " + n.text());
+        }
+        return v;
     }
 
     public Path dir() {

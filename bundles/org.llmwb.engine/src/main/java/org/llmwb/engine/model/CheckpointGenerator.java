@@ -20,9 +20,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * at a real shape. The folder is built beside the target and moved into place when complete.
  */
 public final class CheckpointGenerator {
-    /** The shape to generate (Llama-family, SwiGLU, GQA). */
+    /**
+     * The shape to generate (Llama-family, SwiGLU, GQA). {@code vocab} 0 keeps the trained BPE's own small vocabulary;
+     * a larger one pads it with reserved special tokens up to that size, as Llama-3's 128,256 ids are 128,000 BPE
+     * tokens and 256 reserved ones, so the embedding and the LM head have the real model's size. {@code llama3Scaling}
+     * writes Llama-3.1/3.2's {@code rope_scaling} (factor 32, low 1, high 4, original 8192).
+     */
     public record Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, int merges, boolean tied, int maxPositions,
-            double ropeTheta) {
+            double ropeTheta, int vocab, boolean llama3Scaling) {
+        public Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, int merges, boolean tied, int maxPositions,
+                double ropeTheta) {
+            this(hidden, intermediate, layers, heads, kvHeads, headDim, merges, tied, maxPositions, ropeTheta, 0, false);
+        }
+
         /** Small enough for CI on a CPU, with head dim 64 so the GPU kernels (head dims 64 and 128) run it too. */
         public static Shape tiny() {
             return new Shape(128, 320, 2, 2, 1, 64, 200, true, 2048, 10000);
@@ -35,6 +45,18 @@ public final class CheckpointGenerator {
             }
             return new Shape(m.hiddenSize(), m.intermediateSize(), m.numLayers(), m.numHeads(), m.numKvHeads(), m.headDim(), 1000, m.tieEmbeddings(),
                     (int) Math.min(m.maxPositions(), 131072), m.ropeTheta());
+        }
+
+        /**
+         * The catalog model's real shape: its layers, its full vocabulary (the embedding and LM head at their real
+         * size) and, for Llama-3.1-style long-context models (theta 500,000, more than 8,192 positions), its RoPE
+         * scaling.
+         */
+        public static Shape real(org.llmwb.core.catalog.ModelConfig m) {
+            Shape s = like(m);
+            boolean llama3 = m.ropeTheta() == 500000 && m.maxPositions() > 8192;
+            return new Shape(s.hidden(), s.intermediate(), s.layers(), s.heads(), s.kvHeads(), s.headDim(), s.merges(), s.tied(), s.maxPositions(),
+                    s.ropeTheta(), (int) m.vocabSize(), llama3);
         }
     }
 
@@ -64,6 +86,9 @@ public final class CheckpointGenerator {
         Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
         try {
             String tok = BpeTokenizer.train(corpus(), s.merges(), List.of("<|begin_of_text|>", "<|end_of_text|>"));
+            if (s.vocab() > 0) {
+                tok = padVocabulary(tok, s.vocab());
+            }
             Files.writeString(tmp.resolve("tokenizer.json"), tok);
             BpeTokenizer t = BpeTokenizer.load(tmp.resolve("tokenizer.json"));
             int vocab = t.vocabSize();
@@ -74,7 +99,12 @@ public final class CheckpointGenerator {
                     .put("head_dim", s.headDim()).put("vocab_size", vocab).put("max_position_embeddings", s.maxPositions())
                     .put("rope_theta", s.ropeTheta()).put("rms_norm_eps", 1e-5).put("tie_word_embeddings", s.tied())
                     .put("torch_dtype", dtype == Safetensors.Dtype.BF16 ? "bfloat16" : dtype == Safetensors.Dtype.F16 ? "float16" : "float32")
-                    .put("bos_token_id", t.specialId("<|begin_of_text|>")).put("eos_token_id", t.specialId("<|end_of_text|>"))
+                    .put("bos_token_id", t.specialId("<|begin_of_text|>")).put("eos_token_id", t.specialId("<|end_of_text|>"));
+            if (s.llama3Scaling()) {
+                c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 32.0).put("low_freq_factor", 1.0).put("high_freq_factor", 4.0)
+                        .put("original_max_position_embeddings", 8192);
+            }
+            c
                     .put("_generated_by", "llmwb: seeded random weights (seed " + seed + "), not a trained model");
             Files.writeString(tmp.resolve("config.json"), Json.pretty(c));
             java.util.SplittableRandom r = new java.util.SplittableRandom(seed); // its nextGaussian is several times faster than Random's
@@ -134,6 +164,23 @@ public final class CheckpointGenerator {
                 }
             }
         }
+    }
+
+    /** Adds reserved special tokens to a trained tokenizer.json until its vocabulary has {@code vocab} ids. */
+    static String padVocabulary(String tokenizerJson, int vocab) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode) Json.parse(tokenizerJson);
+        int used = root.path("model").path("vocab").size();
+        for (var a : root.path("added_tokens")) {
+            used = Math.max(used, a.path("id").asInt() + 1);
+        }
+        if (vocab < used) {
+            throw new IllegalArgumentException("vocabulary of " + vocab + " is smaller than the trained tokenizer's " + used);
+        }
+        var added = (com.fasterxml.jackson.databind.node.ArrayNode) root.get("added_tokens");
+        for (int id = used; id < vocab; id++) {
+            added.addObject().put("id", id).put("content", "<|reserved_special_token_" + (id - used) + "|>").put("special", true);
+        }
+        return Json.pretty(root);
     }
 
     static String shardName(int i, int shards) {

@@ -761,8 +761,11 @@ public final class CudaModelRunner implements ModelRunner {
             return "quantized weights (" + quant.label() + ") run the GEMV kernels";
         }
         if (persistentWhyNot == null) {
-            String why = org.llmwb.backend.cuda.ops.PersistentDecode.unsupported(gpu.device(), persistentShape());
+            String why = org.llmwb.backend.cuda.ops.PersistentDecode.unsupported(gpu, persistentShape());
             persistentWhyNot = why == null ? "" : why;
+            if (why != null && persistentOn) {
+                System.err.println("llmwb: single-sequence decode runs the fused layers from CUDA graphs, not the persistent kernel: " + why);
+            }
         }
         return persistentWhyNot.isEmpty() ? null : persistentWhyNot;
     }

@@ -43,8 +43,44 @@ public final class PersistentDecode implements AutoCloseable {
             DeviceBuffer lens, DeviceBuffer invFreq) {
     }
 
-    /** Why the kernel cannot serve this model on this device, or null when it can. */
-    public static String unsupported(CudaProbe.Result dev, Shape s) {
+    /**
+     * Shared memory per CTA: the phase input (BF16, two per float) or attention's FP32 scratch (q, k, v and each
+     * warp's partial result), the per-warp row sums and the CTA's residual rows ({@code fixed} bytes), and the ring's
+     * 8 KB stages in what is left (at most {@link #MAX_STAGES}).
+     */
+    record Layout(int xsFloats, int accRows, int fixed, int stages) {
+        static Layout of(Shape s, int grid, int optinShared) {
+            int xs = Math.max(Math.max(s.hidden(), Math.max(s.heads() * s.headDim(), s.inter())) / 2, 3 * s.headDim() + CONSUMER_WARPS * (s.headDim() + 2));
+            xs = (xs + 3) / 4 * 4;
+            int acc = Math.max(Math.max(ceil(s.qkvRows(), grid), ceil(s.hidden(), grid)), Math.max(2 * ceil(s.inter(), grid), ceil(s.vocabPadded(), grid)));
+            int fixed = 4 * xs + 4 * (CONSUMER_WARPS + 1) * acc;
+            return new Layout(xs, acc, fixed, Math.min(MAX_STAGES, Math.max(0, optinShared - STATIC_SHARED - fixed) / STAGE_BYTES));
+        }
+
+        int sharedBytes() {
+            return stages * STAGE_BYTES + fixed;
+        }
+    }
+
+    /** Why the kernel cannot serve this model on this GPU, or null when it can. */
+    public static String unsupported(Gpu gpu, Shape s) {
+        String why = unsupported(gpu.device(), s);
+        if (why != null) {
+            return why;
+        }
+        int optin = gpu.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+        Layout l = Layout.of(s, gpu.device().multiprocessors(), optin);
+        if (l.stages() <= CONSUMER_WARPS) {
+            // a consumer warp waits for piece i + 15 right after piece i: the stage it waits on must not be one whose
+            // previous piece may still be in flight (a parity wait one phase behind would pass at once)
+            return "the persistent decode kernel's ring needs more than " + CONSUMER_WARPS + " stages of " + STAGE_BYTES / 1024 + " KB, but this model's widths take "
+                    + l.fixed() + " of the " + optin + " bytes of shared memory per block, leaving " + l.stages();
+        }
+        return null;
+    }
+
+    /** Why the kernel cannot serve this model on this device (shape rules alone), or null when it can. */
+    static String unsupported(CudaProbe.Result dev, Shape s) {
         if (!dev.hasWgmma()) {
             return "the persistent decode kernel is built for compute capability 9.0 (bulk copies and mbarriers); this GPU is " + dev.computeMajor() + "."
                     + dev.computeMinor();
@@ -83,7 +119,7 @@ public final class PersistentDecode implements AutoCloseable {
     static final int DEFAULT_PREFETCH = Integer.getInteger("llmwb.decode.prefetchPieces", 12);
 
     public PersistentDecode(Gpu gpu, Shape s, Tensors t) {
-        String why = unsupported(gpu.device(), s);
+        String why = unsupported(gpu, s);
         if (why != null) {
             throw new IllegalArgumentException(why);
         }
@@ -93,19 +129,11 @@ public final class PersistentDecode implements AutoCloseable {
         this.gpu = gpu;
         f = gpu.function(MODULE, "decode_persistent_bf16");
         grid = gpu.device().multiprocessors();
-        // the phase input (BF16: two per float) or attention's FP32 scratch (q, k, v and each warp's partial result);
-        // every byte left over goes to the ring
-        int xsFloats = Math.max(Math.max(s.hidden(), Math.max(s.heads() * s.headDim(), s.inter())) / 2, 3 * s.headDim() + CONSUMER_WARPS * (s.headDim() + 2));
-        xsFloats = (xsFloats + 3) / 4 * 4;
-        int accRows = Math.max(Math.max(ceil(s.qkvRows(), grid), ceil(s.hidden(), grid)), Math.max(2 * ceil(s.inter(), grid), ceil(s.vocabPadded(), grid)));
-        int optin = gpu.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
-        int fixed = 4 * xsFloats + 4 * (CONSUMER_WARPS + 1) * accRows; // input, per-warp row sums, the CTA's residual rows
-        stages = Math.min(MAX_STAGES, (optin - STATIC_SHARED - fixed) / STAGE_BYTES);
-        if (stages < 2) {
-            throw new IllegalArgumentException("persistent decode: " + optin + " bytes of shared memory per block leave room for " + stages
-                    + " ring stages (needs 2); the model's widths take " + fixed);
-        }
-        shared = stages * STAGE_BYTES + fixed;
+        Layout layout = Layout.of(s, grid, gpu.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN));
+        int xsFloats = layout.xsFloats();
+        int accRows = layout.accRows();
+        stages = layout.stages();
+        shared = layout.sharedBytes();
         gpu.allowDynamicShared(f, shared);
         if (gpu.residentBlocks(f, THREADS, shared) < 1) {
             throw new IllegalArgumentException("persistent decode: a CTA with " + shared + " bytes of shared memory does not fit on an SM");

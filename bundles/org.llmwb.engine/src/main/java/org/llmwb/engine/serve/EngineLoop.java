@@ -92,6 +92,11 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /** The most sequences that ran in one step so far (shows that concurrent clients were batched). */
+    /** The model's context length (max_position_embeddings). */
+    public long maxModelLen() {
+        return engine.runner().config().maxPositions();
+    }
+
     public int maxRunning() {
         return maxRunning.get();
     }

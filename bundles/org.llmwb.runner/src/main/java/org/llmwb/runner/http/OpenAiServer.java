@@ -105,10 +105,18 @@ public final class OpenAiServer implements AutoCloseable {
                     need(method, "POST");
                     completions(ex, body(ex), true);
                 }
+                case "/tokenize" -> {
+                    need(method, "POST");
+                    tokenize(ex, body(ex));
+                }
+                case "/detokenize" -> {
+                    need(method, "POST");
+                    detokenize(ex, body(ex));
+                }
                 case "/health" -> send(ex, 200, Json.object().put("status", "ok"));
                 case "/llmwb/stats" -> send(ex, 200, Json.object().put("steps", loop.steps()).put("maxRunning", loop.maxRunning()).put("served", loop.served()));
                 default -> throw new ApiError(404, "not_found_error", null, "no route " + method + " " + path
-                        + "; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions");
+                        + "; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, POST /tokenize, POST /detokenize");
             }
         } catch (ApiError e) {
             error(ex, e);
@@ -122,6 +130,53 @@ public final class OpenAiServer implements AutoCloseable {
         } finally {
             ex.close();
         }
+    }
+
+    /**
+     * vLLM's {@code POST /tokenize}: {@code {"prompt": TEXT}} (or {@code "messages"} for a chat prompt, as the chat
+     * endpoint builds it), {@code add_special_tokens} (default true for a prompt); answers the ids, their count and
+     * the model's context length.
+     */
+    private void tokenize(HttpExchange ex, JsonNode req) throws IOException {
+        int[] ids;
+        if (req.has("messages")) {
+            ids = prompt(req, true);
+        } else {
+            JsonNode p = req.get("prompt");
+            if (p == null || !p.isTextual()) {
+                throw ApiError.bad("prompt", "'prompt' must be a string (or send 'messages')");
+            }
+            boolean special = req.path("add_special_tokens").asBoolean(true);
+            List<Integer> l = new ArrayList<>();
+            int bos = tok.specialId("<|begin_of_text|>");
+            if (special && bos >= 0) {
+                l.add(bos); // as the completions endpoint does
+            }
+            l.addAll(tok.encode(p.asText()));
+            ids = l.stream().mapToInt(Integer::intValue).toArray();
+        }
+        ObjectNode o = Json.object().put("count", ids.length).put("max_model_len", loop.maxModelLen());
+        var arr = o.putArray("tokens");
+        for (int id : ids) {
+            arr.add(id);
+        }
+        send(ex, 200, o);
+    }
+
+    /** vLLM's {@code POST /detokenize}: {@code {"tokens": [ids]}} → {@code {"prompt": TEXT}}. */
+    private void detokenize(HttpExchange ex, JsonNode req) throws IOException {
+        JsonNode t = req.get("tokens");
+        if (t == null || !t.isArray()) {
+            throw ApiError.bad("tokens", "'tokens' must be an array of token ids");
+        }
+        List<Integer> ids = new ArrayList<>();
+        for (JsonNode x : t) {
+            if (!x.canConvertToInt() || x.asInt() < 0 || x.asInt() >= tok.vocabSize()) {
+                throw ApiError.bad("tokens", "token id " + x + " is outside 0.." + (tok.vocabSize() - 1));
+            }
+            ids.add(x.asInt());
+        }
+        send(ex, 200, Json.object().put("prompt", tok.decode(ids)));
     }
 
     private static void need(String method, String want) {

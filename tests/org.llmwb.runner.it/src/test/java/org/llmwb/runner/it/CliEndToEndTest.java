@@ -51,6 +51,34 @@ class CliEndToEndTest {
     }
 
     @Test
+    void tokenizeTextAndJsonLines() throws Exception {
+        Cli.Result mk = Cli.run(dir, "make-checkpoint", "tok-model");
+        assertEquals(0, mk.code(), mk.err());
+        Path tj = dir.resolve("tok-model/tokenizer.json");
+        Cli.Result one = Cli.run(dir, "tokenize", "-t", tj.toString(), "the prefill step");
+        assertEquals(0, one.code(), one.err());
+        JsonNode ids = Json.parse(one.out());
+        assertTrue(ids.isArray() && ids.size() >= 2, one.out());
+        Files.writeString(dir.resolve("lines.jsonl"), "\"the prefill step\"\n\"\"\n\"KV <|end_of_text|>\"\n");
+        Cli.Result many = Cli.run(dir, "tokenize", "-t", tj.toString(), "--jsonl", "lines.jsonl");
+        assertEquals(0, many.code(), many.err());
+        List<String> lines = many.out().lines().toList();
+        assertEquals(3, lines.size(), many.out());
+        assertEquals(ids, Json.parse(lines.get(0)));
+        assertEquals(0, Json.parse(lines.get(1)).size());
+        // a special token written in the text is that token (one id), as in HF tokenizers
+        JsonNode eot = Json.parse(Cli.run(dir, "tokenize", "-t", tj.toString(), "<|end_of_text|>").out());
+        assertEquals(1, eot.size());
+        assertTrue(lines.get(2).endsWith("," + eot.get(0).asInt() + "]"), lines.get(2));
+        Cli.Result back = Cli.run(dir, "tokenize", "-t", tj.toString(), "--decode", one.out().strip());
+        assertEquals("\"the prefill step\"", back.out().strip());
+        Files.writeString(dir.resolve("bad.jsonl"), "\"ok\"\n[1, 2]\n");
+        Cli.Result bad = Cli.run(dir, "tokenize", "-t", tj.toString(), "--jsonl", "bad.jsonl");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("bad.jsonl:2") && bad.err().contains("expected a JSON string"), bad.err());
+    }
+
+    @Test
     void invalidPlanExitsNonZeroAndExplains() throws Exception {
         Cli.Result r = Cli.run(dir, "plan", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--tp", "3");
         assertEquals(1, r.code());

@@ -97,6 +97,25 @@ class OpenAiServerTest {
     }
 
     @Test
+    void tokenizeAndDetokenizeRoundTrip() throws Exception {
+        HttpResponse<String> t = post("/tokenize", "{\"prompt\": \"The KV cache holds keys and values\"}");
+        assertEquals(200, t.statusCode(), t.body());
+        JsonNode o = Json.parse(t.body());
+        assertEquals(o.get("tokens").size(), o.get("count").asInt());
+        assertTrue(o.get("count").asInt() > 2 && o.get("max_model_len").asInt() > 0, t.body());
+        // the completion endpoint counts the same prompt tokens
+        JsonNode c = Json.parse(post("/v1/completions", "{\"prompt\": \"The KV cache holds keys and values\", \"max_tokens\": 1}").body());
+        assertEquals(o.get("count").asInt(), c.at("/usage/prompt_tokens").asInt());
+        JsonNode plain = Json.parse(post("/tokenize", "{\"prompt\": \"The KV cache holds keys and values\", \"add_special_tokens\": false}").body());
+        HttpResponse<String> d = post("/detokenize", "{\"tokens\": " + plain.get("tokens") + "}");
+        assertEquals(200, d.statusCode(), d.body());
+        assertEquals("The KV cache holds keys and values", Json.parse(d.body()).get("prompt").asText());
+        HttpResponse<String> bad = post("/detokenize", "{\"tokens\": [1, 99999999]}");
+        assertEquals(400, bad.statusCode());
+        assertTrue(bad.body().contains("99999999"), bad.body());
+    }
+
+    @Test
     void streamedChatDeltasAddUpToTheWholeAnswer() throws Exception {
         String req = "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"What is paged attention?\"}],"
                 + " \"max_tokens\": 12, \"temperature\": 0.8, \"seed\": 7%s}";

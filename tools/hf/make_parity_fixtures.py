@@ -235,6 +235,9 @@ def trained(out, corpus):
         "kjv-target": (256, 8, 4, 2, 768, 3000),
         "kjv-draft": (128, 2, 2, 1, 384, 3000),
     }
+    os.makedirs(os.path.join(out, "models"), exist_ok=True)
+    with open(os.path.join(out, "models", "kjv-heldout.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(held) + "\n")  # exactly the text the held-out perplexity is measured on
     report = {"corpus": os.path.basename(corpus), "train_tokens": tr.numel(), "heldout_tokens": ho.numel(), "models": {}}
     for name, (hidden, layers, heads, kv, inter, steps) in specs.items():
         cfg = config(hidden, layers, heads, kv, 64, inter, tok.get_vocab_size(), True, 500000.0, scaling, 131072, bos=bos, eos=eos)
@@ -249,7 +252,13 @@ def trained(out, corpus):
         tok.save(os.path.join(d, "tokenizer.json"))
         with open(os.path.join(d, "generation_config.json"), "w") as f:
             json.dump({"bos_token_id": bos, "eos_token_id": eos, "do_sample": False}, f, indent=2)
-        report["models"][name] = {"params": sum(p.numel() for p in model.parameters()), "steps": steps, "kept_step": kept, "batch": 64, "seq": 256,
+        # the reference figure for our engine: the checkpoint as saved (BF16 weights), computed in FP32 by transformers
+        saved = LlamaForCausalLM.from_pretrained(d, dtype=torch.float32).to(DEV).eval()
+        ppl_saved, _ = perplexity(saved, ho, 256, bos)
+        del saved
+        print(f"{name}: held-out perplexity of the saved BF16 weights (FP32 compute) {ppl_saved:.3f}", flush=True)
+        report["models"][name] = {"heldout_ppl_saved_bf16_weights": ppl_saved, "window": 256,
+                                  "params": sum(p.numel() for p in model.parameters()), "steps": steps, "kept_step": kept, "batch": 64, "seq": 256,
                                   "train_seconds": round(secs, 1), "heldout_ppl_fp32": ppl, "heldout_tokens": n}
         print(f"{name}: held-out perplexity {ppl:.2f} over {n} tokens, {secs:.0f} s", flush=True)
         # greedy samples of every prompt for the log; the stored reference keeps three (its FP32 logits are 0.5 MB each)

@@ -23,15 +23,27 @@ final class Cli {
     }
 
     static Result run(Path workDir, String... args) throws IOException, InterruptedException {
+        return run(workDir, 60, args);
+    }
+
+    static Result run(Path workDir, int timeoutS, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(RunnerClient.command(RunnerClient.currentJava(), lib()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
         pb.environment().put("HOME", workDir.toString()); // no user GPU file from the developer's home
         Process p = pb.start();
         p.getOutputStream().close();
+        // read stderr on its own thread: a child that fills one pipe while we block on the other would hang
+        java.util.concurrent.CompletableFuture<byte[]> errF = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getErrorStream().readAllBytes();
+            } catch (IOException e) {
+                return new byte[0];
+            }
+        });
         var out = p.getInputStream().readAllBytes();
-        var err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        var err = errF.join();
+        if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("llmwb " + String.join(" ", args) + " did not finish");
         }

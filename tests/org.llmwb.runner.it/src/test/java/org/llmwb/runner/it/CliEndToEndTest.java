@@ -120,7 +120,7 @@ class CliEndToEndTest {
 
     @Test
     void runWritesTheResultFolder() throws Exception {
-        Path exp = Cli.repo().resolve("lessons/sizing/decode-roofline.llmwb.yaml");
+        Path exp = Cli.repo().resolve("lessons/02-roofline/roofline.llmwb.yaml");
         Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "res", "--json");
         JsonNode summary = json(r);
         assertEquals("ok", summary.get("status").asText());
@@ -208,7 +208,7 @@ class CliEndToEndTest {
 
     @Test
     void engineRunWritesLatencyTablesRequestsAndSteps() throws Exception {
-        Path exp = Cli.repo().resolve("lessons/engine/paged-vs-contiguous.llmwb.yaml");
+        Path exp = Cli.repo().resolve("lessons/04-paged-attention/engine.llmwb.yaml");
         Cli.Result r = Cli.run(dir, "run", exp.toString(), "--out", "eng", "--json");
         assertEquals(0, r.code(), r.err());
         Path res = dir.resolve("eng");

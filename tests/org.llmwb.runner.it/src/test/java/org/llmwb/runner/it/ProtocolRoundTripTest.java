@@ -70,7 +70,7 @@ class ProtocolRoundTripTest {
 
     @Test
     void runStreamsRecordsAndWritesTheSameFolderAsTheCli() throws Exception {
-        String exp = Files.readString(Cli.repo().resolve("lessons/sizing/kv-by-attention.llmwb.yaml"));
+        String exp = Files.readString(Cli.repo().resolve("lessons/03-kv-cache/kv.llmwb.yaml"));
         client.send(Protocol.run("r1", exp, "kv-by-attention.llmwb.yaml", dir.resolve("out").toString()));
         assertEquals(16, next(is("started")).get("total").asLong());
         JsonNode first = next(is("record"));

@@ -270,8 +270,8 @@ def trained(out, corpus):
             m = model.to(DEV)
             for ptxt in PROMPTS[3:]:
                 ids = torch.tensor([tok.encode(ptxt).ids], device=DEV)
-                out = m.generate(ids, max_new_tokens=32, do_sample=False)
-                print(f"  {ptxt!r} -> {tok.decode(out[0, ids.shape[1]:].tolist())!r}", flush=True)
+                gen = m.generate(ids, max_new_tokens=32, do_sample=False)
+                print(f"  {ptxt!r} -> {tok.decode(gen[0, ids.shape[1]:].tolist())!r}", flush=True)
     with open(os.path.join(out, "models", "train.json"), "w") as f:
         json.dump(report, f, indent=1)
 
@@ -280,12 +280,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--corpus", required=True)
+    ap.add_argument("--skip-random", action="store_true", help="only the trained models")
     a = ap.parse_args()
     print(f"transformers {transformers.__version__}, torch {torch.__version__}, device {DEV}", flush=True)
-    random_fixtures(a.out)
+    if not a.skip_random:
+        random_fixtures(a.out)
+        with open(os.path.join(a.out, "fixtures", "llama3-gqa2-d64-tied-bf16", "config.json")) as f:
+            print("config.json as this transformers writes it:\n" + f.read())
     trained(a.out, a.corpus)
-    with open(os.path.join(a.out, "fixtures", "llama3-gqa2-d64-tied-bf16", "config.json")) as f:
-        print("config.json as this transformers writes it:\n" + f.read())
 
 
 if __name__ == "__main__":

@@ -64,23 +64,24 @@ class RealShapeDecodeGpuTest extends GpuTestBase {
             for (boolean[] p : PATHS) {
                 runs.add(decode(ck, prompt, p));
             }
-            // the reference at the first decode step (context: the prompt and the first sampled token)
-            Run base = runs.get(runs.size() - 1);
-            int[] ctx = java.util.Arrays.copyOf(prompt, PROMPT + 1);
-            ctx[PROMPT] = base.tokens[0];
-            long t0 = System.nanoTime();
-            float[] ref = ReferenceForward.lastLogits(ck, ctx);
-            System.out.printf("reference forward of %d tokens: %.1f s%n", ctx.length, (System.nanoTime() - t0) / 1e9);
+            // each path against the CPU reference of its own context: the prefill's logits (the prompt alone) and the
+            // first decode step's (the prompt and the token that path chose). Random weights give near-flat logits, so
+            // paths on different kernels may pick different tokens at near-ties: a greedy token must be the
+            // reference's top-1 or within twice the measured error of it
+            float[] refPrompt = ReferenceForward.lastLogits(ck, prompt);
+            java.util.Map<Integer, float[]> refStep1 = new java.util.HashMap<>();
             for (Run r : runs) {
-                assertEquals(base.tokens[0], r.tokens[0], r.name + ": the first token (from the prefill) differs from the persistent path's");
-                double e = relErr(ref, r.logits.get(1));
-                double margin = margin(ref, r.tokens[1]);
-                System.out.printf("%s: step 1 logits vs the CPU reference %.2e of the largest; greedy token %d (reference top-1 margin over it %.4f); tokens %s%n",
-                        r.name, e, r.tokens[1], margin, java.util.Arrays.toString(r.tokens));
-                assertTrue(e < 3e-2, r.name + ": step-1 logits differ from the CPU reference by " + e + " of the largest logit");
-                // random weights give near-flat logits: the greedy token must be the reference's top-1 or within the
-                // measured error of it
-                assertTrue(margin <= 2 * e * maxAbs(ref), r.name + ": greedy token " + r.tokens[1] + " is " + margin + " below the reference's top-1");
+                double e0 = relErr(refPrompt, r.logits.get(0));
+                double m0 = margin(refPrompt, r.tokens[0]);
+                int[] ctx = java.util.Arrays.copyOf(prompt, PROMPT + 1);
+                ctx[PROMPT] = r.tokens[0];
+                float[] ref = refStep1.computeIfAbsent(r.tokens[0], t -> ReferenceForward.lastLogits(ck, ctx));
+                double e1 = relErr(ref, r.logits.get(1));
+                double m1 = margin(ref, r.tokens[1]);
+                System.out.printf("%s: prefill logits vs the CPU reference %.2e of the largest (token %d, %.4f below the reference's top-1); step 1 %.2e (token %d, %.4f below); tokens %s%n",
+                        r.name, e0, r.tokens[0], m0, e1, r.tokens[1], m1, java.util.Arrays.toString(r.tokens));
+                assertTrue(e0 < 3e-2 && e1 < 3e-2, r.name + ": logits differ from the CPU reference by " + e0 + " / " + e1 + " of the largest logit");
+                assertTrue(m0 <= 2 * e0 * maxAbs(refPrompt) && m1 <= 2 * e1 * maxAbs(ref), r.name + ": a greedy token is further below the reference's top-1 than the error allows");
             }
         }
     }

@@ -284,7 +284,22 @@ final class LessonCommand implements Runnable {
             List<Map<String, Object>> records = new ArrayList<>();
             PrintWriter err = spec.commandLine().getErr();
             out.println("running " + r.experiment().getFileName() + (sets.isEmpty() ? "" : " with " + String.join(" ", sets)) + " ...");
-            ExperimentExecutor.Outcome o = ExperimentExecutor.run(e, text, common.catalog(), folder, new ExperimentExecutor.Events() {
+            ExperimentExecutor.Outcome o = ExperimentExecutor.run(e, text, common.catalog(), folder, collecting(records, err), () -> false, null);
+            if (!"ok".equals(o.status())) {
+                throw new InputException("run " + r.id() + " did not complete: " + o.status());
+            }
+            st.runDone(r.id(), records, o.out());
+            out.printf("%d records in %s%n", records.size(), o.out());
+            for (Lesson.Value v : st.lesson().values().values()) {
+                if (v.run().equals(r.id())) {
+                    out.printf("  %-28s %s%n", v.name(), st.formatted(v.name()));
+                }
+            }
+        }
+
+        /** Events that keep every record, and draw a progress bar on {@code err} when given. */
+        private static ExperimentExecutor.Events collecting(List<Map<String, Object>> records, PrintWriter err) {
+            return new ExperimentExecutor.Events() {
                 @Override
                 public void started(long total) {
                 }
@@ -296,6 +311,9 @@ final class LessonCommand implements Runnable {
 
                 @Override
                 public void progress(long done, long total) {
+                    if (err == null) {
+                        return;
+                    }
                     int w = 30;
                     int fill = (int) (w * done / Math.max(1, total));
                     err.printf("\r  [%s%s] %d/%d", "#".repeat(fill), ".".repeat(w - fill), done, total);
@@ -304,17 +322,7 @@ final class LessonCommand implements Runnable {
                         err.println();
                     }
                 }
-            }, () -> false, null);
-            if (!"ok".equals(o.status())) {
-                throw new InputException("run " + r.id() + " did not complete: " + o.status());
-            }
-            st.runDone(r.id(), records, o.out());
-            out.printf("%d records in %s%n", records.size(), o.out());
-            for (Lesson.Value v : st.lesson().values().values()) {
-                if (v.run().equals(r.id())) {
-                    out.printf("  %-28s %s%n", v.name(), st.formatted(v.name()));
-                }
-            }
+            };
         }
 
         private void quiz(LessonState st, Lesson.Question q) throws IOException {
@@ -371,20 +379,7 @@ final class LessonCommand implements Runnable {
             Experiment e = ExperimentParser.override(ExperimentParser.parse(yaml.toString(), st.lesson().id() + ":" + t.id(), st.lesson().dir(), common.catalog()), sets,
                     common.catalog());
             List<Map<String, Object>> recs = new ArrayList<>();
-            ExperimentExecutor.run(e, yaml.toString(), common.catalog(), null, new ExperimentExecutor.Events() {
-                @Override
-                public void started(long total) {
-                }
-
-                @Override
-                public void record(long index, long total, Map<String, Object> record) {
-                    recs.add(record);
-                }
-
-                @Override
-                public void progress(long done, long total) {
-                }
-            }, () -> false, null);
+            ExperimentExecutor.run(e, yaml.toString(), common.catalog(), null, collecting(recs, null), () -> false, null);
             Map<String, Object> r = recs.get(0);
             List<String> fails = new ArrayList<>();
             if (!Boolean.TRUE.equals(r.get("valid"))) {

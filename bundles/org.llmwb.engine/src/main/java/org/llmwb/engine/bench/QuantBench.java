@@ -194,8 +194,8 @@ public final class QuantBench {
                 agree++;
             }
             if (i + 1 < text.length) {
-                nll -= logSoftmax(got[i], text[i + 1]);
-                refNll -= logSoftmax(ref[i], text[i + 1]);
+                nll -= org.llmwb.engine.eval.Perplexity.logSoftmax(got[i], text[i + 1]);
+                refNll -= org.llmwb.engine.eval.Perplexity.logSoftmax(ref[i], text[i + 1]);
             }
         }
         r.put("evalTokens", text.length);
@@ -204,18 +204,6 @@ public final class QuantBench {
         r.put("top1Agreement", (double) agree / ref.length);
         r.put("perplexity", Math.exp(nll / (text.length - 1)));
         r.put("referencePerplexity", Math.exp(refNll / (text.length - 1)));
-    }
-
-    static double logSoftmax(float[] z, int target) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (float v : z) {
-            m = Math.max(m, v);
-        }
-        double s = 0;
-        for (float v : z) {
-            s += Math.exp(v - m);
-        }
-        return z[target] - m - Math.log(s);
     }
 
     /** Median wall-clock engine step over pure decode steps of {@code batch} sequences. */

@@ -66,7 +66,7 @@ public final class Perplexity {
     }
 
     /** log p(target) under softmax(logits), in double. */
-    static double logSoftmax(float[] logits, int target) {
+    public static double logSoftmax(float[] logits, int target) {
         double max = Double.NEGATIVE_INFINITY;
         for (float v : logits) {
             max = Math.max(max, v);

@@ -65,7 +65,7 @@ class LessonParserTest {
         assertTrue(st.brokenClaims().isEmpty());
         st.runDone("r", List.of(Map.of("k", "a", "x", 9)), null);
         assertEquals(1, st.brokenClaims().size());
-        assertTrue(st.brokenClaims().get(0).contains("lesson.yaml:16:5"), st.brokenClaims().get(0));
+        assertTrue(st.brokenClaims().get(0).contains("lesson.yaml:15:5"), st.brokenClaims().get(0));
     }
 
     @Test

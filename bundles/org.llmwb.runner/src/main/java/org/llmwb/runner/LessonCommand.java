@@ -291,7 +291,7 @@ final class LessonCommand implements Runnable {
             st.runDone(r.id(), records, o.out());
             out.printf("%d records in %s%n", records.size(), o.out());
             for (Lesson.Value v : st.lesson().values().values()) {
-                if (v.run().equals(r.id())) {
+                if (r.id().equals(v.run()) || v.over() != null && st.value(v.name()) != null && (r.id().equals(st.lesson().values().get(v.field()).run()) || r.id().equals(st.lesson().values().get(v.over()).run()))) {
                     out.printf("  %-28s %s%n", v.name(), st.formatted(v.name()));
                 }
             }

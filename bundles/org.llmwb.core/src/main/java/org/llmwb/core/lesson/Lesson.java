@@ -16,9 +16,13 @@ import org.llmwb.core.SourceLocation;
 public record Lesson(String id, String title, String level, int minutes, String needs, String summary, Path dir, SourceLocation location,
         Map<String, Value> values, List<Step> steps, List<Claim> claims) {
 
-    /** A number taken from a run's records: {@code field} of the records matching {@code where}, aggregated by {@code pick}. */
+    /**
+     * A number taken from a run's records: {@code field} of the records matching {@code where}, aggregated by
+     * {@code pick}; or, with {@code over}, the ratio of two other values ({@code run} and {@code field} then name the
+     * numerator value in {@code field}).
+     */
     public record Value(String name, String run, String field, Map<String, String> where, String pick, String unit, String format,
-            SourceLocation location) {
+            SourceLocation location, String over) {
     }
 
     /** The text asserts {@code value} lies in [lo, hi]; the CI run of every lesson fails when a measurement leaves it. */

@@ -79,6 +79,16 @@ public final class LessonParser {
                 values.put(e.getKey(), value(e.getKey(), e.getValue(), runIds));
             }
         }
+        for (Lesson.Value v : values.values()) {
+            if (v.over() != null) {
+                for (String part : List.of(v.field(), v.over())) {
+                    Lesson.Value p = values.get(part);
+                    if (p == null || p.over() != null) {
+                        throw new InputException(v.location(), "ratio part '" + part + "' must be a value read from a run (values: " + values.keySet() + ")");
+                    }
+                }
+            }
+        }
         // every reference resolves
         for (Lesson.Step s : steps) {
             switch (s) {
@@ -196,6 +206,16 @@ public final class LessonParser {
     }
 
     private static Lesson.Value value(String name, YNode v, Set<String> runIds) {
+        if (v.has("ratio")) {
+            // ratio: [numerator value, denominator value]
+            keys(v, Set.of("ratio", "unit", "format"));
+            YNode r = v.get("ratio");
+            if (!r.isList() || r.items().size() != 2) {
+                throw new InputException(r.location(), "ratio is [numerator value, denominator value]");
+            }
+            return new Lesson.Value(name, null, r.items().get(0).text(), Map.of(), "first", v.has("unit") ? v.get("unit").text() : "",
+                    v.has("format") ? v.get("format").text() : "%.3g", v.location(), r.items().get(1).text());
+        }
         keys(v, Set.of("run", "field", "where", "pick", "unit", "format"));
         String run = text(v, "run");
         if (!runIds.contains(run)) {
@@ -206,7 +226,7 @@ public final class LessonParser {
             v.get("where").entries().forEach((k, x) -> where.put(k, x.text()));
         }
         return new Lesson.Value(name, run, text(v, "field"), where, oneOf(v, "pick", PICKS, "first"), v.has("unit") ? v.get("unit").text() : "",
-                v.has("format") ? v.get("format").text() : "%,.4g", v.location());
+                v.has("format") ? v.get("format").text() : "%,.4g", v.location(), null);
     }
 
     private static List<Lesson.Option> options(YNode n) {

@@ -96,6 +96,11 @@ public final class LessonState {
         if (v == null) {
             throw new IllegalArgumentException("no value " + name);
         }
+        if (v.over() != null) {
+            Double a = value(v.field());
+            Double b = value(v.over());
+            return a == null || b == null ? null : a / b;
+        }
         List<Map<String, Object>> recs = runs.get(v.run());
         if (recs == null) {
             return null;
@@ -135,7 +140,7 @@ public final class LessonState {
         Lesson.Value v = lesson.values().get(name);
         Double x = value(name);
         if (x == null) {
-            return "(measured by run '" + v.run() + "')";
+            return "(measured by run '" + (v.over() != null ? lesson.values().get(v.field()).run() : v.run()) + "')";
         }
         return String.format(Locale.ROOT, v.format(), x) + (v.unit().isEmpty() ? "" : " " + v.unit());
     }

@@ -109,6 +109,18 @@ class FormatsTest {
     }
 
     @Test
+    void ordinaryIdsSkipSpecialTokensWhereverTheyAre() throws Exception {
+        // HF's trainer puts special tokens first (ids 0 and 1 in the trained KJV tokenizer): random prompts must not
+        // be drawn "below the smallest special id" (that range is empty there)
+        BpeTokenizer t = BpeTokenizer.load(org.llmwb.engine.parity.TransformersParity.parityRoot().resolve("models/kjv-target/tokenizer.json"));
+        assertEquals(0, t.specialId("<|begin_of_text|>"));
+        int[] ids = t.ordinaryIds();
+        assertEquals(t.vocabSize() - 2, ids.length);
+        assertEquals(2, ids[0]);
+        assertEquals(t.vocabSize() - 1, ids[ids.length - 1]);
+    }
+
+    @Test
     void generatedCheckpointsOpenSingleAndSharded() throws Exception {
         CheckpointGenerator.Shape s = CheckpointGenerator.Shape.tiny();
         Path one = CheckpointGenerator.generate(dir.resolve("one"), s, 7, Safetensors.Dtype.BF16, 1);

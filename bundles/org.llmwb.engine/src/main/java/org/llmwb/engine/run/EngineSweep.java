@@ -227,8 +227,14 @@ public final class EngineSweep implements AutoCloseable {
                 return t.encode(text).stream().mapToInt(Integer::intValue).toArray();
             }, ordinary, i(p, "outputTokens"), seed);
         } else {
+            // random prompts draw from the ordinary (non-special) ids, wherever the tokenizer puts its special ones
+            int[] ids = tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray();
             reqs = Workload.generate(new Workload.Spec(arrivals, i(p, "requests"), d(p, "rate"), i(p, "burst"), i(p, "promptTokens"), s(p, "promptDist"),
-                    i(p, "outputTokens"), s(p, "outputDist"), i(p, "sharedPrefix"), i(p, "priorities"), seed, ordinary));
+                    i(p, "outputTokens"), s(p, "outputDist"), i(p, "sharedPrefix"), i(p, "priorities"), seed, ids == null ? vocab : ids.length));
+            if (ids != null) {
+                reqs = reqs.stream().map(q -> new Request(q.index(), q.arrival(), java.util.Arrays.stream(q.prompt()).map(x -> ids[x]).toArray(), q.maxTokens(),
+                        q.priority())).toList();
+            }
         }
         int modelMax = (int) Math.min(Integer.MAX_VALUE, m.config().maxPositions());
         int maxLen = i(p, "maxModelLen") > 0 ? Math.min(i(p, "maxModelLen"), modelMax) : Math.min(modelMax, 4096);

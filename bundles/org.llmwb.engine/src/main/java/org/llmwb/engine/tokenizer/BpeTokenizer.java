@@ -648,6 +648,21 @@ public final class BpeTokenizer {
         return min;
     }
 
+    /**
+     * The ids that are not special tokens, in order (trained tokenizers often put their special tokens first, so
+     * "below the smallest special id" is not the ordinary range).
+     */
+    public int[] ordinaryIds() {
+        int[] out = new int[byId.length];
+        int n = 0;
+        for (int id = 0; id < byId.length; id++) {
+            if (byId[id] != null && !isSpecial[id]) {
+                out[n++] = id;
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
     /** The id of a special token, or -1. */
     public int specialId(String token) {
         return special.getOrDefault(token, -1);

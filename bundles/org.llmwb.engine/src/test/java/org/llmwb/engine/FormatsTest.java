@@ -109,6 +109,25 @@ class FormatsTest {
     }
 
     @Test
+    void whatTheForwardPassDoesNotImplementIsRefusedNotIgnored() throws Exception {
+        Path m = CheckpointGenerator.generate(dir.resolve("extra"), CheckpointGenerator.Shape.tiny(), 3, Safetensors.Dtype.BF16, 2);
+        Path index = m.resolve("model.safetensors.index.json");
+        String shard = "model-00001-of-00002.safetensors";
+        Files.writeString(index, Files.readString(index).replace("\"weight_map\" : {", "\"weight_map\" : {\n    \"model.layers.0.self_attn.q_proj.bias\" : \"" + shard + "\","));
+        String msg = assertThrows(InputException.class, () -> Checkpoint.open(m)).getMessage();
+        assertTrue(msg.contains("model.layers.0.self_attn.q_proj.bias") && msg.contains("does not use"), msg);
+        Path cfg = dir.resolve("cfg");
+        Files.createDirectories(cfg);
+        String base = Files.readString(CheckpointGenerator.generate(dir.resolve("plain"), CheckpointGenerator.Shape.tiny(), 3, Safetensors.Dtype.BF16, 1).resolve("config.json"));
+        for (String[] c : new String[][] {{"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"attention_bias\" : true", "attention biases"},
+                {"\"model_type\" : \"llama\"", "\"model_type\" : \"qwen3\"", "q_norm"}, {"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"hidden_act\" : \"gelu\"", "hidden_act 'gelu'"}}) {
+            Files.writeString(dir.resolve("plain/config.json"), base.replace(c[0], c[1]));
+            String e = assertThrows(InputException.class, () -> Checkpoint.open(dir.resolve("plain"))).getMessage();
+            assertTrue(e.contains(c[2]) && e.contains("config.json:"), e);
+        }
+    }
+
+    @Test
     void ordinaryIdsSkipSpecialTokensWhereverTheyAre() throws Exception {
         // HF's trainer puts special tokens first (ids 0 and 1 in the trained KJV tokenizer): random prompts must not
         // be drawn "below the smallest special id" (that range is empty there)

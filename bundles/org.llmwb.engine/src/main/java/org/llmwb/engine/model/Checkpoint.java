@@ -48,6 +48,20 @@ public final class Checkpoint implements AutoCloseable {
                     + mc.modelType() + " with MLA, MoE or a plain MLP is not supported");
         }
         YNode c = YNode.read(cfg);
+        // what the forward pass does not implement is refused here, never computed differently (a silent mismatch)
+        if (mc.qkvBias()) {
+            YNode at = c.has("attention_bias") ? c.get("attention_bias") : c.get("model_type");
+            throw new InputException(at.location(), mc.modelType() + ": attention biases (q/k/v projections with bias, as Qwen2 has) are not supported by the engine yet");
+        }
+        if ("qwen3".equals(mc.modelType())) {
+            throw new InputException(c.get("model_type").location(), "qwen3: per-head query/key RMSNorm (q_norm, k_norm) is not supported by the engine yet");
+        }
+        if (c.has("mlp_bias") && c.get("mlp_bias").asBoolean()) {
+            throw new InputException(c.get("mlp_bias").location(), "MLP biases are not supported by the engine");
+        }
+        if (c.has("hidden_act") && !c.get("hidden_act").isNull() && !java.util.Set.of("silu", "swish").contains(c.get("hidden_act").text())) {
+            throw new InputException(c.get("hidden_act").location(), "hidden_act '" + c.get("hidden_act").text() + "' is not supported (the engine's MLP is SwiGLU: silu)");
+        }
         double eps = 1e-5;
         if (c.has("rms_norm_eps") && !c.get("rms_norm_eps").isNull()) {
             eps = c.get("rms_norm_eps").asDouble();
@@ -102,7 +116,28 @@ public final class Checkpoint implements AutoCloseable {
         } else {
             throw new InputException(SourceLocation.of(dir.toString()), "no model.safetensors or model.safetensors.index.json");
         }
+        ck.checkTensorNames();
         return ck;
+    }
+
+    /**
+     * Every tensor of the checkpoint must be one the forward pass reads (or a RoPE buffer older exports carry): a
+     * tensor it would ignore — a bias, a q/k norm, an extra head — means the model computes something else.
+     */
+    private void checkTensorNames() {
+        java.util.Set<String> known = new java.util.HashSet<>(java.util.List.of("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"));
+        for (int l = 0; l < config.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            for (String t : java.util.List.of("input_layernorm", "post_attention_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                    "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
+                known.add(p + t + ".weight");
+            }
+        }
+        java.util.List<String> extra = weightMap.keySet().stream().filter(k -> !known.contains(k) && !k.endsWith("rotary_emb.inv_freq")).sorted().toList();
+        if (!extra.isEmpty()) {
+            throw new InputException(SourceLocation.of(dir.toString()), extra.size() + " tensor(s) the engine's Llama forward pass does not use, so it would compute a different model: "
+                    + String.join(", ", extra.subList(0, Math.min(5, extra.size()))) + (extra.size() > 5 ? ", ..." : ""));
+        }
     }
 
     /** A positive number field of the RoPE scaling block, or the default (null: required). */

@@ -375,9 +375,13 @@ final class LessonCommand implements Runnable {
                 given.put(k, v);
                 sets.add(k + "=" + v.strip());
             }
+            // the plan experiment, every setting a quoted scalar (the learner's text cannot add keys or structure)
             StringBuilder yaml = new StringBuilder("apiVersion: llmwb/v1\nkind: calculator\nmetadata:\n  name: " + t.id() + "\nspec:\n  calculator: plan\n");
-            Experiment e = ExperimentParser.override(ExperimentParser.parse(yaml.toString(), st.lesson().id() + ":" + t.id(), st.lesson().dir(), common.catalog()), sets,
-                    common.catalog());
+            for (String kv : sets) {
+                String[] p = kv.split("=", 2);
+                yaml.append("  ").append(p[0]).append(": ").append(org.llmwb.core.result.Json.line(p[1])).append('\n');
+            }
+            Experiment e = ExperimentParser.parse(yaml.toString(), st.lesson().id() + ":" + t.id(), st.lesson().dir(), common.catalog());
             List<Map<String, Object>> recs = new ArrayList<>();
             ExperimentExecutor.run(e, yaml.toString(), common.catalog(), null, collecting(recs, null), () -> false, null);
             Map<String, Object> r = recs.get(0);

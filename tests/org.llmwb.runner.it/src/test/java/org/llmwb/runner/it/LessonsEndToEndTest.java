@@ -49,12 +49,14 @@ class LessonsEndToEndTest {
     @Test
     void aLessonAnsweredWrongStillRunsAndScoresItAndListShowsProgress() throws Exception {
         Path answers = home.resolve("wrong.yaml");
-        Files.writeString(answers, "guess-kv8b: 1\nguess-cap: 1000\nq-gqa: a\nq-context: 5\nq-cap: [c]\nq-mla: c\n");
+        Files.writeString(answers, "guess-kv8b: 1\nguess-cap: 1000\nq-gqa: a\nq-context: 5\nq-cap: [c]\nq-mla: c\ntry-70b.tp: 2\ntry-70b.pp: 1\n");
         Cli.Result r = Cli.run(home, 120, "lesson", "run", "03-kv-cache", "--lessons", Cli.repo().resolve("lessons").toString(), "--answers", answers.toString(),
                 "--size", "cpu", "--restart");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("== done: quiz 0/4"), r.out());
         assertTrue(r.out().contains("outside 25%"), r.out());
+        // the planner checks what the learner built: TP 2 cannot hold a 70B model's weights and 32 sequences
+        assertTrue(r.out().contains("Not yet: "), r.out());
         Cli.Result list = Cli.run(home, 60, "lesson", "list", "--lessons", Cli.repo().resolve("lessons").toString());
         assertTrue(list.out().lines().anyMatch(l -> l.startsWith("03-kv-cache") && l.contains("[done]")), list.out());
         // a missing answer is a clear error, not a hang

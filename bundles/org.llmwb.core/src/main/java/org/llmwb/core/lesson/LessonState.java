@@ -109,7 +109,7 @@ public final class LessonState {
         for (Map<String, Object> r : recs) {
             boolean match = v.where().entrySet().stream().allMatch(w -> r.containsKey(w.getKey()) && String.valueOf(r.get(w.getKey())).equals(w.getValue())
                     || r.get(w.getKey()) instanceof Number n && isNumber(w.getValue()) && n.doubleValue() == Double.parseDouble(w.getValue()));
-            if (match && r.get(v.field()) instanceof Number n) {
+            if (match && field(r, v.field()) instanceof Number n) {
                 xs.add(n.doubleValue());
             }
         }
@@ -124,6 +124,21 @@ public final class LessonState {
             case "mean" -> xs.stream().mapToDouble(Double::doubleValue).average().getAsDouble();
             default -> xs.get(0);
         };
+    }
+
+    /** A record's field; a dotted name reaches into nested maps when the record has no such top-level key. */
+    private static Object field(Map<String, Object> r, String name) {
+        if (r.containsKey(name) || !name.contains(".")) {
+            return r.get(name);
+        }
+        Object o = r;
+        for (String part : name.split("\\.")) {
+            if (!(o instanceof Map<?, ?> m)) {
+                return null;
+            }
+            o = m.get(part);
+        }
+        return o;
     }
 
     private static boolean isNumber(String s) {

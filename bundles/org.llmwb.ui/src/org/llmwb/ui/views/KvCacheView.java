@@ -122,7 +122,7 @@ public class KvCacheView extends ViewPart {
         shown = steps.isEmpty() ? null : steps.get(Math.min(slider.getSelection(), steps.size() - 1));
         tables.removeAll();
         if (shown == null) {
-            stats.setText("No engine run yet: run a kind: engine-run experiment (e.g. lessons/engine/prefix-caching.llmwb.yaml) in the Runner view.");
+            stats.setText("No engine run yet: run a kind: engine-run experiment (e.g. lessons/05-prefix-caching/engine.llmwb.yaml) in the Runner view.");
         } else if (shown.blocks() == null) {
             String who = shown.pool() == null ? "" : " (" + shown.pool() + ")";
             stats.setText(shown.totalBlocks() > 4096

@@ -44,7 +44,7 @@ class EngineViewsUITest {
         latency = Ui.show(LatencyView.ID, LatencyView.class);
         runner = Ui.show(RunnerView.ID, RunnerView.class);
         runner.selectBackend("cpu");
-        Path lesson = Path.of(System.getProperty("llmwb.repo", "../..")).resolve("lessons/engine/prefix-caching.llmwb.yaml").toAbsolutePath().normalize();
+        Path lesson = Path.of(System.getProperty("llmwb.repo", "../..")).resolve("lessons/05-prefix-caching/engine.llmwb.yaml").toAbsolutePath().normalize();
         runner.load(Files.readString(lesson), lesson);
         RunnerView.RunExperimentJobHandle h = runner.runExperiment();
         // live: steps reach the KV view while the run goes on

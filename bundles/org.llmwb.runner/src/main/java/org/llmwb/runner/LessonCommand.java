@@ -84,6 +84,18 @@ final class LessonCommand implements Runnable {
         throw new InputException("no lesson '" + id + "' in " + dir + " (llmwb lesson list)");
     }
 
+    /** The options that name one lesson: its id and where the lessons are. */
+    static final class Which {
+        @Option(names = "--lessons", paramLabel = "DIR", description = "the lessons folder (default: ./lessons)")
+        Path lessons;
+        @Parameters(paramLabel = "ID", description = "the lesson's id or folder name (llmwb lesson list)")
+        String id;
+
+        Lesson lesson() throws IOException {
+            return find(lessonsDir(lessons), id);
+        }
+    }
+
     @Command(name = "list", description = "The lessons: id, title, level, minutes, what they need.")
     static final class ListCmd implements Callable<Integer> {
         @Spec
@@ -109,14 +121,12 @@ final class LessonCommand implements Runnable {
     static final class ShowCmd implements Callable<Integer> {
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
-        @Option(names = "--lessons", paramLabel = "DIR")
-        Path lessons;
-        @Parameters(paramLabel = "ID")
-        String id;
+        @Mixin
+        Which which;
 
         @Override
         public Integer call() throws IOException {
-            Lesson l = find(lessonsDir(lessons), id);
+            Lesson l = which.lesson();
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%s — %s (%s, %d min, %s)%n%s%n%n", l.id(), l.title(), l.level(), l.minutes(), l.needs(), l.summary());
             int i = 1;
@@ -142,14 +152,12 @@ final class LessonCommand implements Runnable {
     static final class ResetCmd implements Callable<Integer> {
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
-        @Option(names = "--lessons", paramLabel = "DIR")
-        Path lessons;
-        @Parameters(paramLabel = "ID")
-        String id;
+        @Mixin
+        Which which;
 
         @Override
         public Integer call() throws IOException {
-            Lesson l = find(lessonsDir(lessons), id);
+            Lesson l = which.lesson();
             Files.deleteIfExists(LessonState.file(home(), l.id()));
             spec.commandLine().getOut().println("progress of " + l.id() + " reset");
             return 0;
@@ -164,16 +172,14 @@ final class LessonCommand implements Runnable {
         CommonOptions common;
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
-        @Option(names = "--lessons", paramLabel = "DIR")
-        Path lessons;
+        @Mixin
+        Which which;
         @Option(names = "--answers", paramLabel = "FILE", description = "answers for every prompt (YAML/JSON map: id → number, option letter(s) or settings)")
         Path answersFile;
         @Option(names = "--size", defaultValue = "auto", description = "cpu, gpu or auto (the GPU sizes when this machine has one; default: ${DEFAULT-VALUE})")
         String size;
         @Option(names = "--restart", description = "start from the first step (keeps no earlier answers)")
         boolean restart;
-        @Parameters(paramLabel = "ID")
-        String id;
 
         private PrintWriter out;
         private BufferedReader in;
@@ -181,7 +187,7 @@ final class LessonCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            Lesson l = find(lessonsDir(lessons), id);
+            Lesson l = which.lesson();
             out = spec.commandLine().getOut();
             boolean gpu = switch (size) {
                 case "cpu" -> false;

@@ -24,12 +24,13 @@ import org.llmwb.ui.views.RunnerView;
 class ServingViewsUITest {
     private static RunnerView runner;
 
-    static BatchingTimelineView run(String lesson, int points) throws Exception {
+    /** Runs an experiment of the repository ({@code experiment}: its path under the repository root) in the Runner view. */
+    static BatchingTimelineView run(String experiment, int points) throws Exception {
         PlatformUI.getWorkbench().showPerspective(EnginePerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
         BatchingTimelineView timeline = Ui.show(BatchingTimelineView.ID, BatchingTimelineView.class);
         runner = Ui.show(RunnerView.ID, RunnerView.class);
         runner.selectBackend("cpu");
-        Path file = Path.of(System.getProperty("llmwb.repo", "../..")).resolve("lessons/engine/" + lesson).toAbsolutePath().normalize();
+        Path file = Path.of(System.getProperty("llmwb.repo", "../..")).resolve(experiment).toAbsolutePath().normalize();
         runner.load(Files.readString(file), file);
         RunnerView.RunExperimentJobHandle h = runner.runExperiment();
         Ui.waitFor("the run to finish", 300_000, () -> h.job().getResult() != null);
@@ -49,7 +50,7 @@ class ServingViewsUITest {
 
     @Test
     void disaggregatedRunHasALanePerWorkerAndSequence() throws Exception {
-        BatchingTimelineView t = run("disaggregation.llmwb.yaml", 2);
+        BatchingTimelineView t = run("lessons/12-disaggregation/disaggregation.llmwb.yaml", 2);
         t.showPoint(1); // disaggregated
         assertTrue(t.infoText().contains("workers decode-0, prefill-0"), t.infoText());
         // every request is prefilled on the prefill worker and decoded on the decode worker: two lanes each
@@ -63,7 +64,7 @@ class ServingViewsUITest {
 
     @Test
     void speculativeRunShowsItsAcceptance() throws Exception {
-        BatchingTimelineView t = run("speculative-decoding.llmwb.yaml", 3);
+        BatchingTimelineView t = run("lessons/engine/speculative-decoding.llmwb.yaml", 3);
         t.showPoint(0); // plain
         assertTrue(!t.infoText().contains("speculative"), t.infoText());
         t.showPoint(1); // n-gram

@@ -242,18 +242,19 @@ final class LessonCommand implements Runnable {
                 case Lesson.Run r -> run(st, r, gpu, home);
                 case Lesson.Observe o -> {
                     out.printf("In the workbench: the %s view. The figure that matters: %s = %s%n", o.view(), o.value(), st.formatted(o.value()));
-                    if (o.prediction() != null && st.answer(o.prediction()) instanceof Number guess) {
-                        Double v = st.value(o.value());
+                    Object answered = o.prediction() == null ? null : st.answer(o.prediction());
+                    if (answered instanceof Number given) {
                         Lesson.Predict p = (Lesson.Predict) st.lesson().steps().stream().filter(x -> x instanceof Lesson.Predict pp && pp.id().equals(o.prediction()))
                                 .findFirst().orElseThrow();
-                        double off = (guess.doubleValue() - v) / Math.abs(v);
-                        out.printf(Locale.ROOT, "You predicted %s: %+.0f%% from it — %s.%n", guess, 100 * off,
-                                Math.abs(off) <= p.tolerance() ? "within " + Math.round(100 * p.tolerance()) + "%, well judged" : "outside " + Math.round(100 * p.tolerance()) + "%");
-                    } else if (o.prediction() != null && st.answer(o.prediction()) instanceof Integer k) {
-                        Lesson.Predict p = (Lesson.Predict) st.lesson().steps().stream().filter(x -> x instanceof Lesson.Predict pp && pp.id().equals(o.prediction()))
-                                .findFirst().orElseThrow();
-                        Lesson.Option opt = p.options().get(k);
-                        out.println("You chose: " + opt.text() + " — " + (opt.correct() ? "right. " : "not quite. ") + opt.why());
+                        if (p.options().isEmpty()) { // a number against the measured value
+                            double v = st.value(o.value());
+                            double off = (given.doubleValue() - v) / Math.abs(v);
+                            out.printf(Locale.ROOT, "You predicted %s: %+.0f%% from it — %s.%n", given, 100 * off,
+                                    Math.abs(off) <= p.tolerance() ? "within " + Math.round(100 * p.tolerance()) + "%, well judged" : "outside " + Math.round(100 * p.tolerance()) + "%");
+                        } else { // the index of the option chosen
+                            Lesson.Option opt = p.options().get(given.intValue());
+                            out.println("You chose: " + opt.text() + " — " + (opt.correct() ? "right. " : "not quite. ") + opt.why());
+                        }
                     }
                     out.println(fill(st, o.explain()).strip());
                 }

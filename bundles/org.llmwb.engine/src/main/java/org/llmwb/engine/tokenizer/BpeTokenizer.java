@@ -85,6 +85,8 @@ public final class BpeTokenizer {
     private final int[] eosIds;
     private final List<UnaryOperator<List<String>>> decoders;
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The byte-fallback token {@code <0xXX>} of each byte, or −1 where the vocabulary has none. */
+    private final int[] byteTokens = new int[256];
 
     private BpeTokenizer(Map<String, Integer> vocab, Map<Long, int[]> merges, List<Added> added, UnaryOperator<String> normalizer, List<PreTok> pre,
             boolean byteLevel, boolean byteFallback, boolean fuseUnk, boolean ignoreMerges, int unk, int[] bosIds, int[] eosIds,
@@ -106,6 +108,9 @@ public final class BpeTokenizer {
                 special.put(a.content(), a.id());
                 isSpecial[a.id()] = true;
             }
+        }
+        for (int b = 0; b < 256; b++) {
+            byteTokens[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
         }
         this.merges = merges;
         this.added = added;
@@ -411,19 +416,19 @@ public final class BpeTokenizer {
                     }
                 }
                 case "MergedWithNext" -> {
+                    // a delimiter starts a piece and takes the content after it along
                     StringBuilder cur = null;
+                    boolean prevDelimiter = false;
                     for (int[] x : seg) {
-                        if (cur == null) {
-                            cur = new StringBuilder(piece.substring(x[0], x[1]));
-                        } else if (x[2] == 1) {
-                            out.add(cur.toString());
-                            cur = new StringBuilder(piece.substring(x[0], x[1]));
-                        } else if (seg.get(seg.indexOf(x) - 1)[2] == 1) {
+                        if (cur != null && x[2] == 0 && prevDelimiter) {
                             cur.append(piece, x[0], x[1]);
                         } else {
-                            out.add(cur.toString());
+                            if (cur != null) {
+                                out.add(cur.toString());
+                            }
                             cur = new StringBuilder(piece.substring(x[0], x[1]));
                         }
+                        prevDelimiter = x[2] == 1;
                     }
                     if (cur != null) {
                         out.add(cur.toString());
@@ -782,7 +787,7 @@ public final class BpeTokenizer {
                 sym.add(id);
             } else if (byteFallback && allBytesKnown(ch)) {
                 for (byte b : ch.getBytes(StandardCharsets.UTF_8)) {
-                    sym.add(vocab.get(String.format("<0x%02X>", b & 0xff)));
+                    sym.add(byteTokens[b & 0xff]);
                 }
             } else if (unk >= 0) {
                 if (!(fuseUnk && !sym.isEmpty() && sym.get(sym.size() - 1) == unk)) {
@@ -844,7 +849,7 @@ public final class BpeTokenizer {
 
     private boolean allBytesKnown(String ch) {
         for (byte b : ch.getBytes(StandardCharsets.UTF_8)) {
-            if (!vocab.containsKey(String.format("<0x%02X>", b & 0xff))) {
+            if (byteTokens[b & 0xff] < 0) {
                 return false;
             }
         }

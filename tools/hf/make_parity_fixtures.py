@@ -32,7 +32,7 @@ import time
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 BOS, EOS = "<|begin_of_text|>", "<|end_of_text|>"
@@ -61,6 +61,8 @@ def spread_init(model, seed):
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith(".bias"):  # Qwen2's q/k/v biases: large enough that ignoring them changes the logits
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
             elif "embed_tokens" in name or name == "lm_head.weight":
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
             else:  # linear [out, in]: unit-variance outputs for unit-rms inputs
@@ -80,7 +82,7 @@ def save(model, d, dtype, shard=None):
 @torch.no_grad()
 def reference(d, prompts, gen, tok=None, texts=None, tied=None):
     """transformers' FP32 forward of the saved checkpoint (reloaded, so the reference sees the stored rounding)."""
-    ref = LlamaForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+    ref = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
     cases, tensors = [], {}
     for i, p in enumerate(prompts):
         seq = list(p)
@@ -96,7 +98,7 @@ def reference(d, prompts, gen, tok=None, texts=None, tied=None):
             c["generated_text_fp32"] = tok.decode(seq[len(p):], skip_special_tokens=False)
         cases.append(c)
     if tok is not None and DEV == "cuda":  # BF16 on the GPU, for information (what a BF16 engine can be expected to say)
-        m16 = LlamaForCausalLM.from_pretrained(d, dtype=torch.bfloat16).to(DEV).eval()
+        m16 = AutoModelForCausalLM.from_pretrained(d, dtype=torch.bfloat16).to(DEV).eval()
         for c in cases:
             seq = list(c["prompt"])
             for _ in range(gen):
@@ -152,6 +154,51 @@ def random_fixtures(out):
         c["rope_scaling"] = None if rp.get("rope_type") == "default" else dict(rp, type=rp["rope_type"])
     with open(os.path.join(d, "config.legacy.json"), "w") as f:
         json.dump(c, f, indent=2)
+
+
+def family_config(family, **kw):
+    """A small config of another Llama-like family, as its own transformers class writes it."""
+    from transformers import MistralConfig, Qwen2Config, Qwen3Config
+    common = dict(vocab_size=VOCAB, num_hidden_layers=2, rms_norm_eps=1e-6, bos_token_id=1, eos_token_id=2, **rope_kwargs(kw.pop("theta"), None))
+    common.update(kw)
+    if family == "mistral":
+        return MistralConfig(**common)
+    if family == "qwen2":
+        return Qwen2Config(**common)
+    if family == "qwen3":
+        return Qwen3Config(**common)
+    return LlamaConfig(**common)
+
+
+FAMILIES = [
+    # name, family, config fields, dtype: each adds what the engine must read beyond plain Llama
+    ("mistral-gqa4-window", "mistral", dict(hidden_size=256, intermediate_size=512, num_attention_heads=4, num_key_value_heads=1, head_dim=64,
+                                             max_position_embeddings=32768, sliding_window=4096, tie_word_embeddings=False, theta=1000000.0), torch.bfloat16),
+    ("qwen2-bias-tied", "qwen2", dict(hidden_size=256, intermediate_size=512, num_attention_heads=4, num_key_value_heads=2,
+                                      max_position_embeddings=4096, tie_word_embeddings=True, theta=1000000.0), torch.bfloat16),
+    ("qwen3-qknorm-d128", "qwen3", dict(hidden_size=256, intermediate_size=512, num_attention_heads=4, num_key_value_heads=2, head_dim=128,
+                                        max_position_embeddings=4096, tie_word_embeddings=True, theta=1000000.0), torch.bfloat16),
+    # TinyLlama / SmolLM-style Llamas: 32K-vocabulary-style eps 1e-5 untied, and a tied MHA-free small model in FP32
+    ("tinyllama-style", "llama", dict(hidden_size=256, intermediate_size=704, num_attention_heads=8, num_key_value_heads=2, head_dim=32 * 2,
+                                      max_position_embeddings=2048, tie_word_embeddings=False, theta=10000.0, rms_norm_eps=1e-5), torch.float32),
+    ("smollm-style", "llama", dict(hidden_size=192, intermediate_size=512, num_attention_heads=3, num_key_value_heads=1, head_dim=64,
+                                   max_position_embeddings=2048, tie_word_embeddings=True, theta=10000.0), torch.bfloat16),
+]
+
+
+def family_fixtures(out):
+    rng = random.Random(11)
+    for name, family, fields, dtype in FAMILIES:
+        torch.manual_seed(2)
+        cfg = family_config(family, **dict(fields))
+        model = AutoModelForCausalLM.from_config(cfg).eval()
+        spread_init(model, seed=len(name))
+        d = os.path.join(out, "fixtures", name)
+        save(model, d, dtype)
+        prompts = [[1], [1] + [rng.randrange(3, VOCAB) for _ in range(9)], [1] + [rng.randrange(3, VOCAB) for _ in range(50)]]
+        cases = reference(d, prompts, gen=8)
+        print(f"{name} ({type(model).__name__}): {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes, "
+              f"min top-2 margin on the greedy path {min(c['min_top2_margin_generated'] for c in cases):.3f}", flush=True)
 
 
 def train_tokenizer(text_lines, vocab):
@@ -279,14 +326,21 @@ def trained(out, corpus):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--corpus")
     ap.add_argument("--skip-random", action="store_true", help="only the trained models")
+    ap.add_argument("--families-only", action="store_true", help="only the other families' fixtures (Mistral, Qwen2, Qwen3, TinyLlama/SmolLM-style)")
     a = ap.parse_args()
     print(f"transformers {transformers.__version__}, torch {torch.__version__}, device {DEV}", flush=True)
+    if a.families_only:
+        family_fixtures(a.out)
+        return
+    if not a.corpus:
+        ap.error("--corpus is required (except with --families-only)")
     if not a.skip_random:
         random_fixtures(a.out)
         with open(os.path.join(a.out, "fixtures", "llama3-gqa2-d64-tied-bf16", "config.json")) as f:
             print("config.json as this transformers writes it:\n" + f.read())
+        family_fixtures(a.out)
     trained(a.out, a.corpus)
 
 

@@ -119,8 +119,9 @@ class FormatsTest {
         Path cfg = dir.resolve("cfg");
         Files.createDirectories(cfg);
         String base = Files.readString(CheckpointGenerator.generate(dir.resolve("plain"), CheckpointGenerator.Shape.tiny(), 3, Safetensors.Dtype.BF16, 1).resolve("config.json"));
-        for (String[] c : new String[][] {{"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"attention_bias\" : true", "attention biases"},
-                {"\"model_type\" : \"llama\"", "\"model_type\" : \"qwen3\"", "q_norm"}, {"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"hidden_act\" : \"gelu\"", "hidden_act 'gelu'"}}) {
+        for (String[] c : new String[][] {{"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"attention_bias\" : true", "model.layers.0.self_attn.q_proj.bias"},
+                {"\"model_type\" : \"llama\"", "\"model_type\" : \"qwen3\"", "model.layers.0.self_attn.q_norm.weight"},
+                {"\"model_type\" : \"llama\"", "\"model_type\" : \"mixtral\"", "mixture of experts"}, {"\"model_type\" : \"llama\"", "\"model_type\" : \"llama\", \"hidden_act\" : \"gelu\"", "hidden_act 'gelu'"}}) {
             Files.writeString(dir.resolve("plain/config.json"), base.replace(c[0], c[1]));
             String e = assertThrows(InputException.class, () -> Checkpoint.open(dir.resolve("plain"))).getMessage();
             assertTrue(e.contains(c[2]) && e.contains("config.json:"), e);

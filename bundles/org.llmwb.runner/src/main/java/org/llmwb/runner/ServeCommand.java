@@ -36,9 +36,9 @@ final class ServeCommand implements Callable<Integer> {
     Integer port;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all)")
     String host;
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "checkpoint folder (config.json, safetensors, tokenizer.json)")
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "checkpoint folder (config.json, safetensors, tokenizer.json; default: models/kjv-target)")
     Path model;
-    @Option(names = "--served-model-name", description = "the model id clients send (default: the folder name, or llmwb-tiny)")
+    @Option(names = "--served-model-name", description = "the model id clients send (default: the folder name; without --model, kjv-target, the bundled trained model, or llmwb-tiny where it is missing)")
     String name;
     @Option(names = "--max-seqs", defaultValue = "16", description = "sequences in flight at most (default: ${DEFAULT-VALUE})")
     int maxSeqs;
@@ -86,18 +86,24 @@ final class ServeCommand implements Callable<Integer> {
         }
         boolean gpu = !backend.equals("cpu") && probe.available();
         var err = spec.commandLine().getErr();
-        Path dir = model != null ? model : EngineSweep.checkpointFor("tiny", 1);
+        // default: the bundled trained model (readable text), else the generator's random-weight tiny model
+        java.util.Optional<Path> bundled = model == null ? org.llmwb.engine.model.BundledModels.find("kjv-target") : java.util.Optional.empty();
+        Path dir = model != null ? model : bundled.orElseGet(() -> EngineSweep.checkpointFor("tiny", 1));
         if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
             throw new InputException(org.llmwb.core.SourceLocation.of(model.toString()), "not a checkpoint folder: no config.json");
         }
-        String id = name != null ? name : model != null ? model.toAbsolutePath().normalize().getFileName().toString() : "llmwb-tiny";
+        String id = name != null ? name : model != null ? model.toAbsolutePath().normalize().getFileName().toString() : bundled.isPresent() ? "kjv-target" : "llmwb-tiny";
         org.llmwb.engine.model.ModelRunner runner;
         BpeTokenizer tok;
+        org.llmwb.engine.tokenizer.ChatTemplate chat;
+        java.util.Set<Integer> stopIds;
         try (Checkpoint ck = Checkpoint.open(dir)) {
             if (!Files.isRegularFile(ck.tokenizerFile())) {
                 throw new InputException(org.llmwb.core.SourceLocation.of(dir.toString()), "the HTTP server needs the checkpoint's tokenizer.json");
             }
             tok = BpeTokenizer.load(ck.tokenizerFile());
+            chat = org.llmwb.engine.tokenizer.ChatTemplate.load(dir);
+            stopIds = org.llmwb.engine.model.BundledModels.generationStopIds(dir);
             int modelMax = (int) Math.min(Integer.MAX_VALUE, ck.config().maxPositions());
             int len = maxModelLen > 0 ? Math.min(maxModelLen, modelMax) : Math.min(modelMax, 4096);
             int blocks = kvBlocks > 0 ? kvBlocks : maxSeqs * ((len + blockSize - 1) / blockSize);
@@ -131,9 +137,9 @@ final class ServeCommand implements Callable<Integer> {
                 engine.speculate(new org.llmwb.engine.spec.Speculator(sc, method == org.llmwb.engine.spec.SpecConfig.Method.NGRAM
                         ? new org.llmwb.engine.spec.NgramDrafter(1, 3) : org.llmwb.engine.spec.ModelDrafter.layerSkip(runner, Math.max(1, ck.config().numLayers() / 2))));
             }
-            try (runner; EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, id, host, port, err)) {
+            try (runner; EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, chat, stopIds, id, host, port, err)) {
                 err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%s%n", id,
-                        runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), model == null ? "built-in synthetic model" : dir, host,
+                        runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), (model == null && bundled.isEmpty() ? "built-in synthetic model, random weights" : dir) + (chat == null ? ", no chat template" : ", chat template"), host,
                         server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize,
                         method == org.llmwb.engine.spec.SpecConfig.Method.NONE ? "" : ", speculative " + method.id() + " k=" + specK);
                 err.flush();

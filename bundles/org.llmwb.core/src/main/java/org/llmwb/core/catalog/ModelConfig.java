@@ -166,4 +166,11 @@ public record ModelConfig(String name, String modelType, String hfId, int hidden
                 numExperts, expertsPerToken, moeIntermediateSize, sharedExperts, firstDenseLayers, qLoraRank, kvLoraRank,
                 qkNopeHeadDim, qkRopeHeadDim, vHeadDim);
     }
+
+    /** The same model served to at most {@code positions} tokens (e.g. a sliding window the engine does not mask). */
+    public ModelConfig withMaxPositions(long positions) {
+        return new ModelConfig(name, modelType, hfId, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize,
+                tieEmbeddings, positions, ropeTheta, gatedMlp, qkvBias, normBias, normsPerLayer, numExperts, expertsPerToken,
+                moeIntermediateSize, sharedExperts, firstDenseLayers, qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim);
+    }
 }

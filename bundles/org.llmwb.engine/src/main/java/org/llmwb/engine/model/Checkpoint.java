@@ -22,7 +22,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public final class Checkpoint implements AutoCloseable {
     /** What the forward pass needs beyond the shape: norm epsilon and RoPE (theta, Llama-3 scaling). */
-    public record Numerics(double rmsEps, double ropeTheta, double ropeFactor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
+    public record Numerics(double rmsEps, double ropeTheta, double ropeFactor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions,
+            boolean qkvBias, boolean qkNorm, int slidingWindow) {
+        /** The longest context the forward pass computes as the reference does (the sliding window, if any). */
+        public int contextLimit(int maxPositions) {
+            return slidingWindow > 0 ? Math.min(slidingWindow, maxPositions) : maxPositions;
+        }
     }
 
     private final Path dir;
@@ -49,12 +54,17 @@ public final class Checkpoint implements AutoCloseable {
         }
         YNode c = YNode.read(cfg);
         // what the forward pass does not implement is refused here, never computed differently (a silent mismatch)
-        if (mc.qkvBias()) {
-            YNode at = c.has("attention_bias") ? c.get("attention_bias") : c.get("model_type");
-            throw new InputException(at.location(), mc.modelType() + ": attention biases (q/k/v projections with bias, as Qwen2 has) are not supported by the engine yet");
+        if ("mixtral".equals(mc.modelType())) {
+            throw new InputException(c.get("model_type").location(), "mixtral (mixture of experts) is not supported by the engine");
         }
-        if ("qwen3".equals(mc.modelType())) {
-            throw new InputException(c.get("model_type").location(), "qwen3: per-head query/key RMSNorm (q_norm, k_norm) is not supported by the engine yet");
+        if (c.has("sliding_window") && !c.get("sliding_window").isNull()) {
+            // Mistral-7B-v0.1 and Qwen2 configs carry a window; attention is exactly full attention while the context
+            // fits in it, so the engine limits its context to the window instead of implementing the sliding mask
+            boolean used = !c.has("use_sliding_window") || c.get("use_sliding_window").asBoolean();
+            long w = c.get("sliding_window").asLong();
+            if (used && w < 1) {
+                throw new InputException(c.get("sliding_window").location(), "sliding_window must be a positive number of tokens but is " + c.get("sliding_window").text());
+            }
         }
         if (c.has("mlp_bias") && c.get("mlp_bias").asBoolean()) {
             throw new InputException(c.get("mlp_bias").location(), "MLP biases are not supported by the engine");
@@ -87,7 +97,16 @@ public final class Checkpoint implements AutoCloseable {
                 throw new InputException(rs.location(), "llama3 RoPE scaling needs high_freq_factor (" + high + ") above low_freq_factor (" + low + ")");
             }
         }
-        Checkpoint ck = new Checkpoint(dir, mc, new Numerics(eps, mc.ropeTheta(), factor, low, high, orig));
+        boolean qkNorm = "qwen3".equals(mc.modelType());
+        int window = 0;
+        if (c.has("sliding_window") && !c.get("sliding_window").isNull() && (!c.has("use_sliding_window") || c.get("use_sliding_window").asBoolean())) {
+            window = (int) Math.min(Integer.MAX_VALUE, c.get("sliding_window").asLong());
+        }
+        if (window > 0 && window < mc.maxPositions()) {
+            // within the window sliding attention is full attention; beyond it the engine would differ, so it stops there
+            mc = mc.withMaxPositions(window);
+        }
+        Checkpoint ck = new Checkpoint(dir, mc, new Numerics(eps, mc.ropeTheta(), factor, low, high, orig, mc.qkvBias(), qkNorm, window));
         Path single = dir.resolve("model.safetensors");
         Path index = dir.resolve("model.safetensors.index.json");
         if (Files.isRegularFile(index)) {
@@ -132,6 +151,33 @@ public final class Checkpoint implements AutoCloseable {
                     "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
                 known.add(p + t + ".weight");
             }
+            if (numerics.qkvBias()) {
+                // Qwen2 has q/k/v biases; Llama's attention_bias also puts one on o_proj
+                for (String t : java.util.List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj")) {
+                    known.add(p + t + ".bias");
+                }
+            }
+            if (numerics.qkNorm()) {
+                known.add(p + "self_attn.q_norm.weight");
+                known.add(p + "self_attn.k_norm.weight");
+            }
+        }
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        for (int l = 0; l < config.numLayers(); l++) {
+            String p = "model.layers." + l + ".self_attn.";
+            java.util.List<String> need = new java.util.ArrayList<>();
+            if (numerics.qkvBias()) {
+                need.addAll(java.util.List.of(p + "q_proj.bias", p + "k_proj.bias", p + "v_proj.bias"));
+            }
+            if (numerics.qkNorm()) {
+                need.addAll(java.util.List.of(p + "q_norm.weight", p + "k_norm.weight"));
+            }
+            need.stream().filter(k -> !weightMap.containsKey(k)).forEach(missing::add);
+        }
+        if (!missing.isEmpty()) {
+            throw new InputException(SourceLocation.of(dir.resolve("config.json").toString()), config.modelType() + (numerics.qkNorm() ? " has per-head q/k norms" : " has attention biases")
+                    + " but the checkpoint lacks " + missing.size() + " of their tensors: " + String.join(", ", missing.subList(0, Math.min(3, missing.size())))
+                    + (missing.size() > 3 ? ", ..." : ""));
         }
         java.util.List<String> extra = weightMap.keySet().stream().filter(k -> !known.contains(k) && !k.endsWith("rotary_emb.inv_freq")).sorted().toList();
         if (!extra.isEmpty()) {

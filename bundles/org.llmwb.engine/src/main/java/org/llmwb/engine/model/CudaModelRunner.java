@@ -123,6 +123,10 @@ public final class CudaModelRunner implements ModelRunner {
         if (quant.kv() != org.llmwb.engine.quant.Quantization.Kv.NONE) {
             throw new InputException("an FP8 KV cache runs on the CPU backend only for now (the GPU prefill attention reads BF16 K/V)");
         }
+        if (ck.numerics().qkvBias() || ck.numerics().qkNorm()) {
+            throw new InputException(ck.config().modelType() + ": attention biases and per-head q/k norms run on the CPU backend only for now "
+                    + "(the CUDA kernels fuse the q/k/v projection with RoPE and have no bias or q/k-norm stage); use --backend cpu");
+        }
         this.ownsGpu = ownsGpu;
         cfg = ck.config();
         Checkpoint.Numerics num = ck.numerics();

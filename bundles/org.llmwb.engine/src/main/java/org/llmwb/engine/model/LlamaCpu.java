@@ -106,6 +106,12 @@ public final class LlamaCpu {
     private final INDArray[] gateUpT;
     private final INDArray[] downT;
     private final float[] invFreq;
+    /** Qwen2-style q/k/v projection bias, [1, qw + 2·kw] per layer (null without); o_proj bias [1, h] where present. */
+    private final INDArray[] qkvBias;
+    private final INDArray[] oBias;
+    /** Qwen3's per-head RMSNorm of queries and keys before RoPE, gains [1, d] per layer (null without). */
+    private final INDArray[] qNorm;
+    private final INDArray[] kNorm;
 
     private final org.llmwb.engine.quant.Quantization quant;
     /** Sees each linear group's input during a forward (AWQ calibration): key "layer.qkv", ".o", ".gateup", ".down". */
@@ -146,11 +152,30 @@ public final class LlamaCpu {
         oT = new INDArray[layers];
         gateUpT = new INDArray[layers];
         downT = new INDArray[layers];
+        qkvBias = num.qkvBias() ? new INDArray[layers] : null;
+        oBias = num.qkvBias() ? new INDArray[layers] : null;
+        qNorm = num.qkNorm() ? new INDArray[layers] : null;
+        kNorm = num.qkNorm() ? new INDArray[layers] : null;
         java.util.Map<String, float[][]> calib = quant.weights() == org.llmwb.engine.quant.Quantization.Weights.INT4_AWQ ? calibrate(ck) : null;
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = row(ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = row(ck.floats(p + "post_attention_layernorm.weight", h));
+            if (qkvBias != null) {
+                float[] bq = ck.floats(p + "self_attn.q_proj.bias", q);
+                float[] bk = ck.floats(p + "self_attn.k_proj.bias", kv);
+                float[] bv = ck.floats(p + "self_attn.v_proj.bias", kv);
+                float[] all = new float[q + 2 * kv];
+                System.arraycopy(bq, 0, all, 0, q);
+                System.arraycopy(bk, 0, all, q, kv);
+                System.arraycopy(bv, 0, all, q + kv, kv);
+                qkvBias[l] = row(all);
+                oBias[l] = ck.has(p + "self_attn.o_proj.bias") ? row(ck.floats(p + "self_attn.o_proj.bias", h)) : null;
+            }
+            if (qNorm != null) {
+                qNorm[l] = row(ck.floats(p + "self_attn.q_norm.weight", d));
+                kNorm[l] = row(ck.floats(p + "self_attn.k_norm.weight", d));
+            }
             if (calib != null) {
                 // one scale per group sharing an input (q/k/v, gate/up), as AWQ folds it into the preceding norm
                 qkvT[l] = awqT(l + ".qkv", calib, h, ck.floats(p + "self_attn.q_proj.weight", q, h), ck.floats(p + "self_attn.k_proj.weight", kv, h),
@@ -311,9 +336,17 @@ public final class LlamaCpu {
                 tap.accept(l + ".qkv", xn);
             }
             INDArray qkv = Nd4jOps.linear(xn, qkvT[l]);
+            if (qkvBias != null) {
+                qkv.addiRowVector(qkvBias[l]);
+            }
             INDArray q = qkv.get(all(), interval(0, qw)).dup('c');
             INDArray k = qkv.get(all(), interval(qw, qw + kw)).dup('c');
             INDArray v = qkv.get(all(), interval(qw + kw, qw + 2 * kw)).dup('c');
+            if (qNorm != null) {
+                // RMSNorm over each head's d values: [T, H·d] viewed as [T·H, d]
+                q = Nd4jOps.rmsnorm(q.reshape('c', (long) total * hq, d), qNorm[l], num.rmsEps()).reshape('c', total, qw).dup('c');
+                k = Nd4jOps.rmsnorm(k.reshape('c', (long) total * hkv, d), kNorm[l], num.rmsEps()).reshape('c', total, kw).dup('c');
+            }
             Nd4jOps.rope(q, pos, invFreq, hq, d);
             Nd4jOps.rope(k, pos, invFreq, hkv, d);
             if (pool.fp8) {
@@ -327,7 +360,11 @@ public final class LlamaCpu {
             if (tap != null) {
                 tap.accept(l + ".o", attn);
             }
-            x.addi(Nd4jOps.linear(attn, oT[l]));
+            INDArray o = Nd4jOps.linear(attn, oT[l]);
+            if (oBias != null && oBias[l] != null) {
+                o.addiRowVector(oBias[l]);
+            }
+            x.addi(o);
             INDArray xn2 = Nd4jOps.rmsnorm(x, mlpNorm[l], num.rmsEps());
             if (tap != null) {
                 tap.accept(l + ".gateup", xn2);

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -39,6 +40,10 @@ public final class OpenAiServer implements AutoCloseable {
 
     private final EngineLoop loop;
     private final BpeTokenizer tok;
+    /** The checkpoint's chat template (null: none, and chat prompts use the built-in fallback format). */
+    private final org.llmwb.engine.tokenizer.ChatTemplate chatTemplate;
+    /** Token ids that end a completion besides EOS: generation_config.json's eos_token_id(s) and the template's eos_token. */
+    private final Set<Integer> extraStops = new HashSet<>();
     private final String modelId;
     private final int eos;
     private final HttpServer http;
@@ -47,8 +52,22 @@ public final class OpenAiServer implements AutoCloseable {
     private final java.io.PrintWriter log;
 
     public OpenAiServer(EngineLoop loop, BpeTokenizer tok, String modelId, String host, int port, java.io.PrintWriter log) throws IOException {
+        this(loop, tok, null, Set.of(), modelId, host, port, log);
+    }
+
+    /**
+     * @param chatTemplate the checkpoint's chat template, or null
+     * @param stopIds further stop token ids (generation_config.json's eos_token_id)
+     */
+    public OpenAiServer(EngineLoop loop, BpeTokenizer tok, org.llmwb.engine.tokenizer.ChatTemplate chatTemplate, Set<Integer> stopIds, String modelId, String host,
+            int port, java.io.PrintWriter log) throws IOException {
         this.loop = loop;
         this.tok = tok;
+        this.chatTemplate = chatTemplate;
+        extraStops.addAll(stopIds);
+        if (chatTemplate != null && chatTemplate.specialTokens().get("eos_token") instanceof String e && tok.specialId(e) >= 0) {
+            extraStops.add(tok.specialId(e));
+        }
         this.modelId = modelId;
         this.log = log;
         this.eos = tok.specialId("<|end_of_text|>") >= 0 ? tok.specialId("<|end_of_text|>") : tok.specialId("<|eot_id|>");
@@ -213,29 +232,30 @@ public final class OpenAiServer implements AutoCloseable {
             if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
                 throw ApiError.bad("messages", "'messages' must be a non-empty array of {role, content}");
             }
-            StringBuilder text = new StringBuilder();
-            boolean llama3 = tok.specialId("<|start_header_id|>") >= 0 && tok.specialId("<|eot_id|>") >= 0;
-            int bos = tok.specialId("<|begin_of_text|>");
-            if (bos >= 0) {
-                text.append("<|begin_of_text|>");
-            }
+            List<Map<String, Object>> messages = new ArrayList<>();
             for (int i = 0; i < msgs.size(); i++) {
                 JsonNode m = msgs.get(i);
                 String role = m.path("role").asText("");
                 if (!Set.of("system", "user", "assistant", "developer", "tool").contains(role)) {
                     throw ApiError.bad("messages[" + i + "].role", "role must be system, user, assistant, developer or tool, not '" + role + "'");
                 }
-                if (!m.path("content").isTextual()) {
-                    throw ApiError.bad("messages[" + i + "].content", "content must be a string");
-                }
-                if (llama3) {
-                    text.append("<|start_header_id|>").append(role).append("<|end_header_id|>\n\n").append(m.get("content").asText()).append("<|eot_id|>");
-                } else {
-                    text.append(role).append(": ").append(m.get("content").asText()).append('\n');
-                }
+                Map<String, Object> msg = new java.util.LinkedHashMap<>();
+                msg.put("role", role);
+                msg.put("content", content(m.get("content"), i));
+                messages.add(msg);
             }
-            text.append(llama3 ? "<|start_header_id|>assistant<|end_header_id|>\n\n" : "assistant:");
-            ids.addAll(tok.encode(text.toString()));
+            if (chatTemplate != null) {
+                String text;
+                try {
+                    text = chatTemplate.render(messages, true, Map.of());
+                } catch (org.llmwb.engine.tokenizer.ChatTemplate.ChatTemplateException e) {
+                    throw ApiError.bad("messages", e.getMessage());
+                }
+                ids.addAll(tok.encode(text, false)); // the template writes BOS and the turn markers itself, as transformers tokenizes it
+            } else {
+                ids.addAll(tok.encode(fallbackChat(messages)));
+            }
+
         } else {
             JsonNode p = req.get("prompt");
             if (p == null) {
@@ -266,6 +286,49 @@ public final class OpenAiServer implements AutoCloseable {
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /**
+     * A message's content as text: a string, or a list of parts of which only {@code {"type": "text"}} parts are
+     * supported (joined with newlines, as vLLM's "string" content format does).
+     */
+    private static String content(JsonNode c, int i) {
+        if (c != null && c.isTextual()) {
+            return c.asText();
+        }
+        if (c != null && c.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (int j = 0; j < c.size(); j++) {
+                JsonNode part = c.get(j);
+                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                    throw ApiError.bad("messages[" + i + "].content[" + j + "]", "only text parts ({\"type\": \"text\", \"text\": ...}) are supported, not '"
+                            + part.path("type").asText("?") + "'");
+                }
+                if (sb.length() > 0) {
+                    sb.append('\n');
+                }
+                sb.append(part.get("text").asText());
+            }
+            return sb.toString();
+        }
+        throw ApiError.bad("messages[" + i + "].content", "content must be a string or a list of text parts");
+    }
+
+    /** The prompt for a checkpoint without a chat template: Llama-3 headers when the tokenizer has them, else "role: text" lines. */
+    private String fallbackChat(List<Map<String, Object>> messages) {
+        StringBuilder text = new StringBuilder();
+        boolean llama3 = tok.specialId("<|start_header_id|>") >= 0 && tok.specialId("<|eot_id|>") >= 0;
+        if (tok.specialId("<|begin_of_text|>") >= 0) {
+            text.append("<|begin_of_text|>");
+        }
+        for (Map<String, Object> m : messages) {
+            if (llama3) {
+                text.append("<|start_header_id|>").append(m.get("role")).append("<|end_header_id|>\n\n").append(m.get("content")).append("<|eot_id|>");
+            } else {
+                text.append(m.get("role")).append(": ").append(m.get("content")).append('\n');
+            }
+        }
+        return text.append(llama3 ? "<|start_header_id|>assistant<|end_header_id|>\n\n" : "assistant:").toString();
+    }
+
     private SamplingParams params(JsonNode req, boolean chat) {
         String model = req.path("model").asText(modelId);
         if (!model.equals(modelId)) {
@@ -287,6 +350,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (tok.specialId("<|eot_id|>") >= 0) {
             stops.add(tok.specialId("<|eot_id|>"));
         }
+        stops.addAll(extraStops);
         return new SamplingParams(temperature, topK, topP, seed, max, stops, ignore);
     }
 

@@ -24,5 +24,6 @@ public class EnginePerspective implements IPerspectiveFactory {
         layout.addPerspectiveShortcut(InferencePerspective.ID);
         layout.addPerspectiveShortcut(KernelLabPerspective.ID);
         layout.addPerspectiveShortcut(LayoutPerspective.ID);
+        layout.addPerspectiveShortcut(LearnPerspective.ID);
     }
 }

@@ -24,5 +24,6 @@ public class InferencePerspective implements IPerspectiveFactory {
         layout.addPerspectiveShortcut(KernelLabPerspective.ID);
         layout.addPerspectiveShortcut(LayoutPerspective.ID);
         layout.addPerspectiveShortcut(EnginePerspective.ID);
+        layout.addPerspectiveShortcut(LearnPerspective.ID);
     }
 }

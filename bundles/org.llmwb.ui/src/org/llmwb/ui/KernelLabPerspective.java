@@ -26,5 +26,6 @@ public class KernelLabPerspective implements IPerspectiveFactory {
         layout.addPerspectiveShortcut(InferencePerspective.ID);
         layout.addPerspectiveShortcut(EnginePerspective.ID);
         layout.addPerspectiveShortcut(LayoutPerspective.ID);
+        layout.addPerspectiveShortcut(LearnPerspective.ID);
     }
 }

@@ -19,6 +19,7 @@ public class LayoutPerspective implements IPerspectiveFactory {
         layout.addPerspectiveShortcut(InferencePerspective.ID);
         layout.addPerspectiveShortcut(EnginePerspective.ID);
         layout.addPerspectiveShortcut(KernelLabPerspective.ID);
+        layout.addPerspectiveShortcut(LearnPerspective.ID);
         layout.addShowViewShortcut(IPageLayout.ID_PROBLEM_VIEW);
     }
 }

@@ -21,6 +21,8 @@ final class RunExperimentJob extends Job {
     private final String source;
     private final java.nio.file.Path baseDir;
     private final String backend;
+    private java.util.List<String> sets = java.util.List.of();
+    private java.nio.file.Path out;
     volatile RunnerConnection.RunState state;
 
     /** @param baseDir folder relative model paths resolve against (the opened file's), or null */
@@ -35,10 +37,17 @@ final class RunExperimentJob extends Job {
         setUser(true);
     }
 
+    /** With KEY=VALUE overrides (a lesson's CPU or GPU sizes) and a result folder for the runner to write. */
+    RunExperimentJob withSets(java.util.List<String> s, java.nio.file.Path folder) {
+        this.sets = java.util.List.copyOf(s);
+        this.out = folder;
+        return this;
+    }
+
     @Override
     protected IStatus run(IProgressMonitor monitor) {
         try {
-            state = runner.run(id, yaml, source, baseDir, backend);
+            state = runner.run(id, yaml, source, baseDir, backend, sets, out);
         } catch (IOException e) {
             return Status.error("cannot start the run: " + e.getMessage(), e);
         }

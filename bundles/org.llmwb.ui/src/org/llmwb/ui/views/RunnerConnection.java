@@ -29,6 +29,10 @@ final class RunnerConnection {
         volatile long done;
         volatile String status;
         volatile String error;
+        /** The run's result folder, once completed (when it wrote one). */
+        volatile String out;
+        /** Every record the run produced, in order. */
+        final java.util.List<java.util.Map<String, Object>> records = new java.util.concurrent.CopyOnWriteArrayList<>();
         final CountDownLatch completed = new CountDownLatch(1);
 
         RunState(String id) {
@@ -94,10 +98,16 @@ final class RunnerConnection {
         switch (e.path("event").asText()) {
             case Protocol.EV_STARTED -> r.total = e.path("total").asLong();
             case Protocol.EV_PROGRESS -> r.done = e.path("done").asLong();
+            case Protocol.EV_RECORD -> {
+                @SuppressWarnings("unchecked")
+                java.util.Map<String, Object> rec = org.llmwb.core.result.Json.MAPPER.convertValue(e.path("record"), java.util.Map.class);
+                r.records.add(rec);
+            }
             case Protocol.EV_ERROR -> r.error = e.path("message").asText() + problems(e);
             case Protocol.EV_COMPLETED -> {
                 r.status = e.path("status").asText();
                 r.done = e.path("records").asLong();
+                r.out = e.path("out").asText(null);
                 runs.remove(id);
                 r.completed.countDown();
             }
@@ -114,11 +124,20 @@ final class RunnerConnection {
     }
 
     RunState run(String id, String yaml, String source, Path baseDir, String backend) throws IOException {
+        return run(id, yaml, source, baseDir, backend, java.util.List.of(), null);
+    }
+
+    /** A run with KEY=VALUE overrides and a result folder ({@code out}, or null for none). */
+    RunState run(String id, String yaml, String source, Path baseDir, String backend, java.util.List<String> sets, Path out) throws IOException {
         RunState r = new RunState(id);
         runs.put(id, r);
-        var request = Protocol.run(id, yaml, source, null, backend);
+        var request = Protocol.run(id, yaml, source, out == null ? null : out.toString(), backend);
         if (baseDir != null) {
             request.put("baseDir", baseDir.toString());
+        }
+        if (!sets.isEmpty()) {
+            var arr = request.putArray("set");
+            sets.forEach(arr::add);
         }
         client().send(request);
         return r;

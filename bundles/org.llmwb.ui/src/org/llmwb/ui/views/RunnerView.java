@@ -336,6 +336,40 @@ public class RunnerView extends ViewPart {
         return new RunExperimentJobHandle(job, id);
     }
 
+    /**
+     * Runs a lesson's experiment (its file's text, the lesson's size overrides, a result folder under the learner's
+     * lesson progress) through this view's runner, so the Runner, Latency, Batching and Kernel views show it live.
+     */
+    RunExperimentJob runLessonExperiment(String yaml, Path file, java.util.List<String> sets, Path out, String backendId) {
+        if (!runner.alive()) {
+            startRunner();
+        }
+        String id = "lesson" + runCounter.incrementAndGet();
+        load(yaml, file);
+        RunExperimentJob job = new RunExperimentJob(runner, id, yaml, file.toString(), file.toAbsolutePath().getParent(), backendId).withSets(sets, out);
+        current = job;
+        progress.setSelection(0);
+        runStatus.setText("running " + id + " (lesson)…");
+        job.addJobChangeListener(new JobChangeAdapter() {
+            @Override
+            public void done(IJobChangeEvent event) {
+                IStatus st = event.getResult();
+                if (!runStatus.isDisposed()) {
+                    runStatus.getDisplay().asyncExec(() -> {
+                        if (!runStatus.isDisposed()) {
+                            runStatus.setText(st.isOK() ? "run " + id + " finished" : st.getSeverity() == IStatus.CANCEL ? "run " + id + " cancelled" : st.getMessage());
+                            runStatus.getParent().layout();
+                            updateButtons();
+                        }
+                    });
+                }
+            }
+        });
+        job.schedule();
+        updateButtons();
+        return job;
+    }
+
     private void cancelRun() {
         if (current != null) {
             current.cancel();

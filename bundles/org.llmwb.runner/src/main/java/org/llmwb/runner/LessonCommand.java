@@ -20,6 +20,7 @@ import org.llmwb.core.SourceLocation;
 import org.llmwb.core.experiment.Experiment;
 import org.llmwb.core.experiment.ExperimentParser;
 import org.llmwb.core.lesson.Lesson;
+import org.llmwb.core.lesson.LessonCoach;
 import org.llmwb.core.lesson.LessonParser;
 import org.llmwb.core.lesson.LessonState;
 import org.llmwb.core.yaml.YNode;
@@ -242,19 +243,9 @@ final class LessonCommand implements Runnable {
                 case Lesson.Run r -> run(st, r, gpu, home);
                 case Lesson.Observe o -> {
                     out.printf("In the workbench: the %s view. The figure that matters: %s = %s%n", o.view(), o.value(), st.formatted(o.value()));
-                    Object answered = o.prediction() == null ? null : st.answer(o.prediction());
-                    if (answered instanceof Number given) {
-                        Lesson.Predict p = (Lesson.Predict) st.lesson().steps().stream().filter(x -> x instanceof Lesson.Predict pp && pp.id().equals(o.prediction()))
-                                .findFirst().orElseThrow();
-                        if (p.options().isEmpty()) { // a number against the measured value
-                            double v = st.value(o.value());
-                            double off = (given.doubleValue() - v) / Math.abs(v);
-                            out.printf(Locale.ROOT, "You predicted %s: %+.0f%% from it — %s.%n", given, 100 * off,
-                                    Math.abs(off) <= p.tolerance() ? "within " + Math.round(100 * p.tolerance()) + "%, well judged" : "outside " + Math.round(100 * p.tolerance()) + "%");
-                        } else { // the index of the option chosen
-                            Lesson.Option opt = p.options().get(given.intValue());
-                            out.println("You chose: " + opt.text() + " — " + (opt.correct() ? "right. " : "not quite. ") + opt.why());
-                        }
+                    String verdict = LessonCoach.verdict(st, o);
+                    if (verdict != null) {
+                        out.println(verdict);
                     }
                     out.println(fill(st, o.explain()).strip());
                 }
@@ -267,14 +258,8 @@ final class LessonCommand implements Runnable {
             }
         }
 
-        private String fill(LessonState st, String text) {
-            java.util.regex.Matcher m = LessonParser.PLACEHOLDER.matcher(text);
-            StringBuilder sb = new StringBuilder();
-            while (m.find()) {
-                m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(st.formatted(m.group(1))));
-            }
-            m.appendTail(sb);
-            return sb.toString();
+        private static String fill(LessonState st, String text) {
+            return LessonCoach.fill(st, text);
         }
 
         private void run(LessonState st, Lesson.Run r, boolean gpu, Path home) {
@@ -334,15 +319,9 @@ final class LessonCommand implements Runnable {
 
         private void quiz(LessonState st, Lesson.Question q) throws IOException {
             out.println("Q: " + q.question());
-            boolean right;
-            Object given;
-            String correctText;
+            LessonCoach.Graded g;
             if (q.type().equals("numeric")) {
-                double v = number(ask(q.id(), "a number"), q.id());
-                double want = q.answerValue() != null ? st.value(q.answerValue()) : q.answer();
-                right = Math.abs(v - want) <= q.tolerance() * Math.abs(want);
-                given = v;
-                correctText = String.format(Locale.ROOT, "%,.4g", want);
+                g = LessonCoach.gradeNumber(st, q, number(ask(q.id(), "a number"), q.id()));
             } else {
                 listOptions(q.options());
                 String a = ask(q.id(), q.type().equals("single") ? "one letter" : "letters, comma-separated");
@@ -355,70 +334,32 @@ final class LessonCommand implements Runnable {
                 if (q.type().equals("single") && picked.size() != 1) {
                     throw new InputException("question " + q.id() + " takes one letter, got '" + a + "'");
                 }
-                java.util.Set<Integer> want = new java.util.TreeSet<>();
-                for (int i = 0; i < q.options().size(); i++) {
-                    if (q.options().get(i).correct()) {
-                        want.add(i);
-                    }
-                }
-                right = picked.equals(want);
-                given = new ArrayList<>(picked);
-                correctText = String.join(", ", want.stream().map(i -> String.valueOf((char) ('a' + i))).toList());
+                g = LessonCoach.gradeChoice(st, q, picked);
                 for (int i : picked) {
                     out.println("  " + (char) ('a' + i) + ") " + q.options().get(i).why());
                 }
             }
-            st.answer(q.id(), given, right);
-            out.println(right ? "Right. " + fill(st, q.explain()).strip() : "Not quite (answer: " + correctText + "). " + fill(st, q.explain()).strip());
+            st.answer(q.id(), g.given(), g.right());
+            out.println(g.right() ? "Right. " + g.explanation() : "Not quite (answer: " + g.correctText() + "). " + g.explanation());
         }
 
         private void tryIt(LessonState st, Lesson.Try t, Path home) {
             out.println(t.prompt());
+            Map<String, String> given = new java.util.LinkedHashMap<>();
+            for (String k : t.ask()) {
+                given.put(k, ask(t.id() + "." + k, k));
+            }
+            String yaml = LessonCoach.tryExperiment(t, given);
+            Experiment e = ExperimentParser.parse(yaml, st.lesson().id() + ":" + t.id(), st.lesson().dir(), common.catalog());
+            List<Map<String, Object>> recs = new ArrayList<>();
+            ExperimentExecutor.run(e, yaml, common.catalog(), null, collecting(recs, null), () -> false, null);
+            Map<String, Object> r = recs.get(0);
+            List<String> fails = LessonCoach.tryFailures(t, r);
+            st.answer(t.id(), new java.util.LinkedHashMap<String, Object>(given), fails.isEmpty());
             List<String> sets = new ArrayList<>();
             t.fixed().forEach((k, v) -> sets.add(k + "=" + v));
-            Map<String, Object> given = new java.util.LinkedHashMap<>();
-            for (String k : t.ask()) {
-                String v = ask(t.id() + "." + k, k);
-                given.put(k, v);
-                sets.add(k + "=" + v.strip());
-            }
-            // the plan experiment, every setting a quoted scalar (the learner's text cannot add keys or structure)
-            StringBuilder yaml = new StringBuilder("apiVersion: llmwb/v1\nkind: calculator\nmetadata:\n  name: " + t.id() + "\nspec:\n  calculator: plan\n");
-            for (String kv : sets) {
-                String[] p = kv.split("=", 2);
-                yaml.append("  ").append(p[0]).append(": ").append(org.llmwb.core.result.Json.line(p[1])).append('\n');
-            }
-            Experiment e = ExperimentParser.parse(yaml.toString(), st.lesson().id() + ":" + t.id(), st.lesson().dir(), common.catalog());
-            List<Map<String, Object>> recs = new ArrayList<>();
-            ExperimentExecutor.run(e, yaml.toString(), common.catalog(), null, collecting(recs, null), () -> false, null);
-            Map<String, Object> r = recs.get(0);
-            List<String> fails = new ArrayList<>();
-            if (!Boolean.TRUE.equals(r.get("valid"))) {
-                fails.add("the plan is not valid: " + r.get("problems"));
-            }
-            t.atLeast().forEach((k, min) -> {
-                if (!(r.get(k) instanceof Number n) || n.doubleValue() < min) {
-                    fails.add(k + " is " + r.get(k) + ", needs at least " + min);
-                }
-            });
-            t.atMost().forEach((k, max) -> {
-                if (!(r.get(k) instanceof Number n) || n.doubleValue() > max) {
-                    fails.add(k + " is " + r.get(k) + ", needs at most " + max);
-                }
-            });
-            st.answer(t.id(), given, fails.isEmpty());
-            out.println(fails.isEmpty() ? "It works: " + String.join(" ", sets) + " — " + summary(r, t) : "Not yet: " + String.join("; ", fails));
-        }
-
-        private static String summary(Map<String, Object> r, Lesson.Try t) {
-            List<String> parts = new ArrayList<>();
-            for (String k : t.atLeast().keySet()) {
-                parts.add(k + " " + r.get(k));
-            }
-            for (String k : t.atMost().keySet()) {
-                parts.add(k + " " + r.get(k));
-            }
-            return String.join(", ", parts);
+            given.forEach((k, v) -> sets.add(k + "=" + v.strip()));
+            out.println(fails.isEmpty() ? "It works: " + String.join(" ", sets) + " — " + LessonCoach.trySummary(t, r) : "Not yet: " + String.join("; ", fails));
         }
 
         private void listOptions(List<Lesson.Option> opts) {

@@ -133,7 +133,11 @@ final class StdioServer {
         }
         pool.submit(() -> {
             try {
-                Experiment e = ExperimentParser.parse(text, source, req.path("baseDir").isTextual() ? Path.of(req.get("baseDir").asText()) : null, gpus);
+                // KEY=VALUE overrides, as --set on the command line (a lesson's CPU or GPU sizes)
+                List<String> sets = new java.util.ArrayList<>();
+                req.path("set").forEach(x -> sets.add(x.asText()));
+                Experiment e = ExperimentParser.override(ExperimentParser.parse(text, source, req.path("baseDir").isTextual() ? Path.of(req.get("baseDir").asText()) : null, gpus),
+                        sets, gpus);
                 ExperimentExecutor.Outcome o = ExperimentExecutor.run(e, text, gpus, out, new ExperimentExecutor.Events() {
                     @Override
                     public void started(long total) {

@@ -82,6 +82,23 @@ public final class ChatTemplate {
         jinja.setResourceLocator((name, encoding, interpreter) -> {
             throw new IOException("a chat template cannot include, import or extend other files ('" + name + "')");
         });
+        // Python's len() counts code points; Jinjava's length counts UTF-16 units (an emoji would count 2)
+        for (String name : new String[] {"length", "count"}) {
+            jinja.getGlobalContext().registerFilter(new com.hubspot.jinjava.lib.filter.Filter() {
+                @Override
+                public String getName() {
+                    return name;
+                }
+
+                @Override
+                public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+                    if (var instanceof CharSequence cs) {
+                        return (long) cs.toString().codePointCount(0, cs.length());
+                    }
+                    return new com.hubspot.jinjava.lib.filter.LengthFilter().filter(var, interpreter, args);
+                }
+            });
+        }
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
     }

@@ -65,6 +65,7 @@ public final class CalculatorRun {
             case "roofline" -> roofline(s, r);
             case "plan" -> plan(s, r);
             case "paging" -> paging(s, r);
+            case "collective" -> collective(s, r);
             default -> throw new InputException("unknown calculator " + calculator);
         }
         return r;
@@ -169,6 +170,40 @@ public final class CalculatorRun {
         r.put(prefix + "AttainableFlops", st.attainable());
         r.put(prefix + "TimeBound", st.timeBound());
         r.put(prefix + "MemoryBound", st.memoryBound());
+    }
+
+    /** One collective's time in the α-β model over a GPU's link (the planner's α and link bandwidths). */
+    private void collective(Map<String, Object> s, Map<String, Object> r) {
+        GpuSpec g = gpus.get((String) s.getOrDefault("gpu", "h100-sxm"));
+        String link = (String) s.getOrDefault("link", g.linkBandwidth() > 0 ? "nvlink" : "pcie");
+        if (link.equals("nvlink") && g.linkBandwidth() <= 0) {
+            throw new InputException(g.id() + " has no NVLink; link is pcie or network");
+        }
+        double bw = switch (link) {
+            case "nvlink" -> g.linkBandwidthPerDirection();
+            case "pcie" -> g.pcieBandwidthPerDirection();
+            default -> PlanInput.DEFAULT_INTER_NODE;
+        };
+        double alpha = Planner.alpha(link);
+        int n = ((Number) s.get("gpus")).intValue();
+        long bytes = ((Number) s.get("bytes")).longValue();
+        org.llmwb.core.calc.Collectives.Cost c = org.llmwb.core.calc.Collectives.cost((String) s.get("collective"), (String) s.get("algorithm"), n, bytes, alpha, bw);
+        r.put("gpu", g.id());
+        r.put("link", link);
+        r.put("collective", c.op());
+        r.put("algorithm", c.algorithm());
+        r.put("gpus", n);
+        r.put("bytes", bytes);
+        r.put("steps", c.steps());
+        r.put("linkBytes", c.linkBytes());
+        r.put("alphaUs", alpha * 1e6);
+        r.put("bandwidthGBs", bw / 1e9);
+        r.put("timeUs", c.seconds() * 1e6);
+        r.put("algBandwidthGBs", c.algBandwidth() / 1e9);
+        r.put("latencyShare", c.latencyShare());
+        r.put("formulas", List.of("time = steps × α + link bytes ÷ β = " + c.steps() + " × " + String.format(java.util.Locale.ROOT, "%.1f µs", alpha * 1e6)
+                + " + " + String.format(java.util.Locale.ROOT, "%.0f B ÷ %.0f GB/s", c.linkBytes(), bw / 1e9) + " = "
+                + String.format(java.util.Locale.ROOT, "%.2f µs", c.seconds() * 1e6)));
     }
 
     private void plan(Map<String, Object> s, Map<String, Object> r) {

@@ -21,7 +21,7 @@ import org.llmwb.core.yaml.YNode;
 public final class ExperimentParser {
     public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
     public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
-    public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging");
+    public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging", "collective");
     public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
     public static final List<String> WORKLOADS = List.of("poisson", "bursty", "trace");
     static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec");
@@ -149,8 +149,14 @@ public final class ExperimentParser {
         SETTINGS.put("sequences", "int");
         SETTINGS.put("seed", "long");
         SETTINGS.put("meanLength", "long");
+        SETTINGS.put("collective", "choice:all-reduce|all-gather|reduce-scatter|all-to-all|broadcast");
+        SETTINGS.put("algorithm", "choice:ring|tree|two-shot|one-shot");
+        SETTINGS.put("gpus", "int");
+        SETTINGS.put("bytes", "long");
+        SETTINGS.put("link", "choice:nvlink|pcie|network");
         CALCULATOR_SCHEMA = new KindSchema("calculator", CALCULATORS, SETTINGS, Map.of("kv", List.of("model", "context"),
-                "memory", List.of("model", "gpu"), "roofline", List.of("model", "gpu"), "plan", List.of("model", "gpu"), "paging", List.of("context")));
+                "memory", List.of("model", "gpu"), "roofline", List.of("model", "gpu"), "plan", List.of("model", "gpu"), "paging", List.of("context"),
+                "collective", List.of("collective", "algorithm", "gpus", "bytes")));
     }
 
     private final String source;

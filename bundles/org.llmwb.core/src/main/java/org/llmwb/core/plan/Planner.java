@@ -28,6 +28,16 @@ public final class Planner {
     static final double ALPHA_NETWORK = 8e-6;
     static final double ACT_BYTES = 2; // BF16 activations on the wire
 
+    /** The α of a link kind: "nvlink", "pcie" or "network". */
+    public static double alpha(String link) {
+        return switch (link) {
+            case "nvlink" -> ALPHA_NVLINK;
+            case "pcie" -> ALPHA_PCIE;
+            case "network" -> ALPHA_NETWORK;
+            default -> throw new IllegalArgumentException("link " + link);
+        };
+    }
+
     private Planner() {
     }
 

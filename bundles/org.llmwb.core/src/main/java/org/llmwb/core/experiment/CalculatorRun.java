@@ -66,6 +66,7 @@ public final class CalculatorRun {
             case "plan" -> plan(s, r);
             case "paging" -> paging(s, r);
             case "collective" -> collective(s, r);
+            case "attention" -> attention(s, r);
             default -> throw new InputException("unknown calculator " + calculator);
         }
         return r;
@@ -170,6 +171,48 @@ public final class CalculatorRun {
         r.put(prefix + "AttainableFlops", st.attainable());
         r.put(prefix + "TimeBound", st.timeBound());
         r.put(prefix + "MemoryBound", st.memoryBound());
+    }
+
+    /** One layer's prefill attention, naive or FlashAttention, on a GPU's roofs (see {@link org.llmwb.core.calc.AttentionIo}). */
+    private void attention(Map<String, Object> s, Map<String, Object> r) {
+        ModelConfig m = model(s);
+        GpuSpec g = gpu(s);
+        Precision w = prec(s, "precision", "bf16");
+        long n = num(s, "context", 4096);
+        long batch = num(s, "batch", 1);
+        boolean causal = !Boolean.FALSE.equals(s.get("causal"));
+        double l2 = ((Number) s.get("l2MiB")).doubleValue() * (1 << 20);
+        String alg = (String) s.get("attention");
+        org.llmwb.core.calc.AttentionIo.Cost c = org.llmwb.core.calc.AttentionIo.cost(alg, n, m.headDim(), w.bytesPerValue(), causal, l2);
+        double heads = (double) batch * m.numHeads();
+        double flops = c.flops() * heads;
+        double bytes = c.bytes() * heads;
+        double peak = g.peakFor(w);
+        double tMem = bytes / g.memoryBandwidth();
+        double tCompute = flops / peak;
+        r.put("model", m.name());
+        r.put("gpu", g.id());
+        r.put("attention", alg);
+        r.put("context", n);
+        r.put("batch", batch);
+        r.put("heads", m.numHeads());
+        r.put("headDim", m.headDim());
+        r.put("causal", causal);
+        r.put("flops", flops);
+        r.put("hbmBytes", bytes);
+        r.put("intensity", flops / bytes);
+        r.put("ridge", peak / g.memoryBandwidth());
+        r.put("extraBytes", c.extraBytes() * heads);
+        r.put("extraGiB", c.extraBytes() * heads / (1L << 30));
+        r.put("extraMiB", c.extraBytes() * heads / (1L << 20));
+        r.put("kvInL2", c.kvInL2());
+        r.put("memoryTimeMs", tMem * 1e3);
+        r.put("computeTimeMs", tCompute * 1e3);
+        r.put("timeBoundMs", Math.max(tMem, tCompute) * 1e3);
+        r.put("bound", tMem >= tCompute ? "memory" : "compute");
+        r.put("formulas", List.of(alg.equals("naive") ? "bytes = (4·N·d + 4·N²)·e per head; FLOPs = 4·N²·d; extra = N²·e"
+                : "bytes = (2·N·d + passes·2·N·d)·e per head (passes = 1 when K,V fit in L2, else ⌈N/128⌉); FLOPs = " + (causal ? "2" : "4") + "·N²·d; extra = 4·N bytes",
+                "time bound = max(bytes ÷ bandwidth, FLOPs ÷ peak)"));
     }
 
     /** One collective's time in the α-β model over a GPU's link (the planner's α and link bandwidths). */

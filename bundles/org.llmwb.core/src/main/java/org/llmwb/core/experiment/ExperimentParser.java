@@ -21,7 +21,7 @@ import org.llmwb.core.yaml.YNode;
 public final class ExperimentParser {
     public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
     public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
-    public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging", "collective");
+    public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging", "collective", "attention");
     public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
     public static final List<String> WORKLOADS = List.of("poisson", "bursty", "trace");
     static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec");
@@ -154,9 +154,12 @@ public final class ExperimentParser {
         SETTINGS.put("gpus", "int");
         SETTINGS.put("bytes", "long");
         SETTINGS.put("link", "choice:nvlink|pcie|network");
+        SETTINGS.put("attention", "choice:naive|flash");
+        SETTINGS.put("causal", "bool");
+        SETTINGS.put("l2MiB", "int");
         CALCULATOR_SCHEMA = new KindSchema("calculator", CALCULATORS, SETTINGS, Map.of("kv", List.of("model", "context"),
                 "memory", List.of("model", "gpu"), "roofline", List.of("model", "gpu"), "plan", List.of("model", "gpu"), "paging", List.of("context"),
-                "collective", List.of("collective", "algorithm", "gpus", "bytes")));
+                "collective", List.of("collective", "algorithm", "gpus", "bytes"), "attention", List.of("model", "gpu", "context", "attention", "l2MiB")));
     }
 
     private final String source;

@@ -66,6 +66,8 @@ public final class RecordText {
 
     private static String other(Map<String, Object> r) {
         return switch (String.valueOf(r.get("calculator"))) {
+            case "attention" -> r.get("attention") + " attention, " + r.get("model") + " ctx " + r.get("context") + String.format(java.util.Locale.ROOT,
+                    ": %.3g FLOP/B, %s-bound, %.3f ms", ((Number) r.get("intensity")).doubleValue(), r.get("bound"), ((Number) r.get("timeBoundMs")).doubleValue());
             case "collective" -> r.get("collective") + " " + r.get("algorithm") + " of " + r.get("bytes") + " B on " + r.get("gpus") + " GPUs over " + r.get("link")
                     + String.format(java.util.Locale.ROOT, ": %.2f µs", ((Number) r.get("timeUs")).doubleValue());
             case "kv" -> r.get("model") + " ctx " + r.get("context") + " × " + r.get("batch") + ": " + Units.bytes(((Number) r.get("bytes")).doubleValue());

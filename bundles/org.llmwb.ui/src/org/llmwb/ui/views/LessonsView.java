@@ -133,7 +133,11 @@ public class LessonsView extends ViewPart {
         title = new Label(top, SWT.WRAP);
         title.setFont(bold);
         title.setText("Pick a lesson on the left.");
-        title.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
+        GridData td = new GridData(SWT.FILL, SWT.TOP, true, false, 4, 1);
+        td.widthHint = 300; // wraps to the pane's width instead of widening it
+        title.setLayoutData(td);
+        Label grow = new Label(top, SWT.NONE);
+        grow.setLayoutData(new GridData(SWT.FILL, SWT.CENTER, true, false));
         new Label(top, SWT.NONE).setText("Run sizes:");
         sizes = new Combo(top, SWT.READ_ONLY);
         sizes.setItems("CPU (this machine)", "GPU (CUDA)");
@@ -414,6 +418,13 @@ public class LessonsView extends ViewPart {
         ranges.add(all);
     }
 
+    /** Layout data for a control that wraps its text to the pane's width (radio and check options, labels). */
+    private static GridData wrapping() {
+        GridData gd = new GridData(SWT.FILL, SWT.TOP, true, false);
+        gd.widthHint = 400;
+        return gd;
+    }
+
     private Label wrapLabel(Composite parent, String text) {
         Label l = new Label(parent, SWT.WRAP);
         l.setText(text);
@@ -442,8 +453,9 @@ public class LessonsView extends ViewPart {
             }
         } else {
             for (int i = 0; i < p.options().size(); i++) {
-                Button b = new Button(body, SWT.RADIO);
+                Button b = new Button(body, SWT.RADIO | SWT.WRAP);
                 b.setText((char) ('a' + i) + ") " + p.options().get(i).text());
+                b.setLayoutData(wrapping());
                 b.setSelection(before instanceof Number n && n.intValue() == i);
                 radios.add(b);
             }
@@ -608,8 +620,9 @@ public class LessonsView extends ViewPart {
                 number.setLayoutData(new GridData(160, SWT.DEFAULT));
             } else {
                 for (int i = 0; i < x.options().size(); i++) {
-                    Button b = new Button(box, x.type().equals("single") ? SWT.RADIO : SWT.CHECK);
+                    Button b = new Button(box, (x.type().equals("single") ? SWT.RADIO : SWT.CHECK) | SWT.WRAP);
                     b.setText((char) ('a' + i) + ") " + x.options().get(i).text());
+                    b.setLayoutData(wrapping());
                     picks.add(b);
                 }
             }

@@ -149,4 +149,35 @@ class LessonsViewUITest {
         assertTrue(again.state().hasRun("serving"));
         assertEquals(score[0], again.state().score()[0]);
     }
+
+    @Test
+    void aTryStepIsCheckedByThePlanner() throws Exception {
+        PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
+        LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);
+        v.openLesson("10-parallelism");
+        int tryStep = -1;
+        for (int i = 0; i < v.state().lesson().steps().size(); i++) {
+            if (v.state().lesson().steps().get(i) instanceof Lesson.Try) {
+                tryStep = i;
+            }
+        }
+        v.stepsTable().setSelection(tryStep);
+        v.stepsTable().notifyListeners(org.eclipse.swt.SWT.Selection, new Event());
+        Ui.spin(50);
+        List<org.eclipse.swt.widgets.Text> fields = v.stepControls().stream().filter(c -> c instanceof org.eclipse.swt.widgets.Text).map(c -> (org.eclipse.swt.widgets.Text) c).toList();
+        assertEquals(2, fields.size(), "tp and pp");
+        // TP 2 cannot hold 100 sequences of 8K: the check says why
+        fields.get(0).setText("2");
+        fields.get(1).setText("1");
+        click(button(v, "Check my plan"));
+        Ui.waitFor("the plan check", 120_000, () -> !v.lastMessage().equals("checking…"));
+        assertTrue(v.lastMessage().startsWith("Not yet:") && v.lastMessage().contains("maxSequencesPerReplica"), v.lastMessage());
+        assertEquals(Boolean.FALSE, v.state().correct("try-fit"));
+        fields.get(0).setText("8");
+        click(button(v, "Check my plan"));
+        Ui.waitFor("the plan check", 120_000, () -> !v.lastMessage().equals("checking…"));
+        assertTrue(v.lastMessage().startsWith("It works"), v.lastMessage());
+        assertEquals(Boolean.TRUE, v.state().correct("try-fit"));
+        ServingViewsUITest.screenshot("lesson-try");
+    }
 }

@@ -69,6 +69,11 @@ public final class LessonState {
         }
     }
 
+    /** Whether a graded answer (quiz question, try step) was right; null when not graded or not answered. */
+    public Boolean correct(String id) {
+        return correct.get(id);
+    }
+
     public Object answer(String id) {
         return answers.get(id);
     }

@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -186,5 +187,33 @@ class OpenAiServerTest {
         assertEquals(405, get.statusCode());
         // the server is still fine afterwards
         assertEquals(200, post("/v1/completions", "{\"prompt\": \"still here\", \"max_tokens\": 2}").statusCode());
+    }
+
+    @Test
+    void llmwbBenchMeasuresTheServerStreamingAndNot() throws Exception {
+        Path out = home.resolve("bench-chat");
+        Cli.Result r = Cli.run(home, 180, "bench", "--url", base + "/v1", "--model", "llmwb-tiny", "--num-requests", "9", "--concurrency", "3", "--warmup", "1",
+                "--input-tokens", "12", "--output-tokens", "6", "--slo-ttft-ms", "60000", "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("9 requests, 0 errors, 1 warm-up") && r.out().contains("ttft_ms"), r.out());
+        JsonNode s = Json.parse(Files.readString(out.resolve("summary.json")));
+        assertEquals(9, s.get("requests").asInt());
+        assertEquals(54, s.get("outputTokens").asInt(), "ignore_eos: every answer has 6 tokens, as the server's usage says");
+        assertEquals(9 * 5, s.at("/latency/itl_ms/n").asInt(), "5 gaps per 6-token stream, from the stream's own timestamps");
+        assertEquals(9, s.get("metSlo").asInt());
+        assertEquals(10, Files.readAllLines(out.resolve("results.jsonl")).size(), "one record per request, the warm-up marked");
+        // not streaming, completions: one timestamp per answer, so TTFT is the whole latency and there is no ITL
+        Path out2 = home.resolve("bench-completions");
+        Cli.Result r2 = Cli.run(home, 180, "bench", "--url", base + "/v1", "--model", "llmwb-tiny", "--endpoint", "completions", "--no-stream", "--num-requests", "4",
+                "--concurrency", "2", "--warmup", "0", "--input-tokens", "8", "--output-tokens", "4", "--out", out2.toString());
+        assertEquals(0, r2.code(), r2.out() + r2.err());
+        JsonNode s2 = Json.parse(Files.readString(out2.resolve("summary.json")));
+        assertEquals(16, s2.get("outputTokens").asInt());
+        assertEquals(0, s2.at("/latency/itl_ms/n").asInt());
+        assertEquals(s2.at("/latency/ttft_ms/avg").asDouble(), s2.at("/latency/request_latency_ms/avg").asDouble(), 1e-9);
+        // a wrong model name: every request fails with the server's 404, and the run says so
+        Cli.Result bad = Cli.run(home, 60, "bench", "--url", base + "/v1", "--model", "nope", "--num-requests", "2", "--warmup", "0");
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.out().contains("error × 2: HTTP 404"), bad.out());
     }
 }

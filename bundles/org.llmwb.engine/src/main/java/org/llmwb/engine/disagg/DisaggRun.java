@@ -338,8 +338,14 @@ public final class DisaggRun {
             int bs = w.engine.runner().blockSize();
             int blocks = (req.prompt().length + bs - 1) / bs;
             int[] table = java.util.Arrays.copyOf(s.finalBlockTable(), blocks);
+            // wait for a free staging slot, but not past a cancel or a failure: the decode workers that free slots stop
+            // then, and a blocking acquire would hang this thread (and the run that joins it) for good
             try {
-                w.slots.acquire();
+                while (!w.slots.tryAcquire(2, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    if (stop() || !failures.isEmpty()) {
+                        return;
+                    }
+                }
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 return;

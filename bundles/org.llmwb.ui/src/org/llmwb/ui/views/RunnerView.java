@@ -305,16 +305,33 @@ public class RunnerView extends ViewPart {
 
     /** Sends the editor's experiment to the runner as a Job; returns the job (for tests). */
     public RunExperimentJobHandle runExperiment() {
+        String id = "r" + runCounter.incrementAndGet();
+        String name = source.getText().startsWith("experiment: ") ? source.getText().substring(12) : "workbench.llmwb.yaml";
+        RunExperimentJob job = new RunExperimentJob(runner, id, experiment.getText(), name, experimentBase, BACKENDS[Math.max(0, backend.getSelectionIndex())]);
+        submit(job, id, "running " + id + "…");
+        return new RunExperimentJobHandle(job, id);
+    }
+
+    /**
+     * Runs a lesson's experiment (its file's text, the lesson's size overrides, a result folder under the learner's
+     * lesson progress) through this view's runner, so the Runner, Latency, Batching and Kernel views show it live.
+     */
+    RunExperimentJob runLessonExperiment(String yaml, Path file, java.util.List<String> sets, Path out, String backendId) {
+        String id = "lesson" + runCounter.incrementAndGet();
+        load(yaml, file);
+        RunExperimentJob job = new RunExperimentJob(runner, id, yaml, file.toString(), file.toAbsolutePath().getParent(), backendId).withSets(sets, out);
+        submit(job, id, "running " + id + " (lesson)…");
+        return job;
+    }
+
+    /** Starts the runner if needed, schedules the job, and reports its end in the status line. */
+    private void submit(RunExperimentJob job, String id, String status) {
         if (!runner.alive()) {
             startRunner();
         }
-        String id = "r" + runCounter.incrementAndGet();
-        String text = experiment.getText();
-        String name = source.getText().startsWith("experiment: ") ? source.getText().substring(12) : "workbench.llmwb.yaml";
-        RunExperimentJob job = new RunExperimentJob(runner, id, text, name, experimentBase, BACKENDS[Math.max(0, backend.getSelectionIndex())]);
         current = job;
         progress.setSelection(0);
-        runStatus.setText("running " + id + "…");
+        runStatus.setText(status);
         job.addJobChangeListener(new JobChangeAdapter() {
             @Override
             public void done(IJobChangeEvent event) {
@@ -327,47 +344,13 @@ public class RunnerView extends ViewPart {
                         runStatus.setText(st.isOK() ? "run " + id + " finished" : st.getSeverity() == IStatus.CANCEL ? "run " + id + " cancelled" : st.getMessage());
                         runStatus.setForeground(st.getSeverity() == IStatus.ERROR ? runStatus.getDisplay().getSystemColor(SWT.COLOR_RED) : null);
                         runStatus.getParent().layout();
+                        updateButtons();
                     });
                 }
             }
         });
         job.schedule();
         updateButtons();
-        return new RunExperimentJobHandle(job, id);
-    }
-
-    /**
-     * Runs a lesson's experiment (its file's text, the lesson's size overrides, a result folder under the learner's
-     * lesson progress) through this view's runner, so the Runner, Latency, Batching and Kernel views show it live.
-     */
-    RunExperimentJob runLessonExperiment(String yaml, Path file, java.util.List<String> sets, Path out, String backendId) {
-        if (!runner.alive()) {
-            startRunner();
-        }
-        String id = "lesson" + runCounter.incrementAndGet();
-        load(yaml, file);
-        RunExperimentJob job = new RunExperimentJob(runner, id, yaml, file.toString(), file.toAbsolutePath().getParent(), backendId).withSets(sets, out);
-        current = job;
-        progress.setSelection(0);
-        runStatus.setText("running " + id + " (lesson)…");
-        job.addJobChangeListener(new JobChangeAdapter() {
-            @Override
-            public void done(IJobChangeEvent event) {
-                IStatus st = event.getResult();
-                if (!runStatus.isDisposed()) {
-                    runStatus.getDisplay().asyncExec(() -> {
-                        if (!runStatus.isDisposed()) {
-                            runStatus.setText(st.isOK() ? "run " + id + " finished" : st.getSeverity() == IStatus.CANCEL ? "run " + id + " cancelled" : st.getMessage());
-                            runStatus.getParent().layout();
-                            updateButtons();
-                        }
-                    });
-                }
-            }
-        });
-        job.schedule();
-        updateButtons();
-        return job;
     }
 
     private void cancelRun() {

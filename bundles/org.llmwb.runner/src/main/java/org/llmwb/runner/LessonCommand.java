@@ -247,7 +247,7 @@ final class LessonCommand implements Runnable {
                     if (verdict != null) {
                         out.println(verdict);
                     }
-                    out.println(fill(st, o.explain()).strip());
+                    out.println(LessonCoach.fill(st, o.explain()).strip());
                 }
                 case Lesson.Quiz q -> {
                     for (Lesson.Question x : q.questions()) {
@@ -256,10 +256,6 @@ final class LessonCommand implements Runnable {
                 }
                 case Lesson.Try t -> tryIt(st, t, home);
             }
-        }
-
-        private static String fill(LessonState st, String text) {
-            return LessonCoach.fill(st, text);
         }
 
         private void run(LessonState st, Lesson.Run r, boolean gpu, Path home) {

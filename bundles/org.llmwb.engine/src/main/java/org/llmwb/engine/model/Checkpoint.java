@@ -24,10 +24,6 @@ public final class Checkpoint implements AutoCloseable {
     /** What the forward pass needs beyond the shape: norm epsilon and RoPE (theta, Llama-3 scaling). */
     public record Numerics(double rmsEps, double ropeTheta, double ropeFactor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions,
             boolean qkvBias, boolean qkNorm, int slidingWindow) {
-        /** The longest context the forward pass computes as the reference does (the sliding window, if any). */
-        public int contextLimit(int maxPositions) {
-            return slidingWindow > 0 ? Math.min(slidingWindow, maxPositions) : maxPositions;
-        }
     }
 
     private final Path dir;
@@ -57,14 +53,15 @@ public final class Checkpoint implements AutoCloseable {
         if ("mixtral".equals(mc.modelType())) {
             throw new InputException(c.get("model_type").location(), "mixtral (mixture of experts) is not supported by the engine");
         }
-        if (c.has("sliding_window") && !c.get("sliding_window").isNull()) {
-            // Mistral-7B-v0.1 and Qwen2 configs carry a window; attention is exactly full attention while the context
-            // fits in it, so the engine limits its context to the window instead of implementing the sliding mask
-            boolean used = !c.has("use_sliding_window") || c.get("use_sliding_window").asBoolean();
+        // Mistral-7B-v0.1 and Qwen2 configs carry a window; attention is exactly full attention while the context fits
+        // in it, so the engine limits its context to the window (below) instead of implementing the sliding mask
+        int window = 0;
+        if (c.has("sliding_window") && !c.get("sliding_window").isNull() && (!c.has("use_sliding_window") || c.get("use_sliding_window").asBoolean())) {
             long w = c.get("sliding_window").asLong();
-            if (used && w < 1) {
+            if (w < 1) {
                 throw new InputException(c.get("sliding_window").location(), "sliding_window must be a positive number of tokens but is " + c.get("sliding_window").text());
             }
+            window = (int) Math.min(Integer.MAX_VALUE, w);
         }
         if (c.has("mlp_bias") && c.get("mlp_bias").asBoolean()) {
             throw new InputException(c.get("mlp_bias").location(), "MLP biases are not supported by the engine");
@@ -98,10 +95,6 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         boolean qkNorm = "qwen3".equals(mc.modelType());
-        int window = 0;
-        if (c.has("sliding_window") && !c.get("sliding_window").isNull() && (!c.has("use_sliding_window") || c.get("use_sliding_window").asBoolean())) {
-            window = (int) Math.min(Integer.MAX_VALUE, c.get("sliding_window").asLong());
-        }
         if (window > 0 && window < mc.maxPositions()) {
             // within the window sliding attention is full attention; beyond it the engine would differ, so it stops there
             mc = mc.withMaxPositions(window);

@@ -37,7 +37,11 @@ import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
  * (nested interpretation off),
  * templates cannot include, import or extend files, {@code getClass} and the other reflective methods Jinjava
  * restricts stay blocked, and output, string, list and recursion sizes are capped. Where Jinjava cannot render a template the way Python's
- * Jinja2 would, rendering fails with the template's line rather than producing a different prompt.
+ * Jinja2 would, rendering fails with the template's line rather than producing a different prompt. Jinja2's whitespace
+ * rules and two forms Jinjava misreads are applied before parsing ({@link #forJinjava}), and Python's string methods
+ * ({@code startswith}, {@code split}, {@code strip}...) resolve with Python's meaning ({@link PyStrMethods}). One
+ * difference is known and not rewritten: a boolean printed by {@code {{ }}} reads {@code true}, where Jinja2 prints
+ * {@code True} (none of the parity-tested templates prints one).
  */
 public final class ChatTemplate {
     /** What the template refused (its own {@code raise_exception}) or could not render; the message says which. */
@@ -60,18 +64,22 @@ public final class ChatTemplate {
     private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
 
     private final String source;
+    /** The source as Jinjava reads it ({@link #forJinjava}). */
+    private final String parsed;
     private final String where;
     private final Map<String, Object> specialTokens;
     private final Jinjava jinja;
 
     private ChatTemplate(String source, String where, Map<String, Object> specialTokens) {
         this.source = source;
+        this.parsed = forJinjava(source);
         this.where = where;
         this.specialTokens = specialTokens;
         JinjavaConfig cfg = JinjavaConfig.newBuilder()
-                .withTrimBlocks(true).withLstripBlocks(true) // as transformers' environment
+                .withTrimBlocks(false).withLstripBlocks(false) // transformers' trim_blocks and lstrip_blocks: applied by forJinjava
                 .withNestedInterpretationEnabled(false) // "{{ x }}" inside a message stays text
                 .withFailOnUnknownTokens(false)
+                .withElResolver(resolver())
                 .withMaxOutputSize(MAX_OUTPUT_CHARS).withMaxStringLength(MAX_OUTPUT_CHARS).withMaxListSize(1_000_000).withMaxMapSize(100_000)
                 .withMaxRenderDepth(10).withMaxMacroRecursionDepth(20).withRangeLimit(100_000)
                 .withLegacyOverrides(LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true).withParseWhitespaceControlStrictly(true)
@@ -101,6 +109,14 @@ public final class ChatTemplate {
         }
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+    }
+
+    /** Python's string methods first ({@link PyStrMethods}), then Jinjava's own read-only resolvers (its sandbox). */
+    private static jinjava.javax.el.ELResolver resolver() {
+        jinjava.javax.el.CompositeELResolver r = new jinjava.javax.el.CompositeELResolver();
+        r.add(new PyStrMethods());
+        r.add(com.hubspot.jinjava.el.JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        return r;
     }
 
     /** A template from its source; {@code bos}/{@code eos} may be null (the template then sees them undefined). */
@@ -163,6 +179,183 @@ public final class ChatTemplate {
         throw new InputException(SourceLocation.of(cfgFile.toString()), "chat_template must be a string or a list of {name, template}");
     }
 
+    /**
+     * The template as Jinjava should read it to render what Jinja2 renders, in transformers' environment
+     * ({@code trim_blocks}, {@code lstrip_blocks}, trailing newline dropped):
+     * <ul>
+     * <li>newlines read as Jinja2's lexer reads them ({@code \r\n} and {@code \r} become {@code \n}; one final
+     * newline of the template is dropped);</li>
+     * <li>{@code lstrip_blocks} and {@code trim_blocks} applied here, by Jinja2's rules, instead of by Jinjava (which
+     * strips spaces before a block tag in mid-line too): spaces and tabs between a line's start and a block or comment
+     * tag go, and the newline right after one; {@code {%+} and {@code +%}} turn that off;</li>
+     * <li>every keyword argument's value of a call inside a tag wrapped in parentheses:
+     * {@code namespace(i=messages|length - 1)} becomes {@code namespace(i=(messages|length - 1))} (parentheses do not
+     * change an expression in Jinja2, but Jinjava reads an unwrapped {@code k=a|f - 1} as {@code (k=a|f) - 1}, and
+     * Qwen3's template has exactly this);</li>
+     * <li>{@code name[::-1]}, a slice Jinjava cannot parse, becomes {@code (name|reverse|list)}, the same list reversed.</li>
+     * </ul>
+     * Strings, comments and the insides of {@code macro}/{@code call}/{@code raw} tags are not rewritten.
+     */
+    static String forJinjava(String template) {
+        String[] lines = template.split("\r\n|\r|\n", -1);
+        int count = lines.length > 1 && lines[lines.length - 1].isEmpty() ? lines.length - 1 : lines.length;
+        String src = String.join("\n", java.util.Arrays.asList(lines).subList(0, count));
+        StringBuilder out = new StringBuilder(src.length() + 16);
+        int n = src.length();
+        int i = 0;
+        boolean lineStarting = true; // whether the last tag's match ended with a newline (Jinja2's lexer state)
+        while (i < n) {
+            int open = indexOfTag(src, i);
+            String text = src.substring(i, open < 0 ? n : open);
+            if (open < 0) {
+                out.append(text);
+                break;
+            }
+            char kind = src.charAt(open + 1);
+            int body = open + 2;
+            char mark = body < n ? src.charAt(body) : ' ';
+            if (kind != '{' && mark != '+' && mark != '-') { // lstrip_blocks
+                int l = text.lastIndexOf('\n') + 1;
+                if ((l > 0 || lineStarting) && l < text.length() && text.substring(l).isBlank()) {
+                    text = text.substring(0, l);
+                }
+            }
+            out.append(text);
+            if (mark == '+') {
+                body++; // Jinjava does not know the mark; its effect (no lstrip) is had
+            }
+            String close = kind == '{' ? "}}" : kind == '%' ? "%}" : "#}";
+            String head = src.substring(body, Math.min(n, body + 16)).replaceFirst("^[-\\s]+", "");
+            boolean skip = kind == '#' || kind == '%' && (head.startsWith("macro") || head.startsWith("call") || head.startsWith("raw"));
+            int end = kind == '#' ? (src.indexOf("#}", body) < 0 ? n : src.indexOf("#}", body)) : tagEnd(src, body, close);
+            String inner = src.substring(body, end);
+            boolean keep = inner.endsWith("+");
+            if (keep) {
+                inner = inner.substring(0, inner.length() - 1);
+            }
+            out.append(src, open, open + 2).append(skip ? inner : rewriteTag(inner));
+            i = Math.min(n, end + 2);
+            out.append(src, Math.min(n, end), i);
+            lineStarting = false;
+            if (kind != '{' && !keep && !inner.endsWith("-") && i < n && src.charAt(i) == '\n') { // trim_blocks
+                i++;
+                lineStarting = true;
+            }
+            if (kind == '%' && head.startsWith("raw")) { // the raw block's text as it is, up to its end tag
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{%[-+]?\\s*endraw").matcher(src);
+                int stop = m.find(i) ? m.start() : n;
+                out.append(src, i, stop);
+                i = stop;
+            }
+        }
+        return out.toString();
+    }
+
+    private static int indexOfTag(String s, int from) {
+        for (int i = s.indexOf('{', from); i >= 0 && i + 1 < s.length(); i = s.indexOf('{', i + 1)) {
+            char c = s.charAt(i + 1);
+            if (c == '{' || c == '%' || c == '#') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Where the tag's closing delimiter starts (strings skipped), or the end of the text. */
+    private static int tagEnd(String s, int from, String close) {
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\'' || c == '"') {
+                i = stringEnd(s, i);
+            } else if (s.startsWith(close, i)) {
+                return i;
+            }
+        }
+        return s.length();
+    }
+
+    /** The index of the quote closing the string that starts at {@code at}. */
+    private static int stringEnd(String s, int at) {
+        char q = s.charAt(at);
+        for (int i = at + 1; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == q) {
+                return i;
+            }
+        }
+        return s.length() - 1;
+    }
+
+    private static final java.util.regex.Pattern REVERSED = java.util.regex.Pattern.compile("([A-Za-z_][A-Za-z0-9_.]*)\\[\\s*:\\s*:\\s*-1\\s*\\]");
+
+    private static String rewriteTag(String t) {
+        StringBuilder out = new StringBuilder(t.length() + 8);
+        java.util.ArrayDeque<Character> brackets = new java.util.ArrayDeque<>();
+        java.util.ArrayDeque<Integer> openValues = new java.util.ArrayDeque<>(); // bracket depths of values still to close
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (c == '\'' || c == '"') {
+                int e = stringEnd(t, i);
+                out.append(t, i, Math.min(t.length(), e + 1));
+                i = e;
+                continue;
+            }
+            if ((Character.isLetter(c) || c == '_') && (i == 0 || !(Character.isLetterOrDigit(t.charAt(i - 1)) || t.charAt(i - 1) == '_' || t.charAt(i - 1) == '.'))) {
+                java.util.regex.Matcher m = REVERSED.matcher(t).region(i, t.length());
+                if (m.lookingAt()) { // x[::-1], which Jinjava cannot parse: the same list reversed
+                    out.append('(').append(m.group(1)).append("|reverse|list)");
+                    i = m.end() - 1;
+                    continue;
+                }
+            }
+            if (c == ',' || c == ')' || c == ']' || c == '}') {
+                while (!openValues.isEmpty() && openValues.peek() == brackets.size()) {
+                    out.append(')');
+                    openValues.pop();
+                }
+            }
+            if (c == '(' || c == '[' || c == '{') {
+                brackets.push(c);
+            } else if ((c == ')' || c == ']' || c == '}') && !brackets.isEmpty()) {
+                brackets.pop();
+            }
+            out.append(c);
+            if (c == '=' && !brackets.isEmpty() && brackets.peek() == '(' && isKeyword(t, i)) {
+                out.append('(');
+                openValues.push(brackets.size());
+            }
+        }
+        while (!openValues.isEmpty()) { // an unbalanced tag: Jinjava reports it
+            out.append(')');
+            openValues.pop();
+        }
+        return out.toString();
+    }
+
+    /** Whether the {@code =} at {@code eq} follows "( name" or ", name" and is not part of ==, !=, <=, >=. */
+    private static boolean isKeyword(String t, int eq) {
+        if (eq + 1 < t.length() && t.charAt(eq + 1) == '=') {
+            return false;
+        }
+        int j = eq - 1;
+        while (j >= 0 && Character.isWhitespace(t.charAt(j))) {
+            j--;
+        }
+        int nameEnd = j;
+        while (j >= 0 && (Character.isLetterOrDigit(t.charAt(j)) || t.charAt(j) == '_')) {
+            j--;
+        }
+        if (j == nameEnd || Character.isDigit(t.charAt(j + 1))) {
+            return false;
+        }
+        while (j >= 0 && Character.isWhitespace(t.charAt(j))) {
+            j--;
+        }
+        return j >= 0 && (t.charAt(j) == '(' || t.charAt(j) == ',');
+    }
+
     public String source() {
         return source;
     }
@@ -195,7 +388,7 @@ public final class ChatTemplate {
         RAISED.remove();
         RenderResult r;
         try {
-            r = jinja.renderForResult(source, ctx);
+            r = jinja.renderForResult(parsed, ctx);
         } catch (RuntimeException e) {
             throw failure(e.getMessage(), -1);
         }

@@ -34,8 +34,7 @@ class ChatTemplateParityTest {
      * Templates Jinjava cannot render, with the reason; every case of them must be refused with a located error
      * (never a different prompt), and the test fails when one starts to render so the entry is taken out.
      */
-    static final Map<String, String> UNSUPPORTED = Map.of("qwen3",
-            "Jinjava parses namespace(last_query_index=messages|length - 1) as (keyword argument) - 1");
+    static final Map<String, String> UNSUPPORTED = Map.of();
 
     @Test
     void everyTemplateRendersEveryConversationAsTransformersDoes() throws Exception {

@@ -48,6 +48,8 @@ final class EvalCommand implements Runnable {
         String backend;
         @Option(names = "--quantization", defaultValue = "none", description = "none, int8, int4, int4-awq, fp8, nvfp4 (load-time weight quantization)")
         String quantization;
+        @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8", description = "KV cache storage; fp8 (E4M3, unit scale; tokens attend to the rounded K/V) on the CPU backend only (default: ${DEFAULT-VALUE})")
+        String kvDtype;
 
         @Override
         public Integer call() throws Exception {
@@ -67,7 +69,7 @@ final class EvalCommand implements Runnable {
                 org.llmwb.engine.quant.Quantization quant;
                 try {
                     quant = new org.llmwb.engine.quant.Quantization(org.llmwb.engine.quant.Quantization.weights(quantization),
-                            org.llmwb.engine.quant.Quantization.kv("auto"));
+                            org.llmwb.engine.quant.Quantization.kv(kvDtype));
                 } catch (IllegalArgumentException ex) {
                     throw new InputException(ex.getMessage());
                 }
@@ -92,11 +94,11 @@ final class EvalCommand implements Runnable {
                 var out = spec.commandLine().getOut();
                 if (common.json) {
                     out.println(Json.pretty(Json.object().put("model", model.toString()).put("text", text.toString()).put("backend", backend)
-                            .put("quantization", quantization).put("window", window).put("tokens", r.tokens()).put("windows", r.windows())
+                            .put("quantization", quantization).put("kvCacheDtype", kvDtype).put("window", window).put("tokens", r.tokens()).put("windows", r.windows())
                             .put("meanNll", r.meanNll()).put("perplexity", r.perplexity()).put("seconds", s)));
                 } else {
-                    out.printf(Locale.ROOT, "perplexity %.3f (mean NLL %.4f nats) over %,d predicted tokens in %d windows of %d; %s, %s weights; %.1f s%n",
-                            r.perplexity(), r.meanNll(), r.tokens(), r.windows(), window, backend, quantization, s);
+                    out.printf(Locale.ROOT, "perplexity %.3f (mean NLL %.4f nats) over %,d predicted tokens in %d windows of %d; %s, %s weights, %s KV cache; %.1f s%n",
+                            r.perplexity(), r.meanNll(), r.tokens(), r.windows(), window, backend, quantization, kvDtype, s);
                 }
                 return 0;
             }

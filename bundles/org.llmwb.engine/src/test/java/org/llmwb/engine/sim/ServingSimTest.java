@@ -1,0 +1,122 @@
+package org.llmwb.engine.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.llmwb.core.InputException;
+import org.llmwb.core.calc.InferenceCost;
+import org.llmwb.core.catalog.GpuCatalog;
+import org.llmwb.core.catalog.GpuSpec;
+import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.core.catalog.ModelPresets;
+import org.llmwb.core.catalog.Precision;
+import org.llmwb.engine.metrics.RequestMetrics;
+import org.llmwb.engine.model.SeqInput;
+import org.llmwb.engine.run.Request;
+import org.llmwb.engine.run.Workload;
+import org.llmwb.engine.sched.SchedulerConfig;
+
+/**
+ * The serving simulator: its step-time model against the core's roofline calculators (which are checked against
+ * published figures), exact timelines where they can be derived by hand, request conservation, and the effects it
+ * exists to show (replicas cut queueing, KV-aware routing reuses prefixes).
+ */
+class ServingSimTest {
+    static final ModelConfig M = ModelPresets.of("llama-3.1-8b");
+    static final GpuSpec H100 = GpuCatalog.builtIn().get("h100-sxm");
+    static final Precision BF16 = Precision.parse("bf16");
+
+    static ServingSim.Config config(int replicas, Router router, SchedulerConfig sched) {
+        return config(replicas, router, sched, 1.0);
+    }
+
+    static ServingSim.Config config(int replicas, Router router, SchedulerConfig sched, double overlapWeight) {
+        return new ServingSim.Config(M, H100, BF16, BF16, 1, replicas, router, sched, 16, true, 0.9, null, overlapWeight, 0.5, 0.05);
+    }
+
+    private static SeqInput seq(int newTokens, int past) {
+        return new SeqInput(new int[newTokens], past, new int[(past + newTokens + 15) / 16]);
+    }
+
+    @Test
+    void rooflineStepEqualsTheCoreCalculatorsForPureDecodeAndPrefill() {
+        RooflineStepModel rm = RooflineStepModel.bound(M, H100, BF16, BF16, 1);
+        // decode: 8 sequences with 1,023 cached tokens each make one token; the core counts context 1,024 (cached + new)
+        List<SeqInput> dec = java.util.Collections.nCopies(8, seq(1, 1023));
+        double core = InferenceCost.decode(M, H100, BF16, BF16, 8, 1024).timeBound();
+        assertEquals(core, rm.seconds(dec), core * 0.01, "decode step");
+        // prefill: 4 prompts of 2,048 tokens
+        List<SeqInput> pre = java.util.Collections.nCopies(4, seq(2048, 0));
+        double corePre = InferenceCost.prefill(M, H100, BF16, BF16, 4, 2048).timeBound();
+        assertEquals(corePre, rm.seconds(pre), corePre * 0.01, "prefill step");
+        // TP 2 halves per-GPU work and adds the all-reduces
+        RooflineStepModel tp2 = RooflineStepModel.bound(M, H100, BF16, BF16, 2);
+        assertTrue(tp2.seconds(dec) > rm.seconds(dec) / 2 && tp2.seconds(dec) < rm.seconds(dec), "TP 2 decode");
+    }
+
+    @Test
+    void oneRequestAloneFollowsTheStepModelExactly() {
+        ServingSim.Config c = config(1, Router.ROUND_ROBIN, SchedulerConfig.continuous(8192, 64));
+        RooflineStepModel rm = RooflineStepModel.bound(M, H100, BF16, BF16, 1);
+        int prompt = 512;
+        int out = 5;
+        ServingSim.Result r = new ServingSim(c).run(List.of(new Request(0, 1.25, new int[prompt], out, 0)));
+        RequestMetrics m = r.requests().get(0);
+        double prefill = rm.seconds(List.of(seq(prompt, 0)));
+        assertEquals(prefill, m.ttft(), 1e-12, "TTFT = the prefill step (the idle replica starts at the arrival)");
+        double rest = 0;
+        for (int k = 1; k < out; k++) {
+            rest += rm.seconds(List.of(seq(1, prompt + k - 1)));
+        }
+        assertEquals(prefill + rest, m.latency(), 1e-12, "latency = prefill + each decode step at its context");
+        assertEquals(out, m.outputTokens());
+    }
+
+    @Test
+    void everyRequestFinishesWithItsTokensAndMoreReplicasCutQueueing() {
+        List<Request> reqs = Workload.generate(new Workload.Spec("poisson", 400, 60, 1, 1024, "lognormal", 128, "lognormal", 0, 1, 7, 32000));
+        long expected = reqs.stream().mapToLong(Request::maxTokens).sum();
+        ServingSim.Result one = new ServingSim(config(1, Router.LEAST_OUTSTANDING, SchedulerConfig.continuous(2048, 64))).run(reqs);
+        ServingSim.Result four = new ServingSim(config(4, Router.LEAST_OUTSTANDING, SchedulerConfig.continuous(2048, 64))).run(reqs);
+        for (ServingSim.Result r : List.of(one, four)) {
+            assertEquals(400, r.metrics().requests());
+            assertEquals(expected, r.metrics().outputTokens());
+            assertEquals(400, r.replicas().stream().mapToInt(ServingSim.ReplicaStats::requests).sum());
+        }
+        double p99One = one.metrics().table().get("ttft_ms").p99();
+        double p99Four = four.metrics().table().get("ttft_ms").p99();
+        System.out.printf(java.util.Locale.ROOT, "TTFT p99: 1 replica %.1f ms, 4 replicas %.1f ms; tokens/s/GPU %.0f vs %.0f; simulated in %.2f + %.2f s%n", p99One, p99Four,
+                one.outputTokensPerSPerGpu(), four.outputTokensPerSPerGpu(), one.wallS(), four.wallS());
+        assertTrue(p99Four < p99One, "4 replicas queue less: " + p99Four + " vs " + p99One + " ms");
+        assertTrue(one.outputTokensPerSPerGpu() > four.outputTokensPerSPerGpu(), "one busy GPU does more per GPU than four lightly loaded ones");
+    }
+
+    @Test
+    void kvAwareRoutingReusesPrefixesAndCutsTtftOnMultiTurnChats() {
+        List<Request> reqs = Sessions.generate(48, 6, 4, 2.0, 128, 256, 128, 3, 32000);
+        ServingSim.Result rr = new ServingSim(config(4, Router.ROUND_ROBIN, SchedulerConfig.continuous(2048, 64))).run(reqs);
+        ServingSim.Result kv = new ServingSim(config(4, Router.KV_AWARE, SchedulerConfig.continuous(2048, 64), 4.0)).run(reqs);
+        double ttftRr = rr.metrics().table().get("ttft_ms").avg();
+        double ttftKv = kv.metrics().table().get("ttft_ms").avg();
+        System.out.printf(java.util.Locale.ROOT, "prefix hit rate %.2f → %.2f, mean TTFT %.1f → %.1f ms (round-robin → kv-aware)%n", rr.prefixHitRate(), kv.prefixHitRate(),
+                ttftRr, ttftKv);
+        assertTrue(kv.prefixHitRate() > rr.prefixHitRate() + 0.2, "kv-aware reuses more: " + kv.prefixHitRate() + " vs " + rr.prefixHitRate());
+        assertTrue(ttftKv < ttftRr, "kv-aware TTFT " + ttftKv + " vs round-robin " + ttftRr);
+    }
+
+    @Test
+    void badConfigurationsAreRefusedWithAReason() {
+        InputException fit = assertThrows(InputException.class,
+                () -> ServingSim.kvBlocks(new ServingSim.Config(ModelPresets.of("llama-3-70b"), H100, BF16, BF16, 1, 1, Router.ROUND_ROBIN,
+                        SchedulerConfig.continuous(2048, 64), 16, true, 0.9, null, 1, 0, 0)));
+        assertTrue(fit.getMessage().contains("does not fit"), fit.getMessage());
+        InputException tp = assertThrows(InputException.class, () -> RooflineStepModel.bound(M, H100, BF16, BF16, 3));
+        assertTrue(tp.getMessage().contains("TP 3"), tp.getMessage());
+        assertThrows(InputException.class, () -> config(0, Router.ROUND_ROBIN, SchedulerConfig.continuous(2048, 64)));
+        assertThrows(IllegalArgumentException.class, () -> Router.parse("random"));
+    }
+}

@@ -31,6 +31,8 @@ public final class BlockManager implements KvCacheManager {
     private final Map<Long, Integer> byHash = new HashMap<>();
     /** Free blocks, least recently freed first (those with a cached key are revived on a hit). */
     private final LinkedHashSet<Integer> free = new LinkedHashSet<>();
+    /** Free blocks holding a cached prefix (hash set); a free block's hash never changes while it is free. */
+    private int cachedFree;
     private final boolean prefixCaching;
     private long hits;
     private long lookups;
@@ -79,7 +81,20 @@ public final class BlockManager implements KvCacheManager {
     /** Free blocks that still hold a cached prefix (reusable by a hit, evicted last-freed-last). */
     @Override
     public int cachedFreeBlocks() {
+        return cachedFree;
+    }
+
+    /** {@link #cachedFreeBlocks} counted over the free list (what the counter must equal; for tests). */
+    int cachedFreeBlocksByScan() {
         return (int) free.stream().filter(i -> blocks[i].hash != -1).count();
+    }
+
+    /** A block's refs fell to 0: it joins the free list (cached-free when it still holds a prefix). */
+    private void release(Block b) {
+        free.add(b.id);
+        if (b.hash != -1) {
+            cachedFree++;
+        }
     }
 
     @Override
@@ -151,6 +166,7 @@ public final class BlockManager implements KvCacheManager {
                 b = blocks[hit];
                 if (b.refs == 0) {
                     free.remove(b.id);
+                    cachedFree--; // a hit: it holds a prefix
                 }
                 b.refs++;
                 s.cachedTokens += blockSize;
@@ -174,6 +190,9 @@ public final class BlockManager implements KvCacheManager {
         int id = it.next();
         it.remove();
         Block b = blocks[id];
+        if (b.hash != -1) {
+            cachedFree--;
+        }
         if (b.hash != -1 && java.util.Objects.equals(byHash.get(b.hash), id)) {
             byHash.remove(b.hash); // evict the cached prefix this block held
         }
@@ -207,7 +226,7 @@ public final class BlockManager implements KvCacheManager {
                 if (!b.computed && b.hash != -1) {
                     unregister(b); // it never got its KV: let a block that will be written hold the key
                 }
-                free.add(b.id);
+                release(b);
             }
         }
         s.table.clear();
@@ -290,7 +309,7 @@ public final class BlockManager implements KvCacheManager {
                 if (b.hash != -1) {
                     unregister(b);
                 }
-                free.add(b.id);
+                release(b);
             }
         }
         if (!prefixCaching) {
@@ -330,20 +349,32 @@ public final class BlockManager implements KvCacheManager {
      */
     @Override
     public Usage usage(java.util.List<KvSeq> live) {
-        Map<Integer, Integer> filled = new HashMap<>();
+        // the most any sharing sequence fills of each block, in a scratch array reset as it is summed
+        if (filledScratch == null) {
+            filledScratch = new int[blocks.length];
+        }
+        int[] filled = filledScratch;
+        long tokens = 0;
         for (KvSeq s : live) {
             for (int i = 0; i < s.table.size(); i++) {
                 int n = Math.max(0, Math.min(blockSize, s.length() - i * blockSize));
-                filled.merge(s.table.get(i), n, Math::max);
+                int id = s.table.get(i);
+                if (n > filled[id]) {
+                    tokens += n - filled[id];
+                    filled[id] = n;
+                }
+            }
+        }
+        for (KvSeq s : live) {
+            for (int i = 0; i < s.table.size(); i++) {
+                filled[s.table.get(i)] = 0;
             }
         }
         int used = blocks.length - free.size();
-        long tokens = 0;
-        for (int n : filled.values()) {
-            tokens += n;
-        }
         return new Usage(used, (long) used * blockSize, tokens);
     }
+
+    private int[] filledScratch;
 
     @Override
     public void markComputed(KvSeq s, int tokens) {

@@ -36,7 +36,11 @@ public final class KvSeq {
     }
 
     public int[] blockTable() {
-        return table.stream().mapToInt(Integer::intValue).toArray();
+        int[] t = new int[table.size()];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = table.get(i);
+        }
+        return t;
     }
 
     public int blocks() {

@@ -1,0 +1,144 @@
+package org.llmwb.runner;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.llmwb.core.InputException;
+import org.llmwb.core.catalog.GpuSpec;
+import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.engine.run.Request;
+import org.llmwb.engine.run.Workload;
+import org.llmwb.engine.sched.SchedulerConfig;
+import org.llmwb.engine.sim.RooflineStepModel;
+import org.llmwb.engine.sim.Router;
+import org.llmwb.engine.sim.ServingSim;
+import org.llmwb.engine.sim.Sessions;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "simulate", description = {"Serving at cluster scale, simulated: replicas of the engine's own scheduler and paged KV cache on a",
+        "roofline step-time model of the GPU, behind a router, replaying a generated workload. Prints the latency table,",
+        "throughput per GPU and prefix-cache reuse."})
+final class SimulateCommand implements Runnable {
+    @Mixin
+    CommonOptions common;
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+    @Mixin
+    ModelGpuOptions target;
+
+    @Option(names = "--tp", defaultValue = "1", description = "GPUs per replica (tensor parallel; default: ${DEFAULT-VALUE})")
+    int tp;
+    @Option(names = "--replicas", defaultValue = "1", description = "model instances (default: ${DEFAULT-VALUE})")
+    int replicas;
+    @Option(names = "--router", defaultValue = "least-outstanding", description = "round-robin, least-outstanding or kv-aware (default: ${DEFAULT-VALUE})")
+    String router;
+    @Option(names = "--overlap-weight", defaultValue = "4", description = "kv-aware: weight of prompt blocks to prefill against blocks in flight (default: ${DEFAULT-VALUE})")
+    double overlapWeight;
+    @Option(names = "--workload", defaultValue = "poisson", description = "poisson, bursty or sessions (multi-turn chats) (default: ${DEFAULT-VALUE})")
+    String workload;
+    @Option(names = "--num-requests", defaultValue = "1000", description = "requests (poisson, bursty; default: ${DEFAULT-VALUE})")
+    int requests;
+    @Option(names = "--request-rate", defaultValue = "10", description = "requests per second (poisson, bursty), or users per second (sessions) (default: ${DEFAULT-VALUE})")
+    double rate;
+    @Option(names = "--input-tokens", defaultValue = "1024", description = "mean prompt tokens (sessions: each user message) (default: ${DEFAULT-VALUE})")
+    int input;
+    @Option(names = "--output-tokens", defaultValue = "128", description = "mean output tokens (default: ${DEFAULT-VALUE})")
+    int output;
+    @Option(names = "--length-dist", defaultValue = "lognormal", description = "fixed, uniform, exponential or lognormal (default: ${DEFAULT-VALUE})")
+    String dist;
+    @Option(names = "--shared-prefix", defaultValue = "0", description = "tokens of a system prompt every request starts with (default: ${DEFAULT-VALUE})")
+    int sharedPrefix;
+    @Option(names = "--users", defaultValue = "100", description = "sessions: users (default: ${DEFAULT-VALUE})")
+    int users;
+    @Option(names = "--turns", defaultValue = "4", description = "sessions: requests per user (default: ${DEFAULT-VALUE})")
+    int turns;
+    @Option(names = "--think-s", defaultValue = "5", description = "sessions: mean seconds between a user's requests (default: ${DEFAULT-VALUE})")
+    double thinkS;
+    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default: ${DEFAULT-VALUE})")
+    int maxSeqs;
+    @Option(names = "--max-batched-tokens", defaultValue = "8192", description = "tokens per step; chunked prefill under this budget (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+    @Option(names = "--no-prefix-caching", description = "turn prefix caching off")
+    boolean noPrefix;
+    @Option(names = "--compute-efficiency", defaultValue = "0.6", description = "share of the GPU's peak a step reaches (default: ${DEFAULT-VALUE})")
+    double computeEff;
+    @Option(names = "--memory-efficiency", defaultValue = "0.8", description = "share of the memory bandwidth a step reaches (default: ${DEFAULT-VALUE})")
+    double memoryEff;
+    @Option(names = "--step-overhead-us", defaultValue = "200", description = "fixed host time per step: scheduling, sampling, launches (default: ${DEFAULT-VALUE})")
+    double overheadUs;
+    @Option(names = "--slo-ttft-ms", defaultValue = "1000", description = "goodput: TTFT target (default: ${DEFAULT-VALUE})")
+    double sloTtft;
+    @Option(names = "--slo-tpot-ms", defaultValue = "50", description = "goodput: time-per-output-token target (default: ${DEFAULT-VALUE})")
+    double sloTpot;
+    @Option(names = "--seed", defaultValue = "1", description = "seeds the workload (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    public void run() {
+        ModelConfig m = target.model();
+        GpuSpec g = target.gpu(common.catalog());
+        Router r;
+        try {
+            r = Router.parse(router);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--router: " + e.getMessage());
+        }
+        if (tp < 1 || replicas < 1 || requests < 1 || !(rate > 0) || input < 1 || output < 1 || maxSeqs < 1 || maxTokens < 1 || sharedPrefix < 0) {
+            throw new InputException("--tp, --replicas, --num-requests, --request-rate, --input-tokens, --output-tokens, --max-seqs and --max-batched-tokens must be > 0");
+        }
+        if (overheadUs < 0) {
+            throw new InputException("--step-overhead-us must be >= 0");
+        }
+        SchedulerConfig sched = SchedulerConfig.continuous(maxTokens, maxSeqs);
+        RooflineStepModel steps = new RooflineStepModel(m, g, target.weights(), target.kv(), tp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
+        ServingSim.Config c = new ServingSim.Config(m, g, target.weights(), target.kv(), tp, replicas, r, sched, 16, !noPrefix, 0.9, steps, overlapWeight,
+                sloTtft / 1e3, sloTpot / 1e3);
+        int vocab = Math.max(2, m.vocabSize());
+        List<Request> reqs;
+        try {
+            reqs = switch (workload) {
+                case "poisson", "bursty" -> Workload.generate(new Workload.Spec(workload, requests, rate, 8, input, dist, output, dist, sharedPrefix, 1, seed, vocab));
+                case "sessions" -> Sessions.generate(users, turns, rate, thinkS, sharedPrefix, input, output, seed, vocab);
+                default -> throw new InputException("--workload is poisson, bursty or sessions, not '" + workload + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new InputException(e.getMessage());
+        }
+        var err = spec.commandLine().getErr();
+        ServingSim.Result res = new ServingSim(c).run(reqs, (done, of) -> {
+            err.printf(Locale.ROOT, "\rsimulate: %,d of %,d requests done", done, of);
+            err.flush();
+        });
+        err.println();
+        var out = spec.commandLine().getOut();
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("model", m.name());
+            j.put("gpu", g.id());
+            j.put("tp", tp);
+            j.put("replicas", replicas);
+            j.put("router", r.id());
+            j.put("workload", workload);
+            j.putAll(res.summary());
+            j.put("metrics", res.metrics().toJson());
+            Output.json(out, j);
+            return;
+        }
+        out.printf(Locale.ROOT, "%s on %d × %s (TP %d × %d replicas), %s router, %,d requests (%s)%n", m.name(), res.gpus(), g.name(), tp, replicas, r.id(),
+                reqs.size(), workload);
+        out.println("step model: " + res.stepModel());
+        out.printf(Locale.ROOT, "KV pool per replica: %,d blocks of 16 tokens%n", res.kvBlocksPerReplica());
+        out.print(res.metrics().text());
+        out.printf(Locale.ROOT, "output tokens/s per GPU %.1f; prefix-cache hit rate %.1f%% of prompt tokens; %.1f s simulated in %.2f s%n",
+                res.outputTokensPerSPerGpu(), 100 * res.prefixHitRate(), res.simulatedS(), res.wallS());
+        for (ServingSim.ReplicaStats s : res.replicas()) {
+            out.printf(Locale.ROOT, "  replica %d: %,d requests, %,d steps, busy %.0f%%%n", s.index(), s.requests(), s.steps(), 100 * s.busyFraction());
+        }
+    }
+}

@@ -25,10 +25,22 @@ import org.llmwb.engine.model.SeqInput;
  * A prefill row's causal attention counts each new token against the cached tokens and half of the new ones, so
  * a chunk of n after p cached tokens costs what the core's prefill formula gives for a prompt of n when p = 0.
  */
-public record RooflineStepModel(ModelConfig model, GpuSpec gpu, Precision weights, Precision kv, int tp, double computeEfficiency, double memoryEfficiency,
-        double stepOverheadS, double allReduceLatencyS) implements StepTimeModel {
+public final class RooflineStepModel implements StepTimeModel {
+    private final ModelConfig model;
+    private final GpuSpec gpu;
+    private final Precision weights;
+    private final Precision kv;
+    private final int tp;
+    private final double computeEfficiency;
+    private final double memoryEfficiency;
+    private final double stepOverheadS;
+    private final double allReduceLatencyS;
+    private final double kvBytesPerToken;
+    /** Weight bytes touched by a step of n tokens (all of them for a dense model; MoE: the experts n tokens reach). */
+    private final java.util.Map<Long, Double> weightBytes = new java.util.HashMap<>();
 
-    public RooflineStepModel {
+    public RooflineStepModel(ModelConfig model, GpuSpec gpu, Precision weights, Precision kv, int tp, double computeEfficiency, double memoryEfficiency,
+            double stepOverheadS, double allReduceLatencyS) {
         if (tp < 1 || model.numHeads() % tp != 0 || model.numKvHeads() % tp != 0 && tp % model.numKvHeads() != 0) {
             throw new InputException("TP " + tp + " does not divide the " + model.numHeads() + " attention heads and " + model.numKvHeads() + " KV heads of " + model.name());
         }
@@ -41,6 +53,24 @@ public record RooflineStepModel(ModelConfig model, GpuSpec gpu, Precision weight
         if (gpu.peakFor(weights) <= 0 || gpu.memoryBandwidth() <= 0) {
             throw new InputException(gpu.name() + " has no peak for " + weights + " in the catalog");
         }
+        this.model = model;
+        this.gpu = gpu;
+        this.weights = weights;
+        this.kv = kv;
+        this.tp = tp;
+        this.computeEfficiency = computeEfficiency;
+        this.memoryEfficiency = memoryEfficiency;
+        this.stepOverheadS = stepOverheadS;
+        this.allReduceLatencyS = allReduceLatencyS;
+        this.kvBytesPerToken = KvCache.bytesPerToken(model, kv);
+    }
+
+    public ModelConfig model() {
+        return model;
+    }
+
+    public int tp() {
+        return tp;
     }
 
     /** The bare roofline bound: efficiencies 1, no overheads. */
@@ -67,8 +97,9 @@ public record RooflineStepModel(ModelConfig model, GpuSpec gpu, Precision weight
             tokens += s.tokens().length;
             read += s.past() + s.tokens().length;
         }
-        double kvTok = KvCache.bytesPerToken(model, kv);
-        return InferenceCost.weightBytesTouched(model, weights, Math.max(1, tokens)) + read * kvTok + tokens * kvTok;
+        long n = model.isMoe() ? Math.max(1, tokens) : 1;
+        double w = weightBytes.computeIfAbsent(n, t -> InferenceCost.weightBytesTouched(model, weights, t));
+        return w + read * kvBytesPerToken + tokens * kvBytesPerToken;
     }
 
     public double allReduceSeconds(List<SeqInput> in) {

@@ -36,6 +36,12 @@ final class SimulateCommand implements Runnable {
     int tp;
     @Option(names = "--replicas", defaultValue = "1", description = "model instances (default: ${DEFAULT-VALUE})")
     int replicas;
+    @Option(names = "--prefill-replicas", defaultValue = "0", description = "disaggregated serving: prefill replicas in front of --replicas decode replicas (default: ${DEFAULT-VALUE}, aggregated)")
+    int prefillReplicas;
+    @Option(names = "--prefill-tp", defaultValue = "1", description = "GPUs per prefill replica (default: ${DEFAULT-VALUE})")
+    int prefillTp;
+    @Option(names = "--transfer-gbps", defaultValue = "0", description = "KV transfer bandwidth between the pools, GB/s (default: 0, the GPU's link)")
+    double transferGBps;
     @Option(names = "--router", defaultValue = "least-outstanding", description = "round-robin, least-outstanding or kv-aware (default: ${DEFAULT-VALUE})")
     String router;
     @Option(names = "--overlap-weight", defaultValue = "4", description = "kv-aware: weight of prompt blocks to prefill against blocks in flight (default: ${DEFAULT-VALUE})")
@@ -97,8 +103,13 @@ final class SimulateCommand implements Runnable {
         }
         SchedulerConfig sched = SchedulerConfig.continuous(maxTokens, maxSeqs);
         RooflineStepModel steps = new RooflineStepModel(m, g, target.weights(), target.kv(), tp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
-        ServingSim.Config c = new ServingSim.Config(m, g, target.weights(), target.kv(), tp, replicas, r, sched, 16, !noPrefix, 0.9, steps, overlapWeight,
-                sloTtft / 1e3, sloTpot / 1e3);
+        if (prefillReplicas < 0 || prefillTp < 1 || transferGBps < 0) {
+            throw new InputException("--prefill-replicas must be >= 0, --prefill-tp >= 1, --transfer-gbps >= 0");
+        }
+        RooflineStepModel prefillSteps = new RooflineStepModel(m, g, target.weights(), target.kv(), prefillTp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
+        ServingSim.Config c = ServingSim.Config.of(m, g, target.weights(), target.kv()).withReplicas(replicas, tp).withPrefillPool(prefillReplicas, prefillTp)
+                .withRouter(r, overlapWeight).withScheduler(sched, !noPrefix).withStepModels(steps, prefillSteps).withSlos(sloTtft / 1e3, sloTpot / 1e3)
+                .withTransfer(transferGBps * 1e9);
         int vocab = Math.max(2, m.vocabSize());
         List<Request> reqs;
         try {
@@ -130,15 +141,19 @@ final class SimulateCommand implements Runnable {
             Output.json(out, j);
             return;
         }
-        out.printf(Locale.ROOT, "%s on %d × %s (TP %d × %d replicas), %s router, %,d requests (%s)%n", m.name(), res.gpus(), g.name(), tp, replicas, r.id(),
-                reqs.size(), workload);
+        String pools = prefillReplicas > 0 ? String.format(Locale.ROOT, "disaggregated: %d prefill × TP %d, %d decode × TP %d", prefillReplicas, prefillTp, replicas, tp)
+                : String.format(Locale.ROOT, "TP %d × %d replicas", tp, replicas);
+        out.printf(Locale.ROOT, "%s on %d × %s (%s), %s router, %,d requests (%s)%n", m.name(), res.gpus(), g.name(), pools, r.id(), reqs.size(), workload);
         out.println("step model: " + res.stepModel());
         out.printf(Locale.ROOT, "KV pool per replica: %,d blocks of 16 tokens%n", res.kvBlocksPerReplica());
         out.print(res.metrics().text());
         out.printf(Locale.ROOT, "output tokens/s per GPU %.1f; prefix-cache hit rate %.1f%% of prompt tokens; %.1f s simulated in %.2f s%n",
                 res.outputTokensPerSPerGpu(), 100 * res.prefixHitRate(), res.simulatedS(), res.wallS());
+        if (prefillReplicas > 0) {
+            out.printf(Locale.ROOT, "mean KV transfer %.3f ms per request%n", res.meanTransferS() * 1e3);
+        }
         for (ServingSim.ReplicaStats s : res.replicas()) {
-            out.printf(Locale.ROOT, "  replica %d: %,d requests, %,d steps, busy %.0f%%%n", s.index(), s.requests(), s.steps(), 100 * s.busyFraction());
+            out.printf(Locale.ROOT, "  replica %d (%s): %,d requests, %,d steps, busy %.0f%%%n", s.index(), s.pool(), s.requests(), s.steps(), 100 * s.busyFraction());
         }
     }
 }

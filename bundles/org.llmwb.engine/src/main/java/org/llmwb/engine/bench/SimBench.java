@@ -13,9 +13,7 @@ import org.llmwb.core.catalog.Precision;
 import org.llmwb.core.result.Json;
 import org.llmwb.engine.run.Request;
 import org.llmwb.engine.run.Workload;
-import org.llmwb.engine.sched.SchedulerConfig;
 import org.llmwb.engine.sim.RooflineStepModel;
-import org.llmwb.engine.sim.Router;
 import org.llmwb.engine.sim.ServingSim;
 
 /**
@@ -51,8 +49,8 @@ public final class SimBench {
             int n = Integer.parseInt(size.split("x")[0]);
             int reps = Integer.parseInt(size.split("x")[1]);
             List<Request> reqs = Workload.generate(new Workload.Spec("poisson", n, 11.0 * reps, 1, 512, "lognormal", 64, "lognormal", 0, 1, 5, 32000));
-            ServingSim.Config c = new ServingSim.Config(m, gpu, bf16, bf16, 1, reps, Router.LEAST_OUTSTANDING, SchedulerConfig.continuous(8192, 256), 16, true, 0.9,
-                    new RooflineStepModel(m, gpu, bf16, bf16, 1, 0.6, 0.8, 200e-6, 5e-6), 4, 1, 0.05);
+            ServingSim.Config c = ServingSim.Config.of(m, gpu, bf16, bf16).withReplicas(reps, 1)
+                    .withStepModels(new RooflineStepModel(m, gpu, bf16, bf16, 1, 0.6, 0.8, 200e-6, 5e-6), null);
             double[] wall = new double[repeats];
             ServingSim.Result last = null;
             for (int r = -1; r < repeats; r++) {

@@ -42,6 +42,10 @@ final class SimulateCommand implements Runnable {
     int prefillTp;
     @Option(names = "--transfer-gbps", defaultValue = "0", description = "KV transfer bandwidth between the pools, GB/s (default: 0, the GPU's link)")
     double transferGBps;
+    @Option(names = "--plan-gpus", defaultValue = "0", description = "plan: simulate every aggregated and disaggregated layout of this many GPUs and rank them by goodput")
+    int planGpus;
+    @Option(names = "--plan-tp", defaultValue = "1,2,4,8", split = ",", description = "plan: the TP sizes to try (default: ${DEFAULT-VALUE})")
+    int[] planTp;
     @Option(names = "--router", defaultValue = "least-outstanding", description = "round-robin, least-outstanding or kv-aware (default: ${DEFAULT-VALUE})")
     String router;
     @Option(names = "--overlap-weight", defaultValue = "4", description = "kv-aware: weight of prompt blocks to prefill against blocks in flight (default: ${DEFAULT-VALUE})")
@@ -85,6 +89,29 @@ final class SimulateCommand implements Runnable {
     @Option(names = "--seed", defaultValue = "1", description = "seeds the workload (default: ${DEFAULT-VALUE})")
     long seed;
 
+    private void plan(ServingSim.Config c, List<Request> reqs, java.io.PrintWriter err) {
+        var out = spec.commandLine().getOut();
+        List<org.llmwb.engine.sim.PoolPlanner.Candidate> ranked = org.llmwb.engine.sim.PoolPlanner.plan(c, reqs, planGpus, planTp, true,
+                line -> err.println("plan: " + line));
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("model", c.model().name());
+            j.put("gpu", c.gpu().id());
+            j.put("gpus", planGpus);
+            j.put("workload", workload);
+            j.put("candidates", ranked);
+            Output.json(out, j);
+            return;
+        }
+        out.printf(Locale.ROOT, "%s on %d × %s, %,d requests (%s), SLOs TTFT ≤ %.0f ms and TPOT ≤ %.0f ms; best first:%n", c.model().name(), planGpus, c.gpu().name(),
+                reqs.size(), workload, sloTtft, sloTpot);
+        out.println("layout                       goodput req/s  in SLO   TTFT p90 ms  TPOT p90 ms  tok/s/GPU");
+        for (var k : ranked) {
+            out.printf(Locale.ROOT, "%-28s %13.2f  %5.0f%%  %11.1f  %11.2f  %9.1f%n", k.label(), k.goodputReqS(), 100 * k.sloShare(), k.ttftP90Ms(), k.tpotP90Ms(),
+                    k.outputTokensPerSPerGpu());
+        }
+    }
+
     @Override
     public void run() {
         ModelConfig m = target.model();
@@ -122,6 +149,10 @@ final class SimulateCommand implements Runnable {
             throw new InputException(e.getMessage());
         }
         var err = spec.commandLine().getErr();
+        if (planGpus > 0) {
+            plan(c, reqs, err);
+            return;
+        }
         ServingSim.Result res = new ServingSim(c).run(reqs, (done, of) -> {
             err.printf(Locale.ROOT, "\rsimulate: %,d of %,d requests done", done, of);
             err.flush();

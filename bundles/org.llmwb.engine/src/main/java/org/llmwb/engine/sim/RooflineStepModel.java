@@ -73,6 +73,11 @@ public final class RooflineStepModel implements StepTimeModel {
         return tp;
     }
 
+    /** The same GPU, efficiencies and overheads at another tensor-parallel size. */
+    public RooflineStepModel withTp(int n) {
+        return new RooflineStepModel(model, gpu, weights, kv, n, computeEfficiency, memoryEfficiency, stepOverheadS, allReduceLatencyS);
+    }
+
     /** The bare roofline bound: efficiencies 1, no overheads. */
     public static RooflineStepModel bound(ModelConfig model, GpuSpec gpu, Precision weights, Precision kv, int tp) {
         return new RooflineStepModel(model, gpu, weights, kv, tp, 1, 1, 0, 0);

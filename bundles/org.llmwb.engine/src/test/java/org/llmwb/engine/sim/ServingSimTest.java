@@ -141,6 +141,21 @@ class ServingSimTest {
     }
 
     @Test
+    void thePlannerGivesPrefillHeavyWorkMorePrefillGpusAndDecodeHeavyWorkMoreDecodeGpus() {
+        ServingSim.Config base = config(1, Router.LEAST_OUTSTANDING, SchedulerConfig.continuous(8192, 256)).withSlos(2.0, 0.05)
+                .withStepModels(new RooflineStepModel(M, H100, BF16, BF16, 1, 0.6, 0.8, 200e-6, 5e-6), null);
+        // prefill-heavy: 4K prompts, 64-token answers; decode-heavy: 256-token prompts, 1,024-token answers
+        List<Request> prefillHeavy = Workload.generate(new Workload.Spec("poisson", 400, 40, 1, 4096, "fixed", 64, "fixed", 0, 1, 5, 32000));
+        List<Request> decodeHeavy = Workload.generate(new Workload.Spec("poisson", 300, 8, 1, 256, "fixed", 1024, "fixed", 0, 1, 5, 32000));
+        PoolPlanner.Candidate p = PoolPlanner.plan(base, prefillHeavy, 8, new int[] {1}, true, null).stream().filter(c -> c.prefill() > 0).findFirst().orElseThrow();
+        PoolPlanner.Candidate d = PoolPlanner.plan(base, decodeHeavy, 8, new int[] {1}, true, null).stream().filter(c -> c.prefill() > 0).findFirst().orElseThrow();
+        System.out.println("best disaggregated layouts on 8 GPUs: prefill-heavy " + p.label() + " (" + p.goodputReqS() + " req/s), decode-heavy " + d.label() + " ("
+                + d.goodputReqS() + " req/s)");
+        assertTrue(p.prefill() > p.decode(), "prefill-heavy work wants more prefill GPUs: " + p);
+        assertTrue(d.decode() > d.prefill(), "decode-heavy work wants more decode GPUs: " + d);
+    }
+
+    @Test
     void badConfigurationsAreRefusedWithAReason() {
         InputException fit = assertThrows(InputException.class,
                 () -> ServingSim.kvBlocks(ServingSim.Config.of(ModelPresets.of("llama-3-70b"), H100, BF16, BF16)));

@@ -137,7 +137,16 @@ final class ServeCommand implements Callable<Integer> {
                 engine.speculate(new org.llmwb.engine.spec.Speculator(sc, method == org.llmwb.engine.spec.SpecConfig.Method.NGRAM
                         ? new org.llmwb.engine.spec.NgramDrafter(1, 3) : org.llmwb.engine.spec.ModelDrafter.layerSkip(runner, Math.max(1, ck.config().numLayers() / 2))));
             }
-            try (runner; EngineLoop loop = new EngineLoop(engine, "llmwb-engine"); OpenAiServer server = new OpenAiServer(loop, tok, chat, stopIds, id, host, port, err)) {
+            OpenAiServer bound;
+            EngineLoop engineLoop = new EngineLoop(engine, "llmwb-engine");
+            try {
+                bound = new OpenAiServer(engineLoop, tok, chat, stopIds, id, host, port, err);
+            } catch (java.net.BindException e) {
+                engineLoop.close();
+                runner.close();
+                throw new InputException("cannot listen on " + host + ":" + port + ": " + e.getMessage() + " (another server is using the port? pick one with --http PORT)");
+            }
+            try (runner; EngineLoop loop = engineLoop; OpenAiServer server = bound) {
                 err.printf("serving %s (%s, %d layers, hidden %d; %s) on http://%s:%d/v1 — continuous batching, %d seqs, %d tokens/step, KV %d × %d%s%n", id,
                         runner.device(), ck.config().numLayers(), ck.config().hiddenSize(), (model == null && bundled.isEmpty() ? "built-in synthetic model, random weights" : dir) + (chat == null ? ", no chat template" : ", chat template"), host,
                         server.port(), maxSeqs, maxBatchedTokens, blocks, blockSize,

@@ -133,9 +133,17 @@ public final class OpenAiServer implements AutoCloseable {
                     detokenize(ex, body(ex));
                 }
                 case "/health" -> send(ex, 200, Json.object().put("status", "ok"));
+                case String p when p.startsWith("/v1/models/") -> {
+                    need(method, "GET");
+                    String id = java.net.URLDecoder.decode(p.substring("/v1/models/".length()), java.nio.charset.StandardCharsets.UTF_8);
+                    if (!id.equals(modelId)) {
+                        throw new ApiError(404, "invalid_request_error", "model", "the model '" + id + "' does not exist; this server has '" + modelId + "'");
+                    }
+                    send(ex, 200, Json.object().put("id", modelId).put("object", "model").put("created", created).put("owned_by", "llmwb"));
+                }
                 case "/llmwb/stats" -> send(ex, 200, Json.object().put("steps", loop.steps()).put("maxRunning", loop.maxRunning()).put("served", loop.served()));
                 default -> throw new ApiError(404, "not_found_error", null, "no route " + method + " " + path
-                        + "; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, POST /tokenize, POST /detokenize");
+                        + "; this server has GET /v1/models, GET /v1/models/{id}, GET /health, POST /v1/completions, POST /v1/chat/completions, POST /tokenize, POST /detokenize");
             }
         } catch (ApiError e) {
             error(ex, e);
@@ -337,7 +345,10 @@ public final class OpenAiServer implements AutoCloseable {
         if (req.has("n") && req.get("n").asInt(1) != 1) {
             throw ApiError.bad("n", "only n = 1 is supported");
         }
-        int max = intField(req, chat && req.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens", 16, 1, 1 << 20);
+        unsupported(req);
+        // without a limit a chat answer may run to the context's end (as OpenAI and vLLM do; resolved once the prompt's
+        // length is known); legacy completions keep their default of 16 tokens
+        int max = intField(req, chat && req.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens", chat ? TO_CONTEXT_END : 16, 1, 1 << 20);
         double temperature = numField(req, "temperature", 1.0, 0, 2);
         double topP = numField(req, "top_p", 1.0, 1e-9, 1);
         int topK = intField(req, "top_k", 0, 0, Integer.MAX_VALUE);
@@ -352,6 +363,27 @@ public final class OpenAiServer implements AutoCloseable {
         }
         stops.addAll(extraStops);
         return new SamplingParams(temperature, topK, topP, seed, max, stops, ignore);
+    }
+
+    /** max_tokens of a chat request that set none: up to the model's context. */
+    private static final int TO_CONTEXT_END = 1 << 20;
+
+    /** Request fields this server cannot honour: refused with a 400 naming them, never ignored. */
+    private static void unsupported(JsonNode req) {
+        if (req.path("logprobs").asBoolean(false) || (req.has("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0)
+                || (req.has("top_logprobs") && !req.get("top_logprobs").isNull())) {
+            throw ApiError.bad(req.has("top_logprobs") ? "top_logprobs" : "logprobs", "logprobs are not supported by this server");
+        }
+        if (req.has("tools") && !req.get("tools").isNull() && !(req.get("tools").isArray() && req.get("tools").isEmpty())) {
+            throw ApiError.bad("tools", "tool calling is not supported by this server");
+        }
+        if (req.has("tool_choice") && !req.get("tool_choice").isNull() && !"none".equals(req.get("tool_choice").asText())) {
+            throw ApiError.bad("tool_choice", "tool calling is not supported by this server");
+        }
+        JsonNode rf = req.get("response_format");
+        if (rf != null && !rf.isNull() && !"text".equals(rf.path("type").asText())) {
+            throw ApiError.bad("response_format", "only response_format {\"type\": \"text\"} is supported (no JSON mode or schemas)");
+        }
     }
 
     private static int intField(JsonNode req, String f, int dflt, int min, int max) {
@@ -416,6 +448,12 @@ public final class OpenAiServer implements AutoCloseable {
         int[] prompt = prompt(req, chat);
         List<String> stopStrings = stops(req);
         int maxLen = loop.engine().scheduler().maxModelLen();
+        if (sp.maxTokens() == TO_CONTEXT_END) {
+            if (prompt.length >= maxLen) {
+                throw ApiError.bad("messages", "this model's maximum context length is " + maxLen + " positions; the prompt has " + prompt.length + " tokens");
+            }
+            sp = new SamplingParams(sp.temperature(), sp.topK(), sp.topP(), sp.seed(), maxLen - prompt.length, sp.stopTokens(), sp.ignoreStop());
+        }
         if (prompt.length + sp.maxTokens() > maxLen) {
             throw ApiError.bad(req.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens", "this model's maximum context length is " + maxLen
                     + " positions; the request has " + prompt.length + " prompt tokens + " + sp.maxTokens() + " max tokens");

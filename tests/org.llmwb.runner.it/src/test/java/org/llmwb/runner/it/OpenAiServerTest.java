@@ -163,6 +163,22 @@ class OpenAiServerTest {
     }
 
     @Test
+    void aModelByIdAndAChatWithoutMaxTokensRunsPastSixteen() throws Exception {
+        HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/llmwb-tiny")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, m.statusCode(), m.body());
+        assertEquals("llmwb-tiny", Json.parse(m.body()).get("id").asText());
+        HttpResponse<String> none = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/gpt-4")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(404, none.statusCode(), none.body());
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+        // OpenAI and vLLM let a chat answer without max_tokens run to the context's end, not 16 tokens
+        HttpResponse<String> r = post("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me about paged attention\"}], \"temperature\": 0}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode o = Json.parse(r.body());
+        int n = o.at("/usage/completion_tokens").asInt();
+        assertTrue(n > 16 || "stop".equals(o.at("/choices/0/finish_reason").asText()), "completion tokens " + n + ": " + r.body());
+    }
+
+    @Test
     void malformedRequestsGet4xxErrorObjects() throws Exception {
         record Case(String path, String body, int status, String needle) {
         }
@@ -176,6 +192,11 @@ class OpenAiServerTest {
                 new Case("/v1/chat/completions", "{\"messages\": []}", 400, "non-empty array"),
                 new Case("/v1/chat/completions", "{\"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}", 400, "role must be"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 100000}", 400, "positions"),
+                new Case("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"logprobs\": true}", 400, "logprobs are not supported"),
+                new Case("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}",
+                        400, "tool calling is not supported"),
+                new Case("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"response_format\": {\"type\": \"json_object\"}}", 400,
+                        "no JSON mode"),
                 new Case("/v1/elsewhere", "{}", 404, "no route"))) {
             HttpResponse<String> r = post(c.path(), c.body());
             assertEquals(c.status(), r.statusCode(), c + " → " + r.body());

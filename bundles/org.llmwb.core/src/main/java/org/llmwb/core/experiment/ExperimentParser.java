@@ -94,6 +94,7 @@ public final class ExperimentParser {
         ENGINE_SETTINGS.put("sloTpotMs", "nonneg");
         ENGINE_SETTINGS.put("graphs", "bool");
         ENGINE_SETTINGS.put("warmup", "bool");
+        ENGINE_SETTINGS.put("repeats", "int");
         // sections: written as nested mappings (speculative: {method: ngram}), swept by their dotted names
         ENGINE_SETTINGS.put("speculative.method", "choice:none|ngram|layer-skip|draft-model");
         ENGINE_SETTINGS.put("speculative.k", "int");

@@ -83,6 +83,7 @@ public final class EngineSweep implements AutoCloseable {
         DEFAULTS.put("sloTpotMs", 0.0);
         DEFAULTS.put("graphs", false);
         DEFAULTS.put("warmup", true);
+        DEFAULTS.put("repeats", 1);
         DEFAULTS.put("speculative.method", "none");
         DEFAULTS.put("speculative.k", 4);
         DEFAULTS.put("speculative.adaptive", false);
@@ -123,6 +124,9 @@ public final class EngineSweep implements AutoCloseable {
         if (e.sweep().sweep().containsKey("backend")) {
             throw new InputException(e.location(), "'backend' cannot be swept: run the experiment once per backend");
         }
+        if (e.sweep().sweep().containsKey("repeats")) {
+            throw new InputException(e.location(), "'repeats' cannot be swept: it is how many times every point runs");
+        }
         this.e = e;
         this.cuda = "cuda".equals(backend);
     }
@@ -162,12 +166,78 @@ public final class EngineSweep implements AutoCloseable {
 
     public long run(Sink sink, StepSink steps, BooleanSupplier cancelled) {
         long total = total();
-        return e.sweep().walk(cancelled, (index, point) -> {
-            Map<String, Object> rec = runPoint(index, point, steps, cancelled);
-            if (rec != null) {
-                sink.record(index, total, rec);
+        int repeats = ((Number) get(e.sweep().base(), "repeats")).intValue();
+        if (repeats < 1 || repeats > 50) {
+            throw new InputException(e.location(), "repeats must be in 1..50, not " + repeats);
+        }
+        if (repeats == 1) {
+            return e.sweep().walk(cancelled, (index, point) -> {
+                Map<String, Object> rec = runPoint(index, point, steps, cancelled);
+                if (rec != null) {
+                    sink.record(index, total, rec);
+                }
+            });
+        }
+        return runRepeated(sink, steps, cancelled, total, repeats);
+    }
+
+    /**
+     * Every point {@code repeats} times in interleaved rounds (round 1 in sweep order, round 2 reversed, ...), so no
+     * point runs only cold or only after the others; each point's record is its median run by output tokens/s, with
+     * every run's figure, the min, max and spread added. Its step and request files are the median run's.
+     */
+    private long runRepeated(Sink sink, StepSink steps, BooleanSupplier cancelled, long total, int repeats) {
+        List<Map<String, Object>> points = new java.util.ArrayList<>();
+        e.sweep().walk(cancelled, (index, point) -> points.add(point));
+        int n = points.size();
+        List<List<Map<String, Object>>> runs = new java.util.ArrayList<>();
+        List<List<PointFiles>> runFiles = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            runs.add(new java.util.ArrayList<>());
+            runFiles.add(new java.util.ArrayList<>());
+        }
+        for (int round = 0; round < repeats; round++) {
+            for (int k = 0; k < n; k++) {
+                int i = round % 2 == 0 ? k : n - 1 - k;
+                if (cancelled.getAsBoolean()) {
+                    return 0;
+                }
+                int before = files.size();
+                Map<String, Object> rec = runPoint(i, points.get(i), steps, cancelled);
+                if (rec == null) {
+                    return 0;
+                }
+                runs.get(i).add(rec);
+                runFiles.get(i).add(files.size() > before ? files.remove(files.size() - 1) : null);
             }
-        });
+        }
+        for (int i = 0; i < n; i++) {
+            List<Map<String, Object>> rs = runs.get(i);
+            List<Integer> order = new java.util.ArrayList<>();
+            for (int j = 0; j < rs.size(); j++) {
+                order.add(j);
+            }
+            order.sort(java.util.Comparator.comparingDouble(j -> ((Number) rs.get(j).getOrDefault("outputTokensPerS", 0.0)).doubleValue()));
+            int med = order.get(order.size() / 2);
+            Map<String, Object> rec = new LinkedHashMap<>(rs.get(med));
+            List<Double> thr = new java.util.ArrayList<>();
+            for (Map<String, Object> r : rs) {
+                thr.add(((Number) r.getOrDefault("outputTokensPerS", 0.0)).doubleValue());
+            }
+            double lo = java.util.Collections.min(thr);
+            double hi = java.util.Collections.max(thr);
+            double mid = ((Number) rec.getOrDefault("outputTokensPerS", 0.0)).doubleValue();
+            rec.put("repeats", repeats);
+            rec.put("outputTokensPerS_runs", thr);
+            rec.put("outputTokensPerS_min", lo);
+            rec.put("outputTokensPerS_max", hi);
+            rec.put("outputTokensPerS_spreadPct", mid > 0 ? 100 * (hi - lo) / mid : 0.0);
+            if (runFiles.get(i).get(med) != null) {
+                files.add(runFiles.get(i).get(med));
+            }
+            sink.record(i, total, rec);
+        }
+        return n;
     }
 
     /** Whether a model setting names a generated (seeded random-weight) checkpoint rather than a folder. */

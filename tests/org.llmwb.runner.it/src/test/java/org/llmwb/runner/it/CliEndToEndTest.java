@@ -272,4 +272,48 @@ class CliEndToEndTest {
         JsonNode models = json(Cli.run(dir, "models", "--json"));
         assertTrue(models.size() >= 10);
     }
+
+    @Test
+    void repeatedEnginePointsReportTheirMedianRunAndSpread() throws Exception {
+        Files.writeString(dir.resolve("rep.llmwb.yaml"), "apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: poisson\n  model: tiny\n  requests: 4\n  rate: 100\n"
+                + "  promptTokens: 12\n  outputTokens: 4\n  repeats: 3\n  sweep:\n    batching: [static, continuous]\n");
+        Cli.Result r = Cli.run(dir, 300, "run", "rep.llmwb.yaml", "--out", "rep");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(dir.resolve("rep/results.jsonl"));
+        assertEquals(2, lines.size(), "one record per point, not per run");
+        for (String line : lines) {
+            JsonNode rec = Json.parse(line);
+            assertEquals(3, rec.get("repeats").asInt());
+            assertEquals(3, rec.get("outputTokensPerS_runs").size());
+            List<Double> runs = new java.util.ArrayList<>();
+            rec.get("outputTokensPerS_runs").forEach(x -> runs.add(x.asDouble()));
+            java.util.Collections.sort(runs);
+            assertEquals(runs.get(1), rec.get("outputTokensPerS").asDouble(), 1e-9, "the record is the median run");
+            assertEquals(runs.get(0), rec.get("outputTokensPerS_min").asDouble(), 1e-9);
+            assertEquals(runs.get(2), rec.get("outputTokensPerS_max").asDouble(), 1e-9);
+        }
+        Files.writeString(dir.resolve("bad.llmwb.yaml"), "apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: poisson\n  model: tiny\n  sweep:\n    repeats: [1, 2]\n");
+        Cli.Result bad = Cli.run(dir, "run", "bad.llmwb.yaml", "--out", "bad");
+        assertEquals(1, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("'repeats' cannot be swept"), bad.err());
+    }
+
+    @Test
+    void simulateServesAClusterAndRefusesBadLayouts() throws Exception {
+        JsonNode sim = json(Cli.run(dir, "simulate", "-m", "llama-3.1-8b", "-g", "h100-sxm", "--replicas", "2", "--num-requests", "200", "--request-rate", "20",
+                "--json"));
+        assertEquals(2, sim.get("gpus").asInt());
+        assertEquals(200, sim.at("/metrics/requests").asInt());
+        assertTrue(sim.get("outputTokensPerSPerGpu").asDouble() > 0);
+        JsonNode dis = json(Cli.run(dir, "simulate", "-m", "llama-3.1-8b", "-g", "h100-sxm", "--prefill-replicas", "1", "--replicas", "1", "--num-requests", "50",
+                "--json"));
+        assertEquals(2, dis.get("gpus").asInt());
+        assertTrue(dis.get("meanKvTransferMs").asDouble() > 0);
+        Cli.Result fit = Cli.run(dir, "simulate", "-m", "llama-3-70b", "-g", "h100-sxm");
+        assertEquals(1, fit.code());
+        assertTrue(fit.err().contains("does not fit"), fit.err());
+        Cli.Result router = Cli.run(dir, "simulate", "-m", "llama-3.1-8b", "-g", "h100-sxm", "--router", "random");
+        assertEquals(1, router.code());
+        assertTrue(router.err().contains("round-robin, least-outstanding, kv-aware"), router.err());
+    }
 }

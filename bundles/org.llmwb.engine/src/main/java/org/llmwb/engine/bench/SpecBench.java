@@ -31,11 +31,15 @@ import org.llmwb.engine.spec.Speculator;
  * verify forward with K drafts against one decode forward at batch 1 (median of runner calls, CUDA graphs off
  * for both so the kernels are compared, and the engine-step medians with graphs on for plain decode).
  *
- * The model has seeded random weights: its greedy output is not text, and acceptance measures how often the
+ * A preset model has seeded random weights: its greedy output is not text, and acceptance measures how often the
  * drafter guessed what this model emits (random-weight models tend to fall into loops, which n-gram lookup
- * finds). A checkpoint folder gives real acceptance rates.
+ * finds). A trained checkpoint folder with {@code --text} gives real acceptance rates: each request's prompt is a
+ * different stretch of that text (tokenized by the model's tokenizer), and {@code --draft DIR} adds a draft model
+ * (same tokenizer) to the drafters.
  *
- * <pre>java -cp 'lib/*' org.llmwb.engine.bench.SpecBench --model llama-3.2-1b --backend cuda --out spec.jsonl</pre>
+ * <pre>java -cp 'lib/*' org.llmwb.engine.bench.SpecBench --model llama-3.2-1b --backend cuda --out spec.jsonl
+ * java -cp 'lib/*' org.llmwb.engine.bench.SpecBench --model models/kjv-target --draft models/kjv-draft \
+ *     --text models/kjv-heldout.txt --backend cuda --out spec-kjv.jsonl</pre>
  */
 public final class SpecBench {
     private SpecBench() {
@@ -48,6 +52,9 @@ public final class SpecBench {
         int[] batches = {1, 4, 16, 32};
         int tokens = 128;
         int k = 4;
+        Path draft = null;
+        Path text = null;
+        int promptLen = 64;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = args[++i];
@@ -56,7 +63,10 @@ public final class SpecBench {
                 case "--batches" -> batches = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--tokens" -> tokens = Integer.parseInt(args[++i]);
                 case "--k" -> k = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--model --backend --out --batches --tokens --k)");
+                case "--draft" -> draft = Path.of(args[++i]);
+                case "--text" -> text = Path.of(args[++i]);
+                case "--prompt-tokens" -> promptLen = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--model --draft --text --prompt-tokens --backend --out --batches --tokens --k)");
             }
         }
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -65,18 +75,33 @@ public final class SpecBench {
         try (Checkpoint ck = Checkpoint.open(EngineSweep.checkpointFor(model, 1))) {
             int bs = 16;
             int maxB = java.util.Arrays.stream(batches).max().orElse(1);
-            int blocks = Math.max(maxB * ((96 + tokens + 2 * k + bs) / bs + 1), (512 + 2 * k + bs) / bs + 1);
+            int[][] prompts = text == null ? null : textPrompts(ck, text, maxB, promptLen);
+            int longest = prompts == null ? 96 : promptLen;
+            int blocks = Math.max(maxB * ((longest + tokens + 2 * k + bs) / bs + 1), (512 + 2 * k + bs) / bs + 1);
             try (ModelRunner r = cuda ? new org.llmwb.engine.model.CudaModelRunner(gpu, ck, blocks, bs).useGraphs(true)
-                    : QuantBench.cpuRunner(ck, org.llmwb.engine.quant.Quantization.NONE, blocks, bs)) {
-                String label = model + " (seeded random weights)";
+                    : QuantBench.cpuRunner(ck, org.llmwb.engine.quant.Quantization.NONE, blocks, bs);
+                    Checkpoint dck = draft == null ? null : Checkpoint.open(draft);
+                    ModelRunner dr = dck == null ? null : cuda ? new org.llmwb.engine.model.CudaModelRunner(gpu, dck, blocks, bs).useGraphs(true)
+                            : QuantBench.cpuRunner(dck, org.llmwb.engine.quant.Quantization.NONE, blocks, bs)) {
+                if (dck != null && dck.config().vocabSize() != ck.config().vocabSize()) {
+                    throw new IllegalArgumentException("--draft " + draft + ": vocabulary " + dck.config().vocabSize() + " is not the target's " + ck.config().vocabSize());
+                }
+                String label = prompts == null ? model + " (seeded random weights)" : model + " (prompts from " + text.getFileName() + ")";
                 rows.add(verifyVsDecode(r, k, label, cuda));
                 int layers = ck.config().numLayers();
+                List<String> methods = new ArrayList<>(List.of("ngram", "layer-skip"));
+                if (dr != null) {
+                    methods.add(0, "draft-model");
+                }
                 for (int b : batches) {
-                    Point plain = point(r, blocks, bs, b, tokens, null);
-                    for (String method : new String[] {"ngram", "layer-skip"}) {
-                        Speculator sp = method.equals("ngram") ? new Speculator(SpecConfig.ngram(k), new NgramDrafter(1, 3))
-                                : new Speculator(new SpecConfig(SpecConfig.Method.LAYER_SKIP, k, true, 1, 3, layers / 2, null), ModelDrafter.layerSkip(r, layers / 2));
-                        Point s = point(r, blocks, bs, b, tokens, sp);
+                    Point plain = point(r, blocks, bs, b, tokens, null, prompts);
+                    for (String method : methods) {
+                        Speculator sp = switch (method) {
+                            case "ngram" -> new Speculator(SpecConfig.ngram(k), new NgramDrafter(1, 3));
+                            case "layer-skip" -> new Speculator(new SpecConfig(SpecConfig.Method.LAYER_SKIP, k, true, 1, 3, layers / 2, null), ModelDrafter.layerSkip(r, layers / 2));
+                            default -> new Speculator(new SpecConfig(SpecConfig.Method.DRAFT_MODEL, k, true, 1, 3, 0, draft.toString()), ModelDrafter.draftModel(dr, r));
+                        };
+                        Point s = point(r, blocks, bs, b, tokens, sp, prompts);
                         Map<String, Object> row = new LinkedHashMap<>();
                         row.put("bench", "speculative-vs-plain");
                         row.put("model", label);
@@ -84,6 +109,9 @@ public final class SpecBench {
                         row.put("batch", b);
                         row.put("method", method);
                         row.put("k", k);
+                        if (dr != null && method.equals("draft-model")) {
+                            row.put("draftModel", draft.toString());
+                        }
                         row.put("plainTokPerS", plain.tokS);
                         row.put("specTokPerS", s.tokS);
                         row.put("speedup", s.tokS / plain.tokS);
@@ -127,15 +155,44 @@ public final class SpecBench {
         return p;
     }
 
+    /**
+     * Prompts of {@code len} tokens from a text, request s's starting {@code s · len} tokens in (a new stretch each),
+     * BOS first where config.json names one.
+     */
+    static int[][] textPrompts(Checkpoint ck, Path text, int n, int len) throws java.io.IOException {
+        org.llmwb.engine.tokenizer.BpeTokenizer tok = org.llmwb.engine.tokenizer.BpeTokenizer.load(ck.tokenizerFile());
+        int[] ids = tok.encode(java.nio.file.Files.readString(text, java.nio.charset.StandardCharsets.UTF_8)).stream().mapToInt(Integer::intValue).toArray();
+        if ((long) n * len > ids.length) {
+            throw new IllegalArgumentException(text + ": " + ids.length + " tokens, too few for " + n + " prompts of " + len);
+        }
+        var cfg = Json.parse(java.nio.file.Files.readString(ck.dir().resolve("config.json")));
+        int bos = cfg.path("bos_token_id").canConvertToInt() ? cfg.get("bos_token_id").asInt() : -1;
+        int[][] out = new int[n][];
+        for (int s = 0; s < n; s++) {
+            int[] p = new int[len];
+            int at = 0;
+            if (bos >= 0) {
+                p[at++] = bos;
+            }
+            System.arraycopy(ids, s * len, p, at, len - at);
+            out[s] = p;
+        }
+        return out;
+    }
+
     /** Output tokens/s over the steps after the prompts were prefilled (wall clock). */
     static Point point(ModelRunner r, int blocks, int bs, int batch, int tokens, Speculator sp) {
+        return point(r, blocks, bs, batch, tokens, sp, null);
+    }
+
+    static Point point(ModelRunner r, int blocks, int bs, int batch, int tokens, Speculator sp, int[][] prompts) {
         LlmEngine e = new LlmEngine(r, new BlockManager(blocks, bs, false), SchedulerConfig.continuous(8192, batch));
         if (sp != null) {
             e.speculate(sp);
         }
         List<Sequence> seqs = new ArrayList<>();
         for (int s = 0; s < batch; s++) {
-            seqs.add(e.add(prompt(s), SamplingParams.greedy(tokens).withStop(java.util.Set.of(), true), 0, 0));
+            seqs.add(e.add(prompts == null ? prompt(s) : prompts[s], SamplingParams.greedy(tokens).withStop(java.util.Set.of(), true), 0, 0));
         }
         StepEvent first = e.step(false); // the prefill (one step: the budget holds every prompt)
         int before = seqs.stream().mapToInt(Sequence::outputLength).sum();

@@ -72,6 +72,15 @@ final class ExperimentExecutor {
         if ("engine-run".equals(e.kind())) {
             return engine(e, experimentText, gpus, out, events, cancelled, backend);
         }
+        if ("serving-sim".equals(e.kind())) {
+            org.llmwb.engine.sim.SimSweep sim = new org.llmwb.engine.sim.SimSweep(e, gpus);
+            return execute(e, experimentText, gpus, out, events, cancelled, new Body(sim.total(), (sink, c) -> sim.run(sink::record, c), () -> {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("kind", "simulated");
+                d.put("note", "a discrete-event simulation on this machine's CPU of the engine's scheduler on a roofline step-time model; no GPU runs");
+                return d;
+            }));
+        }
         if ("kernel-sweep".equals(e.kind())) {
             if (e.sweep().sweep().containsKey("backend")) {
                 throw new InputException(e.location(), "'backend' cannot be swept: one run measures one device against its own roofs");

@@ -19,8 +19,8 @@ import org.llmwb.core.yaml.YNode;
  * {@code file:line:column}, so an editor can mark them all; nothing is run on an invalid file.
  */
 public final class ExperimentParser {
-    public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
-    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run");
+    public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim");
+    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim");
     public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging", "collective", "attention");
     public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
     public static final List<String> WORKLOADS = List.of("poisson", "bursty", "trace");
@@ -123,6 +123,44 @@ public final class ExperimentParser {
         return out;
     }
 
+    /** Settings of a serving simulation ({@code llmwb simulate}'s options; docs/simulator.md). */
+    static final Map<String, String> SIM_SETTINGS = new LinkedHashMap<>();
+
+    static {
+        SIM_SETTINGS.put("model", "model");
+        SIM_SETTINGS.put("gpu", "gpu");
+        SIM_SETTINGS.put("precision", "precision");
+        SIM_SETTINGS.put("kvPrecision", "precision");
+        SIM_SETTINGS.put("tp", "int");
+        SIM_SETTINGS.put("replicas", "int");
+        SIM_SETTINGS.put("prefillReplicas", "count");
+        SIM_SETTINGS.put("prefillTp", "int");
+        SIM_SETTINGS.put("transferGBps", "nonneg");
+        SIM_SETTINGS.put("router", "choice:round-robin|least-outstanding|kv-aware");
+        SIM_SETTINGS.put("overlapWeight", "nonneg");
+        SIM_SETTINGS.put("requests", "int");
+        SIM_SETTINGS.put("rate", "positive");
+        SIM_SETTINGS.put("promptTokens", "int");
+        SIM_SETTINGS.put("outputTokens", "int");
+        SIM_SETTINGS.put("lengthDist", "choice:fixed|uniform|exponential|lognormal");
+        SIM_SETTINGS.put("sharedPrefix", "count");
+        SIM_SETTINGS.put("users", "int");
+        SIM_SETTINGS.put("turns", "int");
+        SIM_SETTINGS.put("thinkS", "nonneg");
+        SIM_SETTINGS.put("maxSeqs", "int");
+        SIM_SETTINGS.put("maxBatchedTokens", "int");
+        SIM_SETTINGS.put("prefixCaching", "bool");
+        SIM_SETTINGS.put("computeEfficiency", "fraction");
+        SIM_SETTINGS.put("memoryEfficiency", "fraction");
+        SIM_SETTINGS.put("stepOverheadUs", "nonneg");
+        SIM_SETTINGS.put("sloTtftMs", "nonneg");
+        SIM_SETTINGS.put("sloTpotMs", "nonneg");
+        SIM_SETTINGS.put("seed", "long");
+    }
+
+    static final KindSchema SIM_SCHEMA = new KindSchema("workload", List.of("poisson", "bursty", "sessions"), SIM_SETTINGS,
+            Map.of("poisson", List.of("model", "gpu"), "bursty", List.of("model", "gpu"), "sessions", List.of("model", "gpu")));
+
     static final KindSchema ENGINE_SCHEMA = new KindSchema("workload", WORKLOADS, ENGINE_SETTINGS,
             Map.of("poisson", List.of(), "bursty", List.of(), "trace", List.of("trace")));
 
@@ -196,6 +234,7 @@ public final class ExperimentParser {
         KindSchema schema = switch (e.kind()) {
             case "calculator" -> CALCULATOR_SCHEMA;
             case "kernel-sweep" -> KERNEL_SCHEMA;
+            case "serving-sim" -> SIM_SCHEMA;
             default -> ENGINE_SCHEMA;
         };
         ExperimentParser p = new ExperimentParser("--set", e.baseDir(), gpus);
@@ -289,6 +328,8 @@ public final class ExperimentParser {
             sweepSpec = sweepSpec(spec, KERNEL_SCHEMA);
         } else if ("engine-run".equals(kind)) {
             sweepSpec = sweepSpec(spec, ENGINE_SCHEMA);
+        } else if ("serving-sim".equals(kind)) {
+            sweepSpec = sweepSpec(spec, SIM_SCHEMA);
         }
         if (!problems.isEmpty()) {
             throw new InputException(problems);

@@ -539,7 +539,7 @@ public final class EngineSweep implements AutoCloseable {
     }
 
     /** A run's completion counts, throughputs, flattened latency table (k_avg, k_p50, ... k_std) and CDFs into a record. */
-    static void putLatency(Map<String, Object> rec, List<RequestMetrics> requests, org.llmwb.engine.metrics.RunMetrics m) {
+    public static void putLatency(Map<String, Object> rec, List<RequestMetrics> requests, org.llmwb.engine.metrics.RunMetrics m) {
         rec.put("completed", requests.size());
         rec.put("outputTokens", m.outputTokens());
         rec.put("durationS", m.durationS());

@@ -51,7 +51,8 @@ final class StdioServer {
 
     int serve() throws IOException {
         ObjectNode hello = Protocol.event(Protocol.EV_HELLO, null).put("version", EnvFingerprint.VERSION).put("protocol", Protocol.VERSION);
-        hello.putArray("kinds").add("calculator").add("kernel-sweep");
+        var kinds = hello.putArray("kinds");
+        new java.util.TreeSet<>(org.llmwb.core.experiment.ExperimentParser.RUNNABLE_KINDS).forEach(kinds::add); // every kind a run request may carry
         emit(hello);
         String line;
         while ((line = in.readLine()) != null) {

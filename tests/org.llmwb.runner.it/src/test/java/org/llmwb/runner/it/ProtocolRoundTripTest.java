@@ -45,7 +45,11 @@ class ProtocolRoundTripTest {
                 exited.countDown();
             }
         });
-        assertEquals("hello", next(e -> true).get("event").asText());
+        com.fasterxml.jackson.databind.JsonNode hello = next(e -> true);
+        assertEquals("hello", hello.get("event").asText());
+        List<String> kinds = new java.util.ArrayList<>();
+        hello.get("kinds").forEach(k -> kinds.add(k.asText()));
+        assertEquals(List.of("calculator", "engine-run", "kernel-sweep", "serving-sim"), kinds, "hello lists every runnable kind");
     }
 
     @AfterEach

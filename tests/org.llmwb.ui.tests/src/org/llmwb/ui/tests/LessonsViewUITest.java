@@ -151,6 +151,29 @@ class LessonsViewUITest {
     }
 
     @Test
+    void aSimulatedClusterLessonRunsThroughTheRunner() throws Exception {
+        PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
+        LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);
+        v.openLesson("15-serving-at-scale");
+        next(v); // predict
+        next(v); // run: a kind: serving-sim experiment through the Runner view
+        click(button(v, "Run"));
+        assertNotNull(v.runningJob(), v.lastMessage());
+        org.eclipse.core.runtime.jobs.Job job = v.runningJob();
+        Ui.waitFor("the simulation to finish", 300_000, () -> job.getResult() != null);
+        assertEquals(IStatus.OK, job.getResult().getSeverity(), job.getResult().getMessage());
+        Ui.waitFor("the lesson to take the records", 20_000, () -> v.state().hasRun("routing"));
+        assertTrue(v.state().value("hitKv") > v.state().value("hitRr"), "KV-aware routing reuses more prefix than round-robin");
+        next(v); // observe: the value, and the Latency view with the simulated points' CDFs
+        click(button(v, "Show in the latency view"));
+        IViewPart latency = PlatformUI.getWorkbench().getActiveWorkbenchWindow().getActivePage().findView(LatencyView.ID);
+        assertNotNull(latency);
+        assertTrue(PlatformUI.getWorkbench().getActiveWorkbenchWindow().getActivePage().isPartVisible(latency), "the Latency view is shown");
+        Ui.spin(300);
+        ServingViewsUITest.screenshot("lesson-sim");
+    }
+
+    @Test
     void aTryStepIsCheckedByThePlanner() throws Exception {
         PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
         LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);

@@ -19,6 +19,9 @@ public final class LatencyCdf {
 
     /** A short label for a run's point: what differs between A/B points (batching, KV, chunking). */
     public static String label(int index, Map<String, Object> rec) {
+        if (rec.get("stepModel") != null) { // a simulated cluster: its layout and router
+            return "#" + (index + 1) + " sim " + org.llmwb.core.experiment.RecordText.simLayout(rec) + " · " + rec.getOrDefault("router", "least-outstanding");
+        }
         String where = rec.get("serving") != null ? rec.get("serving") + " × " + rec.getOrDefault("engines", "?")
                 : rec.getOrDefault("kv", "") + (Boolean.TRUE.equals(rec.get("prefixCaching")) ? "+prefix" : "");
         String extra = "";

@@ -26,6 +26,12 @@ public final class RecordText {
                     100 * ((Number) r.get("roofFraction")).doubleValue(),
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
         }
+        if (r.get("ttft_ms_avg") != null && r.get("stepModel") != null) { // a simulated cluster (kind: serving-sim)
+            return String.format(java.util.Locale.ROOT, "simulated %s on %s GPUs (%s, %s router): %s req in %.1f s, %.1f tok/s/GPU; TTFT p50 %.1f p99 %.1f ms;"
+                    + " ITL p50 %.1f p99 %.1f ms; prefix hits %.0f%%", simLayout(r), r.get("gpus"), r.get("mode"), r.getOrDefault("router", "least-outstanding"),
+                    r.get("completed"), num(r, "durationS"), num(r, "outputTokensPerSPerGpu"), num(r, "ttft_ms_p50"), num(r, "ttft_ms_p99"), num(r, "itl_ms_p50"),
+                    num(r, "itl_ms_p99"), 100 * num(r, "prefixHitRate"));
+        }
         if (r.get("ttft_ms_avg") != null && r.get("serving") != null) {
             return String.format(java.util.Locale.ROOT, "%s over %s engine(s)%s: %s req in %.2f s, %.1f tok/s; TTFT avg %.1f p99 %.1f ms; ITL p50 %.1f p99 %.1f std %.1f ms%s",
                     r.get("serving"), r.get("engines"), "disaggregated".equals(r.get("serving")) ? " (" + r.get("prefillWorkers") + "P+" + r.get("decodeWorkers") + "D)" : "",
@@ -52,6 +58,14 @@ public final class RecordText {
                     num(r, "accuracy_top1Agreement"), num(r, "accuracy_maxAbsLogitError"), num(r, "accuracy_perplexity"), num(r, "accuracy_referencePerplexity")));
         }
         return sb.toString();
+    }
+
+    /** "2 × TP1" or "1P × TP1 + 1D × TP1" for a simulated record. */
+    public static String simLayout(Map<String, Object> r) {
+        Object p = r.get("prefillReplicas");
+        boolean dis = p instanceof Number n && n.intValue() > 0;
+        String d = r.getOrDefault("replicas", 1) + (dis ? "D" : "") + " × TP" + r.getOrDefault("tp", 1);
+        return dis ? p + "P × TP" + r.getOrDefault("prefillTp", 1) + " + " + d : d;
     }
 
     private static String engineLine(Map<String, Object> r) {

@@ -50,8 +50,10 @@ final class SimulateCommand implements Runnable {
     String router;
     @Option(names = "--overlap-weight", defaultValue = "4", description = "kv-aware: weight of prompt blocks to prefill against blocks in flight (default: ${DEFAULT-VALUE})")
     double overlapWeight;
-    @Option(names = "--workload", defaultValue = "poisson", description = "poisson, bursty or sessions (multi-turn chats) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--workload", defaultValue = "poisson", description = "poisson, bursty, sessions (multi-turn chats) or trace (default: ${DEFAULT-VALUE})")
     String workload;
+    @Option(names = "--trace", paramLabel = "FILE", description = "trace: JSON lines, Mooncake's form (timestamp ms, input_length, output_length, hash_ids) or arrival/promptTokens/outputTokens")
+    java.nio.file.Path trace;
     @Option(names = "--num-requests", defaultValue = "1000", description = "requests (poisson, bursty; default: ${DEFAULT-VALUE})")
     int requests;
     @Option(names = "--request-rate", defaultValue = "10", description = "requests per second (poisson, bursty), or users per second (sessions) (default: ${DEFAULT-VALUE})")
@@ -143,7 +145,13 @@ final class SimulateCommand implements Runnable {
             reqs = switch (workload) {
                 case "poisson", "bursty" -> Workload.generate(new Workload.Spec(workload, requests, rate, 8, input, dist, output, dist, sharedPrefix, 1, seed, vocab));
                 case "sessions" -> Sessions.generate(users, turns, rate, thinkS, sharedPrefix, input, output, seed, vocab);
-                default -> throw new InputException("--workload is poisson, bursty or sessions, not '" + workload + "'");
+                case "trace" -> {
+                    if (trace == null) {
+                        throw new InputException("--workload trace needs --trace FILE");
+                    }
+                    yield org.llmwb.engine.sim.Traces.read(trace, vocab);
+                }
+                default -> throw new InputException("--workload is poisson, bursty, sessions or trace, not '" + workload + "'");
             };
         } catch (IllegalArgumentException e) {
             throw new InputException(e.getMessage());

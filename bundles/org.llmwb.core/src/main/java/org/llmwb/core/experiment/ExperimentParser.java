@@ -156,10 +156,11 @@ public final class ExperimentParser {
         SIM_SETTINGS.put("sloTtftMs", "nonneg");
         SIM_SETTINGS.put("sloTpotMs", "nonneg");
         SIM_SETTINGS.put("seed", "long");
+        SIM_SETTINGS.put("trace", "path");
     }
 
-    static final KindSchema SIM_SCHEMA = new KindSchema("workload", List.of("poisson", "bursty", "sessions"), SIM_SETTINGS,
-            Map.of("poisson", List.of("model", "gpu"), "bursty", List.of("model", "gpu"), "sessions", List.of("model", "gpu")));
+    static final KindSchema SIM_SCHEMA = new KindSchema("workload", List.of("poisson", "bursty", "sessions", "trace"), SIM_SETTINGS,
+            Map.of("poisson", List.of("model", "gpu"), "bursty", List.of("model", "gpu"), "sessions", List.of("model", "gpu"), "trace", List.of("model", "gpu", "trace")));
 
     static final KindSchema ENGINE_SCHEMA = new KindSchema("workload", WORKLOADS, ENGINE_SETTINGS,
             Map.of("poisson", List.of(), "bursty", List.of(), "trace", List.of("trace")));

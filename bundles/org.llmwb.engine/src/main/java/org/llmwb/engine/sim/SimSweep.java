@@ -105,7 +105,8 @@ public final class SimSweep {
             String workload = e.sweep().target();
             long seed = ((Number) get(p, "seed")).longValue();
             String dist = String.valueOf(get(p, "lengthDist"));
-            List<Request> reqs = workload.equals("sessions")
+            List<Request> reqs = workload.equals("trace") ? Traces.read(java.nio.file.Path.of(String.valueOf(p.get("trace"))), Math.max(2, m.vocabSize()))
+                    : workload.equals("sessions")
                     ? Sessions.generate(i(p, "users"), i(p, "turns"), d(p, "rate"), d(p, "thinkS"), i(p, "sharedPrefix"), i(p, "promptTokens"), i(p, "outputTokens"),
                             seed, Math.max(2, m.vocabSize()))
                     : Workload.generate(new Workload.Spec(workload, i(p, "requests"), d(p, "rate"), 8, i(p, "promptTokens"), dist, i(p, "outputTokens"), dist,

@@ -156,6 +156,30 @@ class ServingSimTest {
     }
 
     @Test
+    void mooncakeTracesShareCachedPrefixesThroughTheirHashIds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // Mooncake's form: timestamp in ms, lengths, one hash id per 512-token block; requests 0 and 2 share two blocks
+        java.nio.file.Path t = dir.resolve("trace.jsonl");
+        java.nio.file.Files.writeString(t, """
+                {"timestamp": 1000, "input_length": 1100, "output_length": 8, "hash_ids": [7, 8, 9]}
+                {"timestamp": 1500, "input_length": 600, "output_length": 8, "hash_ids": [1, 2]}
+
+                {"timestamp": 3000, "input_length": 1300, "output_length": 8, "hash_ids": [7, 8, 42]}
+                """);
+        List<Request> reqs = Traces.read(t, 32000);
+        assertEquals(3, reqs.size());
+        assertEquals(0.0, reqs.get(0).arrival());
+        assertEquals(2.0, reqs.get(2).arrival(), 1e-12);
+        assertEquals(1300, reqs.get(2).prompt().length);
+        assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOf(reqs.get(0).prompt(), 1024), java.util.Arrays.copyOf(reqs.get(2).prompt(), 1024)),
+                "equal hash ids give equal blocks");
+        ServingSim.Result r = new ServingSim(config(1, Router.ROUND_ROBIN, SchedulerConfig.continuous(8192, 64))).run(reqs);
+        assertEquals(1024, r.replicas().get(0).cachedPromptTokens(), "request 2 finds the two shared blocks cached");
+        java.nio.file.Files.writeString(t, "{\"timestamp\": 1000, \"input_length\": 10, \"output_length\": 1}\n{\"timestamp\": 5, \"input_length\": -3}\n");
+        InputException bad = assertThrows(InputException.class, () -> Traces.read(t, 32000));
+        assertTrue(bad.getMessage().contains("trace.jsonl:2") && bad.getMessage().contains("input_length"), bad.getMessage());
+    }
+
+    @Test
     void badConfigurationsAreRefusedWithAReason() {
         InputException fit = assertThrows(InputException.class,
                 () -> ServingSim.kvBlocks(ServingSim.Config.of(ModelPresets.of("llama-3-70b"), H100, BF16, BF16)));

@@ -135,9 +135,8 @@ final class SimulateCommand implements Runnable {
         if (prefillReplicas < 0 || prefillTp < 1 || transferGBps < 0) {
             throw new InputException("--prefill-replicas must be >= 0, --prefill-tp >= 1, --transfer-gbps >= 0");
         }
-        RooflineStepModel prefillSteps = new RooflineStepModel(m, g, target.weights(), target.kv(), prefillTp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
         ServingSim.Config c = ServingSim.Config.of(m, g, target.weights(), target.kv()).withReplicas(replicas, tp).withPrefillPool(prefillReplicas, prefillTp)
-                .withRouter(r, overlapWeight).withScheduler(sched, !noPrefix).withStepModels(steps, prefillSteps).withSlos(sloTtft / 1e3, sloTpot / 1e3)
+                .withRouter(r, overlapWeight).withScheduler(sched, !noPrefix).withStepModels(steps, null).withSlos(sloTtft / 1e3, sloTpot / 1e3)
                 .withTransfer(transferGBps * 1e9);
         int vocab = Math.max(2, m.vocabSize());
         List<Request> reqs;

@@ -65,8 +65,7 @@ public final class PoolPlanner {
         }
         List<Candidate> out = new ArrayList<>();
         for (int[] l : layouts) {
-            ServingSim.Config c = base.withReplicas(l[2], l[3]).withPrefillPool(l[0], l[1]).withStepModels(scaled(base.stepModel(), l[3]),
-                    scaled(base.stepModel(), l[1]));
+            ServingSim.Config c = base.withReplicas(l[2], l[3]).withPrefillPool(l[0], l[1]);
             ServingSim.Result r = new ServingSim(c).run(reqs);
             var m = r.metrics();
             Candidate cand = new Candidate(l[0], l[1], l[2], l[3], m.goodputPerS(), m.requests() == 0 ? 0 : (double) m.metSlo() / m.requests(),
@@ -91,13 +90,5 @@ public final class PoolPlanner {
         } catch (InputException e) {
             return false;
         }
-    }
-
-    /** The base step model at another TP (a roofline model keeps its efficiencies and overheads); null stays the bare roofline. */
-    private static StepTimeModel scaled(StepTimeModel m, int tp) {
-        if (m instanceof RooflineStepModel r) {
-            return r.withTp(tp);
-        }
-        return m;
     }
 }

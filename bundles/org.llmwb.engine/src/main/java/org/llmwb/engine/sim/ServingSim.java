@@ -45,7 +45,8 @@ public final class ServingSim {
     /**
      * What to simulate. {@code replicas}: the (decode) replicas of {@code tp} GPUs; {@code prefillReplicas} of
      * {@code prefillTp} GPUs, 0 for aggregated serving; {@code transferBytesPerS}: KV transfer bandwidth between the
-     * pools (0: the GPU's link); {@code stepModel} / {@code prefillStepModel} null: the bare roofline of the GPU.
+     * pools (0: the GPU's link); {@code stepModel}: the replicas' step model (null: the bare roofline), which the
+     * prefill pool shares unless {@code prefillStepModel} is given; a roofline model is re-made at each pool's TP.
      */
     public record Config(ModelConfig model, GpuSpec gpu, Precision weights, Precision kv, int tp, int replicas, Router router, SchedulerConfig scheduler,
             int blockSize, boolean prefixCaching, double memoryUtilization, StepTimeModel stepModel, double overlapWeight, double sloTtftS, double sloTpotS,
@@ -119,9 +120,17 @@ public final class ServingSim {
             return replicas * tp + prefillReplicas * prefillTp;
         }
 
+        /**
+         * The step model of a pool: its own, else the replicas' (the prefill pool shares their efficiencies and
+         * overheads), else the bare roofline; a roofline model always at the pool's TP, whatever TP it was made for.
+         */
         StepTimeModel steps(boolean prefillPool) {
-            StepTimeModel m = prefillPool ? prefillStepModel : stepModel;
-            return m != null ? m : RooflineStepModel.bound(model, gpu, weights, kv, prefillPool ? prefillTp : tp);
+            int n = prefillPool ? prefillTp : tp;
+            StepTimeModel m = prefillPool && prefillStepModel != null ? prefillStepModel : stepModel;
+            if (m == null) {
+                return RooflineStepModel.bound(model, gpu, weights, kv, n);
+            }
+            return m instanceof RooflineStepModel r && r.tp() != n ? r.withTp(n) : m;
         }
 
         double transfer() {

@@ -100,7 +100,7 @@ public final class SimSweep {
             ServingSim.Config c = ServingSim.Config.of(m, g, w, kv).withReplicas(i(p, "replicas"), tp).withPrefillPool(i(p, "prefillReplicas"), prefillTp)
                     .withRouter(Router.parse(String.valueOf(get(p, "router"))), d(p, "overlapWeight"))
                     .withScheduler(SchedulerConfig.continuous(i(p, "maxBatchedTokens"), i(p, "maxSeqs")), (Boolean) get(p, "prefixCaching"))
-                    .withStepModels(new RooflineStepModel(m, g, w, kv, tp, eff, mem, over, 5e-6), new RooflineStepModel(m, g, w, kv, prefillTp, eff, mem, over, 5e-6))
+                    .withStepModels(new RooflineStepModel(m, g, w, kv, tp, eff, mem, over, 5e-6), null)
                     .withSlos(d(p, "sloTtftMs") / 1e3, d(p, "sloTpotMs") / 1e3).withTransfer(d(p, "transferGBps") * 1e9);
             String workload = e.sweep().target();
             long seed = ((Number) get(p, "seed")).longValue();

@@ -242,7 +242,7 @@ public final class ChatTemplate {
                 lineStarting = true;
             }
             if (kind == '%' && head.startsWith("raw")) { // the raw block's text as it is, up to its end tag
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{%[-+]?\\s*endraw").matcher(src);
+                java.util.regex.Matcher m = ENDRAW.matcher(src);
                 int stop = m.find(i) ? m.start() : n;
                 out.append(src, i, stop);
                 i = stop;
@@ -288,6 +288,7 @@ public final class ChatTemplate {
         return s.length() - 1;
     }
 
+    private static final java.util.regex.Pattern ENDRAW = java.util.regex.Pattern.compile("\\{%[-+]?\\s*endraw");
     private static final java.util.regex.Pattern REVERSED = java.util.regex.Pattern.compile("([A-Za-z_][A-Za-z0-9_.]*)\\[\\s*:\\s*:\\s*-1\\s*\\]");
 
     private static String rewriteTag(String t) {

@@ -56,6 +56,13 @@ class ServingSimTest {
         // TP 2 halves per-GPU work and adds the all-reduces
         RooflineStepModel tp2 = RooflineStepModel.bound(M, H100, BF16, BF16, 2);
         assertTrue(tp2.seconds(dec) > rm.seconds(dec) / 2 && tp2.seconds(dec) < rm.seconds(dec), "TP 2 decode");
+        // a roofline model made for TP 1 runs each pool at that pool's TP; the prefill pool shares the replicas' model
+        ServingSim.Config c = ServingSim.Config.of(M, H100, BF16, BF16).withStepModels(new RooflineStepModel(M, H100, BF16, BF16, 1, 0.6, 0.8, 200e-6, 5e-6), null)
+                .withReplicas(2, 2).withPrefillPool(1, 4);
+        assertEquals(2, ((RooflineStepModel) c.steps(false)).tp());
+        assertEquals(4, ((RooflineStepModel) c.steps(true)).tp());
+        assertEquals(RooflineStepModel.bound(M, H100, BF16, BF16, 4).seconds(dec) * 1.0, ((RooflineStepModel) ServingSim.Config.of(M, H100, BF16, BF16)
+                .withPrefillPool(1, 4).steps(true)).seconds(dec), 1e-15, "no model: the bare roofline at the pool's TP");
     }
 
     @Test

@@ -14,6 +14,9 @@
 //                    rotated Q to q [tokens, hq, headDim] and the rotated K and the V into the paged caches
 //                    [slots, hkv, headDim] at slots[t] (−1 = padding: no KV write). Same pairing and angles as
 //                    rope_bf16; sin/cos are computed once per frequency per token (rope_bf16 does it per head).
+//   qkv_bias_norm_bf16   in place on that fused projection, before RoPE: adds the q/k/v bias (Qwen2) and applies
+//                    the per-head RMSNorm of Q and K heads (Qwen3's q_norm/k_norm over headDim); either may be absent
+//   add_row_bias_bf16    x[t, i] += bias[i] (the o_proj bias of a checkpoint that has one)
 #include <cuda_bf16.h>
 #include <stdint.h>
 
@@ -187,5 +190,50 @@ extern "C" __global__ void add_bf16(__nv_bfloat16* __restrict__ x, const __nv_bf
         for (long v = i; v < n; v += stride) {
             x[v] = __float2bfloat16(__bfloat162float(x[v]) + __bfloat162float(y[v]));
         }
+    }
+}
+
+// grid (tokens, ceil((hq + 2·hkv) / 4)), 128 threads: one warp per head of one token row of the fused projection
+// qkv [tokens, (hq + 2·hkv) · headDim]. The bias (when not null) is added first, in FP32, rounded to bf16 as the
+// projection's output is; then Q heads (h < hq) are normed with qNorm and K heads (hq ≤ h < hq + hkv) with kNorm
+// (when not null): y = x / sqrt(mean(x²) + eps) · w over the head's headDim values. V heads only get their bias.
+// headDim ≤ 256 and even.
+extern "C" __global__ void qkv_bias_norm_bf16(__nv_bfloat16* __restrict__ qkv, const __nv_bfloat16* __restrict__ bias,
+        const __nv_bfloat16* __restrict__ qNorm, const __nv_bfloat16* __restrict__ kNorm, int hq, int hkv, int headDim, float eps) {
+    const int heads = hq + 2 * hkv;
+    const int head = blockIdx.y * 4 + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    if (head >= heads) return;
+    __nv_bfloat16* row = qkv + ((long long)blockIdx.x * heads + head) * headDim;
+    const __nv_bfloat16* w = head < hq ? qNorm : head < hq + hkv ? kNorm : nullptr;
+    float v[8];
+    float ss = 0.f;
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+        const int i = lane + 32 * k;
+        v[k] = 0.f;
+        if (i < headDim) {
+            float a = __bfloat162float(row[i]);
+            if (bias != nullptr) a = __bfloat162float(__float2bfloat16(a + __bfloat162float(bias[head * headDim + i])));
+            v[k] = a;
+            ss = fmaf(a, a, ss);
+        }
+    }
+    float inv = 1.f;
+    if (w != nullptr) {
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        inv = rsqrtf(ss / headDim + eps);
+    }
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+        const int i = lane + 32 * k;
+        if (i < headDim) row[i] = __float2bfloat16(w != nullptr ? v[k] * inv * __bfloat162float(w[i]) : v[k]);
+    }
+}
+
+extern "C" __global__ void add_row_bias_bf16(__nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ bias, long long tokens, int dim) {
+    const long long n = tokens * dim;
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (long long)gridDim.x * blockDim.x) {
+        x[k] = __float2bfloat16(__bfloat162float(x[k]) + __bfloat162float(bias[k % dim]));
     }
 }

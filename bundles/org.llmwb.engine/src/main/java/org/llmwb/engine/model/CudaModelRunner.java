@@ -36,7 +36,10 @@ public final class CudaModelRunner implements ModelRunner {
     private final int blockSize;
     private final int h;
     private final int hq;
+    /** K/V heads as stored and attended: the checkpoint's, times {@link #kvRepeat}. */
     private final int hkv;
+    /** How many times each checkpoint K/V head is repeated (1, or the GQA group where the kernels do not serve it). */
+    private final int kvRepeat;
     private final int d;
     private final int inter;
     private final int vocab;
@@ -54,6 +57,12 @@ public final class CudaModelRunner implements ModelRunner {
     private final DeviceBuffer invFreq;
     private final DeviceBuffer[] attnNorm;
     private final DeviceBuffer[] mlpNorm;
+    /** Qwen2-style q/k/v biases [(hq + 2·hkv)·d] and o_proj biases [h] per layer (null entries: none). */
+    private final DeviceBuffer[] qkvBias;
+    private final DeviceBuffer[] oBias;
+    /** Qwen3-style per-head RMSNorm weights [d] of Q and K per layer (null: none). */
+    private final DeviceBuffer[] qNorm;
+    private final DeviceBuffer[] kNorm;
     /** Q, K and V projections as one matrix [(hq + 2·hkv)·d, h]: one linear instead of three. */
     private final QLinear[] wqkv;
     private final QLinear[] wo;
@@ -123,24 +132,31 @@ public final class CudaModelRunner implements ModelRunner {
         if (quant.kv() != org.llmwb.engine.quant.Quantization.Kv.NONE) {
             throw new InputException("an FP8 KV cache runs on the CPU backend only for now (the GPU prefill attention reads BF16 K/V)");
         }
-        if (ck.numerics().qkvBias() || ck.numerics().qkNorm()) {
-            throw new InputException(ck.config().modelType() + ": attention biases and per-head q/k norms run on the CPU backend only for now "
-                    + "(the CUDA kernels fuse the q/k/v projection with RoPE and have no bias or q/k-norm stage); use --backend cpu");
-        }
         this.ownsGpu = ownsGpu;
         cfg = ck.config();
         Checkpoint.Numerics num = ck.numerics();
         eps = (float) num.rmsEps();
         h = cfg.hiddenSize();
         hq = cfg.numHeads();
-        hkv = cfg.numKvHeads();
         d = cfg.headDim();
+        int kvHeads = cfg.numKvHeads();
+        if (kvHeads <= 0 || hq % kvHeads != 0) {
+            throw new InputException(cfg.name() + ": " + hq + " query heads cannot share " + kvHeads + " K/V heads evenly");
+        }
+        int group = hq / kvHeads;
+        // the attention kernels serve GQA groups 1, 2, 4 and 8; another group (SmolLM's 3) runs as multi-head attention
+        // with each K/V head repeated for its queries: exact, at group× the KV-cache memory
+        kvRepeat = Integer.bitCount(group) == 1 && group <= 8 ? 1 : group;
+        hkv = kvHeads * kvRepeat;
         inter = cfg.intermediateSize();
         vocab = (int) cfg.vocabSize();
         vocabPadded = (vocab + 7) / 8 * 8;
-        if ((d != 64 && d != 128) || hq % hkv != 0 || Integer.bitCount(hq / hkv) != 1 || hq / hkv > 8) {
-            throw new InputException(cfg.name() + ": the CUDA runner's attention kernels need head dim 64 or 128 and a GQA group of 1, 2, 4 or 8 (this model: head dim "
-                    + d + ", " + hq + "/" + hkv + " heads)");
+        if (d != 64 && d != 128) {
+            throw new InputException(cfg.name() + ": the CUDA runner's attention kernels need head dim 64 or 128 (this model: " + d + ")");
+        }
+        if (kvRepeat > 1) {
+            System.err.println("llmwb: " + cfg.name() + " has a GQA group of " + group + "; the CUDA attention kernels serve 1, 2, 4 and 8, so each K/V head is "
+                    + "repeated for its " + group + " query heads (exact; the KV cache takes " + group + "x the memory)");
         }
         if (h % 8 != 0 || inter % 8 != 0) {
             throw new InputException(cfg.name() + ": hidden and intermediate sizes must be multiples of 8 for the GPU kernels");
@@ -176,14 +192,31 @@ public final class CudaModelRunner implements ModelRunner {
         wDown = new QLinear[nl];
         kCache = new DeviceBuffer[nl];
         vCache = new DeviceBuffer[nl];
+        qkvBias = new DeviceBuffer[nl];
+        oBias = new DeviceBuffer[nl];
+        qNorm = new DeviceBuffer[nl];
+        kNorm = new DeviceBuffer[nl];
         for (int l = 0; l < nl; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = up(p + "input_layernorm", ck.floats(p + "input_layernorm.weight", h));
             mlpNorm[l] = up(p + "post_attention_layernorm", ck.floats(p + "post_attention_layernorm.weight", h));
             float[] qkvRows = java.util.Arrays.copyOf(ck.floats(p + "self_attn.q_proj.weight", qw, h), (qw + 2 * kw) * h); // rows: Q, K, V
-            System.arraycopy(ck.floats(p + "self_attn.k_proj.weight", kw, h), 0, qkvRows, qw * h, kw * h);
-            System.arraycopy(ck.floats(p + "self_attn.v_proj.weight", kw, h), 0, qkvRows, (qw + kw) * h, kw * h);
+            System.arraycopy(repeatHeads(ck.floats(p + "self_attn.k_proj.weight", kw / kvRepeat, h), h), 0, qkvRows, qw * h, kw * h);
+            System.arraycopy(repeatHeads(ck.floats(p + "self_attn.v_proj.weight", kw / kvRepeat, h), h), 0, qkvRows, (qw + kw) * h, kw * h);
             wqkv[l] = linearWeights(p + "qkv_proj", qkvRows, qw + 2 * kw, h);
+            if (num.qkvBias()) {
+                float[] b = java.util.Arrays.copyOf(ck.floats(p + "self_attn.q_proj.bias", qw), qw + 2 * kw);
+                System.arraycopy(repeatHeads(ck.floats(p + "self_attn.k_proj.bias", kw / kvRepeat), 1), 0, b, qw, kw);
+                System.arraycopy(repeatHeads(ck.floats(p + "self_attn.v_proj.bias", kw / kvRepeat), 1), 0, b, qw + kw, kw);
+                qkvBias[l] = up(p + "qkv bias", b);
+                if (ck.has(p + "self_attn.o_proj.bias")) {
+                    oBias[l] = up(p + "o_proj bias", ck.floats(p + "self_attn.o_proj.bias", h));
+                }
+            }
+            if (num.qkNorm()) {
+                qNorm[l] = up(p + "q_norm", ck.floats(p + "self_attn.q_norm.weight", d));
+                kNorm[l] = up(p + "k_norm", ck.floats(p + "self_attn.k_norm.weight", d));
+            }
             wo[l] = linearWeights(p + "o_proj", ck.floats(p + "self_attn.o_proj.weight", h, qw), h, qw);
             float[] g = ck.floats(p + "mlp.gate_proj.weight", inter, h);
             float[] u = ck.floats(p + "mlp.up_proj.weight", inter, h);
@@ -202,6 +235,25 @@ public final class CudaModelRunner implements ModelRunner {
             long most = Math.max(Math.max((long) qw * h, (long) h * qw), Math.max(2L * inter * h, (long) h * inter));
             scratch = own(gpu.alloc("dequantized weight scratch", 2 * most));
         }
+    }
+
+    /**
+     * K or V rows of the checkpoint's heads [kvHeads·d, cols], each head's d rows repeated {@link #kvRepeat} times in a row
+     * (query head j then reads stored head j, which is checkpoint head j / group); unchanged when nothing repeats.
+     */
+    private float[] repeatHeads(float[] rows, int cols) {
+        if (kvRepeat == 1) {
+            return rows;
+        }
+        int headLen = d * cols;
+        int heads = rows.length / headLen;
+        float[] out = new float[rows.length * kvRepeat];
+        for (int hh = 0; hh < heads; hh++) {
+            for (int r = 0; r < kvRepeat; r++) {
+                System.arraycopy(rows, hh * headLen, out, (hh * kvRepeat + r) * headLen, headLen);
+            }
+        }
+        return out;
     }
 
     /** One linear layer's weight [n, k] as the quantization stores it on the GPU. */
@@ -764,6 +816,9 @@ public final class CudaModelRunner implements ModelRunner {
         if (quant.weights() != org.llmwb.engine.quant.Quantization.Weights.NONE) {
             return "quantized weights (" + quant.label() + ") run the GEMV kernels";
         }
+        if (qkvBias[0] != null || qNorm[0] != null) {
+            return cfg.modelType() + "'s attention biases or per-head q/k norms are not in the persistent kernel";
+        }
         if (persistentWhyNot == null) {
             String why = org.llmwb.backend.cuda.ops.PersistentDecode.unsupported(gpu, persistentShape());
             persistentWhyNot = why == null ? "" : why;
@@ -823,6 +878,9 @@ public final class CudaModelRunner implements ModelRunner {
                 layers.rmsnorm(x, attnNorm[l], xn, t, h, eps);
                 linear(xn, wqkv[l], qkv, t, qw + 2 * kw, h);
             }
+            if (qkvBias[l] != null || qNorm[l] != null) {
+                layers.qkvBiasNorm(qkv, qkvBias[l], qNorm[l], kNorm[l], t, hq, hkv, d, eps);
+            }
             layers.ropeQkvPaged(qkv, positions, invFreq, q, kCache[l], vCache[l], slots, t, hq, hkv, d);
             if (attention == null) {
                 decode.run(shape, q, kCache[l], vCache[l], tables, stride, blockSize, lens, maxCtx, 0, attn, 0, null);
@@ -831,10 +889,16 @@ public final class CudaModelRunner implements ModelRunner {
             }
             if (fuse) {
                 gemv.bf16Fused(wo[l].w(), attn, x, t, h, qw, null, 0f, Gemv.Epilogue.ADD);
+                if (oBias[l] != null) {
+                    layers.addRowBias(x, oBias[l], t, h);
+                }
                 gemv.bf16Fused(wGateUp[l].w(), x, act, t, 2 * inter, h, mlpNorm[l], eps, Gemv.Epilogue.SILU);
                 gemv.bf16Fused(wDown[l].w(), act, x, t, h, inter, null, 0f, Gemv.Epilogue.ADD);
             } else {
                 linear(attn, wo[l], y, t, h, qw);
+                if (oBias[l] != null) {
+                    layers.addRowBias(y, oBias[l], t, h);
+                }
                 layers.add(x, y, (long) t * h);
                 layers.rmsnorm(x, mlpNorm[l], xn, t, h, eps);
                 linear(xn, wGateUp[l], gateUp, t, 2 * inter, h);

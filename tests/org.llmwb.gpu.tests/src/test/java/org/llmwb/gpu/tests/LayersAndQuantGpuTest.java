@@ -51,6 +51,59 @@ class LayersAndQuantGpuTest extends GpuTestBase {
     }
 
     /**
+     * Bias add and per-head q/k RMSNorm on the fused projection, against a reference built from {@link LayersRef#rmsnorm}
+     * over each head: Q heads normed with qNorm, K heads with kNorm, V heads only biased; bias only; norms only.
+     */
+    @ParameterizedTest(name = "hq {0} hkv {1} headDim {2} bias {3} norm {4}")
+    @CsvSource({"4, 2, 128, true, true", "4, 2, 64, true, false", "3, 3, 64, false, true", "32, 8, 128, false, true", "2, 1, 96, true, true"})
+    void qkvBiasNorm(int hq, int hkv, int headDim, boolean withBias, boolean withNorm) {
+        Random r = new Random(hq * 7 + hkv * 3 + headDim);
+        int tokens = 5;
+        int heads = hq + 2 * hkv;
+        int width = heads * headDim;
+        float[] qkv = Half.roundBf16(gaussian(r, tokens * width, 1));
+        float[] bias = Half.roundBf16(gaussian(r, width, 2));
+        float[] qn = Half.roundBf16(gaussian(r, headDim, 1));
+        float[] kn = Half.roundBf16(gaussian(r, headDim, 1));
+        float[] ref = qkv.clone();
+        for (int t = 0; t < tokens; t++) {
+            for (int hh = 0; hh < heads; hh++) {
+                int at = t * width + hh * headDim;
+                float[] head = new float[headDim];
+                for (int i = 0; i < headDim; i++) {
+                    head[i] = withBias ? Half.roundBf16(new float[] {ref[at + i] + bias[hh * headDim + i]})[0] : ref[at + i];
+                }
+                if (withNorm && hh < hq + hkv) {
+                    head = LayersRef.rmsnorm(head, hh < hq ? qn : kn, headDim, 1e-6);
+                }
+                System.arraycopy(head, 0, ref, at, headDim);
+            }
+        }
+        try (DeviceBuffer dx = gpu.upload("qkv", Half.toBf16(qkv)); DeviceBuffer db = gpu.upload("bias", Half.toBf16(bias));
+                DeviceBuffer dq = gpu.upload("q norm", Half.toBf16(qn)); DeviceBuffer dk = gpu.upload("k norm", Half.toBf16(kn))) {
+            new Layers(gpu).qkvBiasNorm(dx, withBias ? db : null, withNorm ? dq : null, withNorm ? dk : null, tokens, hq, hkv, headDim, 1e-6f);
+            check("qkv_bias_norm", Half.bf16ToFloat(gpu.downloadShorts(dx, qkv.length)), ref);
+        }
+    }
+
+    @Test
+    void addRowBias() {
+        Random r = new Random(3);
+        int tokens = 7;
+        int dim = 300;
+        float[] x = Half.roundBf16(gaussian(r, tokens * dim, 1));
+        float[] b = Half.roundBf16(gaussian(r, dim, 1));
+        float[] ref = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            ref[i] = x[i] + b[i % dim];
+        }
+        try (DeviceBuffer dx = gpu.upload("x", Half.toBf16(x)); DeviceBuffer db = gpu.upload("bias", Half.toBf16(b))) {
+            new Layers(gpu).addRowBias(dx, db, tokens, dim);
+            check("add_row_bias", Half.bf16ToFloat(gpu.downloadShorts(dx, x.length)), ref);
+        }
+    }
+
+    /**
      * The fused RoPE + KV write against rope_bf16's reference and a plain copy: Q rotated into q, K rotated and V
      * copied into each token's slot of the paged caches; a slot of −1 (a padding row) leaves the caches untouched.
      */

@@ -16,7 +16,8 @@ import org.llmwb.engine.parity.TransformersParity;
 
 /**
  * The CUDA engine against Hugging Face transformers on every parity fixture (and each one's older-config-keys
- * variant), through every decode path the runner can choose: the persistent batch-1 kernel (where the shape allows
+ * variant) — Llama 2/3 shapes, Mistral, Qwen2 (q/k/v biases), Qwen3 (per-head q/k norms), a SmolLM-style GQA group of 3 —
+ * through every decode path the runner can choose: the persistent batch-1 kernel (where the shape allows
  * it: hidden, query width and intermediate sizes multiples of 256), the fused decode layers on the split-K GEMV and
  * on the v2 GEMV from CUDA graphs, the separate layer kernels from graphs, and launched kernels. Every way of
  * running a case ({@link TransformersParity}: full prefill, prefill + decode, chunked and prefix-cached prefill, the
@@ -52,20 +53,11 @@ class TransformersParityGpuTest extends GpuTestBase {
                 String name = d.getFileName() + " " + (p[0] ? "graphs" : "launched") + (p[1] ? "+fused" : "") + (p[2] ? "+splitK" : "") + (p[3] ? "+persistent" : "");
                 tests.add(DynamicTest.dynamicTest(name, () -> {
                     String[] path = {null};
-                    List<TransformersParity.Check> checks;
-                    try {
-                        checks = TransformersParity.run(d, (ck, blocks, bs) -> {
-                            CudaModelRunner r = new CudaModelRunner(gpu, ck, blocks, bs).useGraphs(p[0]).useFusedDecode(p[1]).useSplitKGemv(p[2]).usePersistentDecode(p[3]);
-                            path[0] = p[3] ? (r.runsPersistent(1) ? "persistent kernel" : "persistent kernel refused: " + r.persistentUnsupported()) : "";
-                            return r;
-                        });
-                    } catch (org.llmwb.core.InputException e) {
-                        // a family the CUDA runner refuses up front (biases, q/k norms, a GQA group of 3): skipped, saying why
-                        if (e.getMessage().contains("CPU backend only") || e.getMessage().contains("GQA group")) {
-                            org.junit.jupiter.api.Assumptions.abort("the CUDA runner refuses " + d.getFileName() + ": " + e.getMessage());
-                        }
-                        throw e;
-                    }
+                    List<TransformersParity.Check> checks = TransformersParity.run(d, (ck, blocks, bs) -> {
+                        CudaModelRunner r = new CudaModelRunner(gpu, ck, blocks, bs).useGraphs(p[0]).useFusedDecode(p[1]).useSplitKGemv(p[2]).usePersistentDecode(p[3]);
+                        path[0] = p[3] ? (r.runsPersistent(1) ? "persistent kernel" : "persistent kernel refused: " + r.persistentUnsupported()) : "";
+                        return r;
+                    });
                     if ("persistent kernel".equals(path[0])) {
                         persistentRuns[0]++;
                     }

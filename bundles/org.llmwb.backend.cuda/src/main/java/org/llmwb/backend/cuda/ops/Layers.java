@@ -42,6 +42,31 @@ public final class Layers {
                 Pointer.to(new int[] {headDim}));
     }
 
+    /**
+     * In place on the fused projection qkv [tokens, (hq + 2·hkv)·headDim], before RoPE: adds {@code bias} [(hq + 2·hkv)·headDim]
+     * (null: none), then RMS-normalizes each Q head with {@code qNorm} [headDim] and each K head with {@code kNorm} (null: none).
+     */
+    public void qkvBiasNorm(DeviceBuffer qkv, DeviceBuffer bias, DeviceBuffer qNorm, DeviceBuffer kNorm, int tokens, int hq, int hkv, int headDim, float eps) {
+        long width = (long) (hq + 2 * hkv) * headDim;
+        require(tokens > 0 && hq > 0 && hkv > 0 && headDim % 2 == 0 && headDim <= 256 && qkv.bytes() >= 2L * tokens * width
+                && (bias == null || bias.bytes() >= 2L * width) && (qNorm == null) == (kNorm == null)
+                && (qNorm == null || qNorm.bytes() >= 2L * headDim && kNorm.bytes() >= 2L * headDim), "qkv_bias_norm shapes");
+        gpu.launch(gpu.function(MODULE, "qkv_bias_norm_bf16"), tokens, (hq + 2 * hkv + 3) / 4, 1, 128, 0, qkv.param(), param(bias), param(qNorm),
+                param(kNorm), Pointer.to(new int[] {hq}), Pointer.to(new int[] {hkv}), Pointer.to(new int[] {headDim}), Pointer.to(new float[] {eps}));
+    }
+
+    /** x[t, i] += bias[i] over x [tokens, dim]. */
+    public void addRowBias(DeviceBuffer x, DeviceBuffer bias, long tokens, int dim) {
+        require(tokens > 0 && dim > 0 && x.bytes() >= 2L * tokens * dim && bias.bytes() >= 2L * dim, "add_row_bias shapes");
+        int grid = (int) Math.max(1, Math.min((tokens * dim + 255) / 256, gpu.device().multiprocessors() * 8L));
+        gpu.launch(gpu.function(MODULE, "add_row_bias_bf16"), grid, 1, 1, 256, 0, x.param(), bias.param(), Pointer.to(new long[] {tokens}),
+                Pointer.to(new int[] {dim}));
+    }
+
+    private static Pointer param(DeviceBuffer b) {
+        return b == null ? Pointer.to(new long[] {0}) : b.param();
+    }
+
     public void siluMul(DeviceBuffer gateUp, DeviceBuffer out, long tokens, int inter) {
         require(gateUp.bytes() >= 4L * tokens * inter && out.bytes() >= 2L * tokens * inter, "silu_mul shapes");
         int grid = (int) Math.max(1, Math.min((tokens * inter + 255) / 256, gpu.device().multiprocessors() * 16L));

@@ -116,10 +116,16 @@ public final class SpecBench {
                         row.put("specTokPerS", s.tokS);
                         row.put("speedup", s.tokS / plain.tokS);
                         row.put("identicalOutput", same(plain.outputs, s.outputs));
+                        row.put("identicalRequests", identicalCount(plain.outputs, s.outputs));
+                        List<Map<String, Object>> div = divergences(r, blocks, bs, b, prompts, plain.outputs, s.outputs);
+                        if (!div.isEmpty()) {
+                            row.put("divergences", div);
+                        }
                         row.putAll(sp.summary());
                         rows.add(row);
-                        System.out.printf(Locale.ROOT, "batch %2d %-10s plain %8.1f tok/s  spec %8.1f tok/s  ×%.2f  accept %.2f  mean accepted %.2f  identical %s%n", b, method,
-                                plain.tokS, s.tokS, s.tokS / plain.tokS, sp.acceptanceRate(), sp.meanAccepted(), row.get("identicalOutput"));
+                        System.out.printf(Locale.ROOT, "batch %2d %-10s plain %8.1f tok/s  spec %8.1f tok/s  ×%.2f  accept %.2f  mean accepted %.2f  identical %d/%d%s%n", b,
+                                method, plain.tokS, s.tokS, s.tokS / plain.tokS, sp.acceptanceRate(), sp.meanAccepted(), row.get("identicalRequests"), b,
+                                div.isEmpty() ? "" : "; first divergences: " + describe(div));
                     }
                 }
             }
@@ -144,6 +150,79 @@ public final class SpecBench {
             }
         }
         return true;
+    }
+
+    static int identicalCount(List<int[]> a, List<int[]> b) {
+        int n = 0;
+        for (int i = 0; i < a.size(); i++) {
+            n += java.util.Arrays.equals(a.get(i), b.get(i)) ? 1 : 0;
+        }
+        return n;
+    }
+
+    /**
+     * Where a speculative output leaves plain decoding's: for each differing request, the first differing position and
+     * the target's own logits there, from one full prefill of the prompt and plain decoding's tokens before it (the
+     * runner's prefill path, neither decode's nor verify's): the two tokens' logit gap, as a fraction of the row's
+     * largest |logit|. A gap within the runner's measured BF16 error (about 1-2% of the largest logit against
+     * transformers, {@code TransformersParityGpuTest}) is a near-tie that two kernel paths may break differently; a wide
+     * gap would be a bug. At most 8 requests.
+     */
+    static List<Map<String, Object>> divergences(ModelRunner r, int blocks, int bs, int batch, int[][] prompts, List<int[]> plain, List<int[]> spec) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int q = 0; q < plain.size() && out.size() < 8; q++) {
+            int[] a = plain.get(q);
+            int[] b = spec.get(q);
+            int at = 0;
+            while (at < Math.min(a.length, b.length) && a[at] == b[at]) {
+                at++;
+            }
+            if (at == a.length && at == b.length) {
+                continue;
+            }
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("request", q);
+            d.put("position", at);
+            if (at < a.length && at < b.length) {
+                int[] p = prompts == null ? prompt(q) : prompts[q];
+                int[] ctx = java.util.Arrays.copyOf(p, p.length + at);
+                System.arraycopy(a, 0, ctx, p.length, at);
+                int[] table = new int[(ctx.length + bs - 1) / bs];
+                if (table.length > blocks) {
+                    continue;
+                }
+                for (int i = 0; i < table.length; i++) {
+                    table[i] = i;
+                }
+                float[] row = r.run(List.of(new SeqInput(ctx, 0, table)))[0];
+                float max = 0;
+                int arg = 0;
+                for (int i = 0; i < row.length; i++) {
+                    max = Math.max(max, Math.abs(row[i]));
+                    arg = row[i] > row[arg] ? i : arg;
+                }
+                d.put("plainToken", a[at]);
+                d.put("specToken", b[at]);
+                d.put("prefillArgmax", arg);
+                d.put("logitGap", (double) Math.abs(row[a[at]] - row[b[at]]));
+                d.put("logitGapOfLargest", (double) Math.abs(row[a[at]] - row[b[at]]) / max);
+            } else {
+                d.put("lengthsDiffer", a.length + " vs " + b.length);
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
+    static String describe(List<Map<String, Object>> div) {
+        StringBuilder sb = new StringBuilder();
+        for (Map<String, Object> d : div) {
+            sb.append(sb.isEmpty() ? "" : ", ").append("#").append(d.get("request")).append("@").append(d.get("position"));
+            if (d.containsKey("logitGapOfLargest")) {
+                sb.append(String.format(Locale.ROOT, " gap %.1e", (Double) d.get("logitGapOfLargest")));
+            }
+        }
+        return sb.toString();
     }
 
     /** Repetitive prompts: a 12-token phrase repeated to 96 tokens, a different phrase per request. */

@@ -172,14 +172,6 @@ public class PlotCanvas extends Canvas {
     }
 
     static String tick(double v) {
-        if (v >= 10000 || v < 0.01) {
-            return String.format(Locale.ROOT, "1e%d", (int) Math.round(Math.log10(v)));
-        }
-        if (Math.abs(v) < 1e-12) {
-            return "0";
-        }
-        // linear ticks accumulate float error (0.30000000000000004): print at most 3 significant digits
-        String s = v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
-        return s;
+        return org.llmwb.core.plot.SvgExport.tickLabel(v); // the exported plots' labels
     }
 }

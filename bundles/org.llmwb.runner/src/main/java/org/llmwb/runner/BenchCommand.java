@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
 import org.llmwb.core.result.Json;
+import org.llmwb.core.engineview.ServingPlots;
 import org.llmwb.core.result.ResultWriter;
 import org.llmwb.engine.metrics.RequestMetrics;
 import org.llmwb.engine.metrics.RunMetrics;
@@ -72,8 +73,15 @@ final class BenchCommand implements Callable<Integer> {
     double timeout;
     @Option(names = "--seed", defaultValue = "1", description = "seeds prompts and arrival times (default: ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--out", paramLabel = "DIR", description = "result folder: results.jsonl (one record per request), summary.json, env.json, results.csv")
+    @Option(names = "--out", paramLabel = "DIR", description = "result folder: results.jsonl (one record per request; per point in a sweep), summary.json, env.json, results.csv, plots (SVG and PNG)")
     Path out;
+    @Option(names = "--trace", paramLabel = "FILE", description = {"replay a request trace on its own clock (JSON lines: Mooncake's timestamp/input_length/output_length/hash_ids,",
+        "or arrival/promptTokens/outputTokens): each request's prompt length, max_tokens and arrival; shared hash_ids give shared prompt prefixes"})
+    Path trace;
+    @Option(names = "--sweep", paramLabel = "KEY=V1,V2,...", description = "run one point per value of concurrency or request-rate, e.g. concurrency=1,2,4,8, and plot the Pareto frontier")
+    String sweep;
+    @Option(names = "--gpus", defaultValue = "1", description = "GPUs behind the endpoint, for throughput per GPU (default: ${DEFAULT-VALUE})")
+    double gpus;
 
     @Override
     public Integer call() throws Exception {
@@ -93,23 +101,153 @@ final class BenchCommand implements Callable<Integer> {
             throw new InputException("--concurrency, --request-rate, --num-requests, --duration and --warmup must be >= 0; --input-tokens, --output-tokens, "
                     + "--timeout and --burstiness > 0");
         }
-        if (rate == 0 && concurrency == 0) {
+        if (rate == 0 && concurrency == 0 && trace == null && sweep == null) {
             concurrency = 1;
         }
         int requests = numRequests > 0 ? numRequests : duration > 0 ? 0 : 100;
         if (out != null && Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent())) {
             throw new InputException(SourceLocation.of(out.toString()), "--out must be a new or empty folder");
         }
+        if (!(gpus > 0)) {
+            throw new InputException("--gpus must be > 0");
+        }
+        String sweepKey = null;
+        double[] sweepValues = null;
+        if (sweep != null) {
+            int eq = sweep.indexOf('=');
+            sweepKey = eq < 0 ? sweep : sweep.substring(0, eq).strip();
+            if (eq < 0 || !List.of("concurrency", "request-rate").contains(sweepKey)) {
+                throw new InputException("--sweep takes concurrency=V1,V2,... or request-rate=V1,V2,... (got '" + sweep + "')");
+            }
+            try {
+                sweepValues = java.util.Arrays.stream(sweep.substring(eq + 1).split(",")).map(String::strip).mapToDouble(Double::parseDouble).toArray();
+            } catch (NumberFormatException e) {
+                throw new InputException("--sweep " + sweep + ": the values must be numbers separated by commas");
+            }
+            for (double v : sweepValues) {
+                if (!(v > 0) || sweepKey.equals("concurrency") && v != Math.rint(v)) {
+                    throw new InputException("--sweep " + sweep + ": every value must be > 0" + (sweepKey.equals("concurrency") ? " and whole" : ""));
+                }
+            }
+            if (trace != null) {
+                throw new InputException("--sweep and --trace do not combine: a trace sets its own arrivals");
+            }
+        }
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter o = spec.commandLine().getOut();
-        List<BenchClient.Prompt> prompts = prompts(requests > 0 ? requests + warmup : 10_000);
+        List<BenchClient.Prompt> prompts;
+        double[] schedule = null;
+        if (trace != null) {
+            prompts = new ArrayList<>();
+            schedule = tracePrompts(prompts);
+            requests = numRequests > 0 ? Math.min(numRequests, prompts.size() - warmup) : prompts.size() - warmup;
+            if (requests < 1) {
+                throw new InputException(SourceLocation.of(trace.toString()), prompts.size() + " requests: none left after " + warmup + " warm-up request(s)");
+            }
+            // warm-up requests are the trace's first ones; the schedule replays the rest from 0
+            double[] rest = java.util.Arrays.copyOfRange(schedule, warmup, schedule.length);
+            double first = rest.length > 0 ? rest[0] : 0;
+            for (int i = 0; i < rest.length; i++) {
+                rest[i] -= first;
+            }
+            schedule = rest;
+        } else {
+            prompts = prompts(requests > 0 ? requests + warmup : 10_000);
+        }
         BenchClient client = new BenchClient(new BenchClient.Config(base, model, endpoint.equals("chat"), stream, System.getenv(apiKeyEnv), outputTokens, ignoreEos,
                 Duration.ofMillis((long) (timeout * 1000))));
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("client", "llmwb bench");
+        env.put("java", System.getProperty("java.version"));
+        env.put("cpus", Runtime.getRuntime().availableProcessors());
+        env.put("time", java.time.OffsetDateTime.now().toString());
+        if (sweepValues == null) {
+            Point p = point(client, prompts, requests, concurrency, rate, schedule, err);
+            print(o, p);
+            if (out != null) {
+                try (ResultWriter w = ResultWriter.open(out)) {
+                    for (BenchClient.Result r : p.results()) {
+                        w.record(requestRecord(r));
+                    }
+                    plots(w, List.of(p.summary()), "");
+                    plot(w, "throughput", ServingPlots.throughputOverTime(p.tokenTimes(), Math.max(0.1, p.metrics().durationS() / 60)));
+                    o.println("results in " + w.commit(p.summary(), env));
+                }
+            }
+            o.flush();
+            return p.errors() == p.measured() && p.measured() > 0 ? 1 : 0;
+        }
+        List<Map<String, Object>> points = new ArrayList<>();
+        ResultWriter w = out == null ? null : ResultWriter.open(out);
+        try {
+            for (double v : sweepValues) {
+                int c = sweepKey.equals("concurrency") ? (int) v : concurrency;
+                double r = sweepKey.equals("request-rate") ? v : 0;
+                Point p = point(client, prompts, requests, c, r, null, err);
+                print(o, p);
+                points.add(p.summary());
+                if (w != null) {
+                    w.record(p.summary());
+                    StringBuilder sb = new StringBuilder();
+                    p.results().forEach(q -> sb.append(Json.line(requestRecord(q))).append('\n'));
+                    w.file("requests-" + sweepKey + "-" + fmt(v) + ".jsonl", sb.toString());
+                }
+            }
+            String key = sweepKey.equals("concurrency") ? "concurrency" : "requestRate";
+            o.println();
+            o.printf(Locale.ROOT, "%-12s %14s %16s %12s %12s %8s%n", key, "out tok/s/GPU", "tok/s/user p50", "TTFT p50 ms", "ITL p50 ms", "errors");
+            List<double[]> xy = new ArrayList<>();
+            for (Map<String, Object> p : points) {
+                xy.add(new double[] {num(p.get("user_tokens_per_s_p50")), num(p.get("outputTokensPerS")) / gpus});
+            }
+            List<double[]> front = ServingPlots.frontier(xy);
+            for (int i = 0; i < points.size(); i++) {
+                Map<String, Object> p = points.get(i);
+                o.printf(Locale.ROOT, "%-12s %14.1f %16.1f %12.1f %12.2f %8s%s%n", fmt(sweepValues[i]), xy.get(i)[1], xy.get(i)[0], num(p.get("ttft_ms_p50")),
+                        num(p.get("itl_ms_p50")), p.get("errors"), front.contains(xy.get(i)) ? "  (frontier)" : "");
+            }
+            if (w != null) {
+                plots(w, points, key);
+                plot(w, "pareto", ServingPlots.pareto(points, gpus, key));
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("kind", "bench-sweep");
+                summary.put("url", url);
+                summary.put("model", model);
+                summary.put("sweep", sweepKey);
+                summary.put("values", sweepValues);
+                summary.put("gpus", gpus);
+                List<Object> f = new ArrayList<>();
+                for (int i = 0; i < points.size(); i++) {
+                    if (front.contains(xy.get(i))) {
+                        f.add(points.get(i).get(key));
+                    }
+                }
+                summary.put("paretoFrontier", f);
+                o.println("results in " + w.commit(summary, env));
+            }
+        } finally {
+            if (w != null) {
+                w.close();
+            }
+        }
+        o.flush();
+        return 0;
+    }
+
+    /** One load point: its requests, its figures and the flat summary record (engine-run field names, 101-quantile CDFs). */
+    record Point(List<BenchClient.Result> results, RunMetrics metrics, Map<String, Object> summary, long errors, int measured, double[] tokenTimes) {
+    }
+
+    private Point point(BenchClient client, List<BenchClient.Prompt> prompts, int requests, int conc, double reqRate, double[] schedule, PrintWriter err)
+            throws InterruptedException {
+        if (reqRate == 0 && conc == 0 && schedule == null) {
+            conc = 1;
+        }
         AtomicInteger done = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         long t0 = System.nanoTime();
         String total = requests > 0 ? String.valueOf(requests + warmup) : "?";
-        List<BenchClient.Result> results = client.run(new BenchClient.Load(requests, duration, concurrency, rate, burstiness, warmup, seed),
+        List<BenchClient.Result> results = client.run(new BenchClient.Load(requests, duration, conc, reqRate, burstiness, warmup, seed, schedule),
                 i -> prompts.get(i % prompts.size()), r -> {
                     int n = done.incrementAndGet();
                     if (!r.ok()) {
@@ -127,72 +265,142 @@ final class BenchCommand implements Callable<Integer> {
         double end = measured.stream().mapToDouble(BenchClient.Result::done).max().orElse(0);
         RunMetrics m = RunMetrics.of(ok, end - start, sloTtftMs / 1e3, sloTpotMs / 1e3);
         long errors = measured.stream().filter(r -> !r.ok()).count();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> summary = Json.MAPPER.convertValue(m.toJson(), Map.class);
+        Map<String, Object> flat = new LinkedHashMap<>();
+        flat.put("kind", "bench");
+        flat.put("url", url);
+        flat.put("model", model);
+        flat.put("endpoint", endpoint);
+        flat.put("stream", stream);
+        flat.put("load", schedule != null ? "trace " + trace.getFileName() : reqRate > 0 ? "request-rate" : "concurrency");
+        flat.put("concurrency", conc);
+        flat.put("requestRate", reqRate);
+        flat.put("inputTokens", schedule != null ? null : inputTokens);
+        flat.put("outputTokens", schedule != null ? null : outputTokens);
+        flat.put("requests", measured.size());
+        flat.put("errors", errors);
+        flat.put("gpus", gpus);
+        flat.putAll(summary);
+        m.table().forEach((k, st) -> {
+            flat.put(k + "_avg", st.avg());
+            flat.put(k + "_p50", st.p50());
+            flat.put(k + "_p90", st.p90());
+            flat.put(k + "_p99", st.p99());
+        });
+        flat.put("outputTokensPerSPerGpu", m.outputTokensPerS() / gpus);
+        flat.put("cdf", RunMetrics.cdfs(ok));
+        double[] times = measured.stream().filter(BenchClient.Result::ok).flatMapToDouble(r -> java.util.Arrays.stream(r.chunks())).map(t -> t - start).toArray();
+        return new Point(results, m, flat, errors, measured.size(), times);
+    }
+
+    private void print(PrintWriter o, Point p) {
+        Map<String, Object> s = p.summary();
         o.printf(Locale.ROOT, "%s %s at %s (%s, %s, %s): %d requests, %d errors, %d warm-up%n", model, endpoint, url, stream ? "streaming" : "not streaming",
-                rate > 0 ? String.format(Locale.ROOT, "%.3g req/s%s", rate, concurrency > 0 ? " capped at " + concurrency : "") : "concurrency " + concurrency,
-                inputTokens + " in / " + outputTokens + " out", measured.size(), errors, warmup);
-        o.print(m.text());
+                s.get("load").toString().startsWith("trace") ? s.get("load")
+                        : num(s.get("requestRate")) > 0 ? String.format(Locale.ROOT, "%.3g req/s%s", num(s.get("requestRate")),
+                                num(s.get("concurrency")) > 0 ? " capped at " + s.get("concurrency") : "") : "concurrency " + s.get("concurrency"),
+                trace != null ? "trace lengths" : inputTokens + " in / " + outputTokens + " out", p.measured(), p.errors(), warmup);
+        o.print(p.metrics().text());
         Map<String, Long> byError = new LinkedHashMap<>();
-        measured.stream().filter(r -> !r.ok()).forEach(r -> byError.merge(r.error().length() > 100 ? r.error().substring(0, 100) : r.error(), 1L, Long::sum));
+        p.results().stream().filter(r -> !r.warmup() && !r.ok()).forEach(r -> byError.merge(r.error().length() > 100 ? r.error().substring(0, 100) : r.error(), 1L, Long::sum));
         byError.forEach((e, n) -> o.printf(Locale.ROOT, "  error × %d: %s%n", n, e));
-        long unreported = measured.stream().filter(r -> r.ok() && !r.usageReported()).count();
+        long unreported = p.results().stream().filter(r -> !r.warmup() && r.ok() && !r.usageReported()).count();
         if (unreported > 0) {
             o.printf(Locale.ROOT, "  %d answers without usage: their output tokens are the content chunks counted%n", unreported);
         }
-        if (out != null) {
-            try (ResultWriter w = ResultWriter.open(out)) {
-                for (BenchClient.Result r : results) {
-                    Map<String, Object> rec = new LinkedHashMap<>();
-                    rec.put("request", r.index());
-                    rec.put("warmup", r.warmup());
-                    rec.put("ok", r.ok());
-                    rec.put("error", r.error());
-                    rec.put("status", r.status());
-                    rec.put("sentS", r.sent());
-                    rec.put("doneS", r.done());
-                    rec.put("promptTokens", r.promptTokens());
-                    rec.put("outputTokens", r.outputTokens());
-                    rec.put("usageReported", r.usageReported());
-                    rec.put("tokenTimesS", r.chunks());
-                    if (r.ok()) {
-                        RequestMetrics q = r.metrics();
-                        rec.put("ttft_ms", q.ttft() * 1e3);
-                        rec.put("tpot_ms", Double.isNaN(q.tpot()) ? null : q.tpot() * 1e3);
-                        rec.put("request_latency_ms", q.latency() * 1e3);
-                    }
-                    w.record(rec);
+    }
+
+    private static Map<String, Object> requestRecord(BenchClient.Result r) {
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("request", r.index());
+        rec.put("warmup", r.warmup());
+        rec.put("ok", r.ok());
+        rec.put("error", r.error());
+        rec.put("status", r.status());
+        rec.put("sentS", r.sent());
+        rec.put("doneS", r.done());
+        rec.put("promptTokens", r.promptTokens());
+        rec.put("outputTokens", r.outputTokens());
+        rec.put("usageReported", r.usageReported());
+        rec.put("tokenTimesS", r.chunks());
+        if (r.ok()) {
+            RequestMetrics q = r.metrics();
+            rec.put("ttft_ms", q.ttft() * 1e3);
+            rec.put("tpot_ms", Double.isNaN(q.tpot()) ? null : q.tpot() * 1e3);
+            rec.put("request_latency_ms", q.latency() * 1e3);
+        }
+        return rec;
+    }
+
+    /** TTFT and ITL CDFs of the records (one line each), as SVG and PNG. */
+    private static void plots(ResultWriter w, List<Map<String, Object>> records, String key) {
+        for (String metric : List.of("ttft_ms", "itl_ms")) {
+            plot(w, metric.replace("_ms", "") + "_cdf", org.llmwb.core.engineview.LatencyCdf.plot(records, metric));
+        }
+    }
+
+    private static void plot(ResultWriter w, String name, org.llmwb.core.plot.PlotModel model) {
+        w.file(name + ".svg", org.llmwb.core.plot.SvgExport.render(model, 900, 560));
+        try {
+            w.bytes(name + ".png", org.llmwb.core.plot.PngExport.render(model, 900, 560));
+        } catch (LinkageError | java.awt.HeadlessException e) {
+            // a Java runtime without java.desktop (the trimmed one on the GPU machines): the SVG is there
+        }
+    }
+
+    private static double num(Object v) {
+        return v instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+    }
+
+    /**
+     * The trace's requests as prompts (token blocks from its hash ids, turned into text with the tokenizer's ordinary
+     * tokens, or into words without one) and their arrival times; fills {@code into}, returns the arrivals.
+     */
+    private double[] tracePrompts(List<BenchClient.Prompt> into) {
+        if (!Files.isRegularFile(trace)) {
+            throw new InputException(SourceLocation.of(trace.toString()), "no such trace file");
+        }
+        BpeTokenizer tok = null;
+        int[] ordinary;
+        if (tokenizer != null) {
+            if (!Files.isRegularFile(tokenizer)) {
+                throw new InputException(SourceLocation.of(tokenizer.toString()), "no such tokenizer.json");
+            }
+            tok = BpeTokenizer.load(tokenizer);
+            ordinary = tok.ordinaryIds();
+        } else {
+            ordinary = new int[WORDS.length];
+        }
+        List<org.llmwb.engine.run.Request> reqs = org.llmwb.engine.sim.Traces.read(trace, ordinary.length);
+        double[] at = new double[reqs.size()];
+        for (int i = 0; i < reqs.size(); i++) {
+            org.llmwb.engine.run.Request q = reqs.get(i);
+            at[i] = q.arrival();
+            if (tok != null) {
+                List<Integer> ids = new ArrayList<>();
+                for (int id : q.prompt()) {
+                    ids.add(ordinary[id]);
                 }
-                @SuppressWarnings("unchecked")
-                Map<String, Object> summary = Json.MAPPER.convertValue(m.toJson(), Map.class);
-                Map<String, Object> flat = new LinkedHashMap<>();
-                flat.put("kind", "bench");
-                flat.put("url", url);
-                flat.put("model", model);
-                flat.put("endpoint", endpoint);
-                flat.put("stream", stream);
-                flat.put("concurrency", concurrency);
-                flat.put("requestRate", rate);
-                flat.put("inputTokens", inputTokens);
-                flat.put("outputTokens", outputTokens);
-                flat.put("errors", errors);
-                flat.putAll(summary);
-                m.table().forEach((k, s) -> {
-                    flat.put(k + "_avg", s.avg());
-                    flat.put(k + "_p50", s.p50());
-                    flat.put(k + "_p90", s.p90());
-                    flat.put(k + "_p99", s.p99());
-                });
-                Map<String, Object> env = new LinkedHashMap<>();
-                env.put("client", "llmwb bench");
-                env.put("java", System.getProperty("java.version"));
-                env.put("cpus", Runtime.getRuntime().availableProcessors());
-                env.put("time", java.time.OffsetDateTime.now().toString());
-                Path written = w.commit(flat, env);
-                o.println("results in " + written);
+                String text = tok.decode(ids, true);
+                into.add(new BenchClient.Prompt(text, tok.encode(text).size(), q.maxTokens()));
+            } else {
+                StringBuilder sb = new StringBuilder();
+                for (int id : q.prompt()) {
+                    sb.append(sb.isEmpty() ? "" : " ").append(WORDS[id]);
+                }
+                into.add(new BenchClient.Prompt(sb.toString(), -1, q.maxTokens()));
             }
         }
-        o.flush();
-        return errors == measured.size() && !measured.isEmpty() ? 1 : 0;
+        return at;
     }
+
+    private static final String[] WORDS = {"the", "model", "serves", "tokens", "from", "a", "cache", "of", "keys", "and", "values", "while", "each", "step",
+        "reads", "weights", "once", "for", "every", "sequence", "in", "batch"};
 
     /** Prompts of --input-tokens tokens: random ordinary token ids decoded with the endpoint's tokenizer, or plain words without one. */
     private List<BenchClient.Prompt> prompts(int n) {
@@ -214,8 +422,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             return out;
         }
-        String[] words = {"the", "model", "serves", "tokens", "from", "a", "cache", "of", "keys", "and", "values", "while", "each", "step", "reads",
-            "weights", "once", "for", "every", "sequence", "in", "batch"};
+        String[] words = WORDS;
         for (int i = 0; i < n; i++) {
             StringBuilder sb = new StringBuilder();
             for (int j = 0; j < inputTokens; j++) {

@@ -28,9 +28,12 @@ public record PlotModel(String title, Axis x, Axis y, List<Line> lines, List<Mar
                     t.add(Math.pow(10, e));
                 }
             } else {
-                double step = Math.pow(10, Math.floor(Math.log10((max - min) / 6)));
-                for (double v = Math.ceil(min / step) * step; v <= max; v += step) {
-                    t.add(v);
+                // a round step (1, 2 or 5 × 10^n) giving at most 8 ticks; each tick a whole multiple of it (no drift)
+                double raw = (max - min) / 8;
+                double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+                double step = raw <= mag ? mag : raw <= 2 * mag ? 2 * mag : raw <= 5 * mag ? 5 * mag : 10 * mag;
+                for (long k = (long) Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) {
+                    t.add(k * step);
                 }
             }
             return t;

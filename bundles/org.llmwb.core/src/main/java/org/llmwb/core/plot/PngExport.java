@@ -42,7 +42,7 @@ public final class PngExport {
             g.setColor(grid);
             g.drawLine(x, top, x, (int) (top + h));
             g.setColor(Color.DARK_GRAY);
-            String s = SvgExport.tick(t);
+            String s = SvgExport.tickLabel(t);
             g.drawString(s, x - g.getFontMetrics().stringWidth(s) / 2, (int) (top + h + 16));
         }
         for (double t : p.y().ticks()) {
@@ -50,7 +50,7 @@ public final class PngExport {
             g.setColor(grid);
             g.drawLine(left, y, (int) (left + w), y);
             g.setColor(Color.DARK_GRAY);
-            String s = SvgExport.tick(t);
+            String s = SvgExport.tickLabel(t);
             g.drawString(s, left - 6 - g.getFontMetrics().stringWidth(s), y + 4);
         }
         g.setColor(Color.GRAY);

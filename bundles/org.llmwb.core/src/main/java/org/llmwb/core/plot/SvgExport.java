@@ -19,12 +19,12 @@ public final class SvgExport {
         for (double t : p.x().ticks()) {
             double x = left + p.x().fraction(t) * w;
             s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>%n", x, top, x, top + h));
-            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>%n", x, top + h + 16, tick(t)));
+            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>%n", x, top + h + 16, tickLabel(t)));
         }
         for (double t : p.y().ticks()) {
             double y = top + (1 - p.y().fraction(t)) * h;
             s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>%n", left, y, left + w, y));
-            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>%n", left - 6, y + 4, tick(t)));
+            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>%n", left - 6, y + 4, tickLabel(t)));
         }
         s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>%n", left + w / 2, top + h + 36, esc(p.x().label())));
         s.append(String.format(Locale.ROOT, "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">%s</text>%n", top + h / 2, esc(p.y().label())));
@@ -65,11 +65,19 @@ public final class SvgExport {
         return s.toString();
     }
 
-    static String tick(double v) {
-        if (v >= 1000 || v < 0.01) {
-            return String.format(Locale.ROOT, "1e%d", (int) Math.round(Math.log10(v)));
+    /** A tick's label: decades of a log axis as 1eN, round values without float noise (0.30000000000000004 reads 0.3). */
+    public static String tickLabel(double v) {
+        if (v == 0) {
+            return "0";
         }
-        return v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%s", v);
+        if (v >= 1000 || v < 0.01) {
+            double e = Math.log10(v);
+            if (Math.abs(e - Math.rint(e)) < 1e-9) {
+                return String.format(Locale.ROOT, "1e%d", (int) Math.rint(e)); // a decade of a log axis
+            }
+            return v >= 1000 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2g", v);
+        }
+        return v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
     }
 
     private static String esc(String s) {

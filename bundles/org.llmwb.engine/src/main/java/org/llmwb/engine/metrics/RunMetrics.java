@@ -42,6 +42,31 @@ public record RunMetrics(Map<String, Stats> table, int requests, long outputToke
         return new RunMetrics(t, reqs.size(), out, in, durationS, out / d, reqs.size() / d, met / d, sloTtftS, sloTpotS, met);
     }
 
+    /** 101 quantiles (p0..p100) of TTFT, every ITL gap, TPOT and request latency in ms: the {@code cdf} block of a record the Latency view plots. */
+    public static Map<String, Object> cdfs(List<RequestMetrics> reqs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ttft_ms", quantiles(reqs.stream().mapToDouble(q -> q.ttft() * 1e3).toArray()));
+        m.put("itl_ms", quantiles(reqs.stream().flatMapToDouble(q -> java.util.Arrays.stream(q.itl())).map(v -> v * 1e3).toArray()));
+        m.put("tpot_ms", quantiles(reqs.stream().mapToDouble(q -> q.tpot() * 1e3).toArray()));
+        m.put("request_latency_ms", quantiles(reqs.stream().mapToDouble(q -> q.latency() * 1e3).toArray()));
+        return m;
+    }
+
+    public static List<Double> quantiles(double[] v) {
+        double[] s = java.util.Arrays.stream(v).filter(Double::isFinite).sorted().toArray();
+        List<Double> q = new java.util.ArrayList<>();
+        if (s.length == 0) {
+            return q;
+        }
+        for (int p = 0; p <= 100; p++) {
+            double pos = p / 100.0 * (s.length - 1);
+            int lo = (int) Math.floor(pos);
+            int hi = Math.min(s.length - 1, lo + 1);
+            q.add(s[lo] + (s[hi] - s[lo]) * (pos - lo));
+        }
+        return q;
+    }
+
     private static double[] ms(double[] s) {
         for (int i = 0; i < s.length; i++) {
             s[i] *= 1e3;

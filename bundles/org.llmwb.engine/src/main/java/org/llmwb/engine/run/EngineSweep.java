@@ -556,31 +556,6 @@ public final class EngineSweep implements AutoCloseable {
             rec.put(k + "_max", st.max());
             rec.put(k + "_std", st.std());
         }
-        rec.put("cdf", cdfs(requests));
-    }
-
-    /** 101 quantiles (0, 1, ..., 100th percentile) per latency metric: what the Latency view draws as CDFs. */
-    static Map<String, Object> cdfs(List<org.llmwb.engine.metrics.RequestMetrics> reqs) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ttft_ms", quantiles(reqs.stream().mapToDouble(q -> q.ttft() * 1e3).toArray()));
-        m.put("itl_ms", quantiles(reqs.stream().flatMapToDouble(q -> java.util.Arrays.stream(q.itl())).map(v -> v * 1e3).toArray()));
-        m.put("tpot_ms", quantiles(reqs.stream().mapToDouble(q -> q.tpot() * 1e3).toArray()));
-        m.put("request_latency_ms", quantiles(reqs.stream().mapToDouble(q -> q.latency() * 1e3).toArray()));
-        return m;
-    }
-
-    static List<Double> quantiles(double[] v) {
-        double[] s = java.util.Arrays.stream(v).filter(Double::isFinite).sorted().toArray();
-        List<Double> q = new java.util.ArrayList<>();
-        if (s.length == 0) {
-            return q;
-        }
-        for (int p = 0; p <= 100; p++) {
-            double pos = p / 100.0 * (s.length - 1);
-            int lo = (int) Math.floor(pos);
-            int hi = Math.min(s.length - 1, lo + 1);
-            q.add(s[lo] + (s[hi] - s[lo]) * (pos - lo));
-        }
-        return q;
+        rec.put("cdf", org.llmwb.engine.metrics.RunMetrics.cdfs(requests));
     }
 }

@@ -40,8 +40,15 @@ public final class BenchClient {
     public record Config(URI base, String model, boolean chat, boolean stream, String apiKey, int maxTokens, boolean ignoreEos, Duration timeout) {
     }
 
-    /** How requests arrive: {@code rate} > 0 for open-loop arrivals (capped by {@code concurrency} if > 0), else closed-loop at {@code concurrency}. */
-    public record Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed) {
+    /**
+     * How requests arrive: {@code schedule} (seconds from the start, one per request: a trace replayed on its own clock),
+     * else {@code rate} > 0 for open-loop arrivals (capped by {@code concurrency} if > 0), else closed-loop at
+     * {@code concurrency}.
+     */
+    public record Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed, double[] schedule) {
+        public Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed) {
+            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, null);
+        }
     }
 
     /** One request as measured: times in seconds from the benchmark's start; {@code chunks} are content-chunk arrival times. */
@@ -96,12 +103,13 @@ public final class BenchClient {
         double deadline = load.durationS() > 0 ? load.durationS() : Double.POSITIVE_INFINITY;
         AtomicInteger next = new AtomicInteger();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            if (load.rate() > 0) {
+            if (load.rate() > 0 || load.schedule() != null) {
                 Random rng = new Random(load.seed());
                 Semaphore cap = load.concurrency() > 0 ? new Semaphore(load.concurrency()) : null;
                 double t = 0;
-                for (int i = 0; i < total; i++) {
-                    t += gap(rng, load.rate(), load.burstiness());
+                int n = load.schedule() != null ? Math.min(total, load.schedule().length) : total;
+                for (int i = 0; i < n; i++) {
+                    t = load.schedule() != null ? load.schedule()[i] : t + gap(rng, load.rate(), load.burstiness());
                     if (t > deadline) {
                         break;
                     }
@@ -147,8 +155,11 @@ public final class BenchClient {
         return out;
     }
 
-    /** A prompt and the number of tokens it is (as the client counted it, -1 if unknown). */
-    public record Prompt(String text, int tokens) {
+    /** A prompt, the number of tokens it is (as the client counted it, -1 if unknown) and its max_tokens (0: the config's). */
+    public record Prompt(String text, int tokens, int maxTokens) {
+        public Prompt(String text, int tokens) {
+            this(text, tokens, 0);
+        }
     }
 
     /** Seconds to the next arrival: exponential (Poisson arrivals) or gamma with shape {@code burstiness} and the same mean. */
@@ -181,7 +192,7 @@ public final class BenchClient {
     }
 
     private Result one(int index, boolean warmup, Prompt p, long t0) {
-        ObjectNode body = Json.object().put("model", cfg.model()).put("max_tokens", cfg.maxTokens()).put("temperature", 0.0).put("stream", cfg.stream());
+        ObjectNode body = Json.object().put("model", cfg.model()).put("max_tokens", p.maxTokens() > 0 ? p.maxTokens() : cfg.maxTokens()).put("temperature", 0.0).put("stream", cfg.stream());
         if (cfg.ignoreEos()) {
             body.put("ignore_eos", true);
         }

@@ -31,6 +31,7 @@ import com.sun.net.httpserver.HttpServer;
 class BenchClientTest {
     static HttpServer server;
     static URI base;
+    static final java.util.Queue<String> BODIES = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     @BeforeAll
     static void start() throws IOException {
@@ -49,6 +50,7 @@ class BenchClientTest {
     /** The behaviour is chosen by the prompt text (the model field is the same for all). */
     static void handle(HttpExchange ex) throws IOException {
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        BODIES.add(body);
         String mode = body.replaceAll("(?s).*\"content\":\"([a-z]+)\".*", "$1");
         try (ex) {
             if (mode.equals("error")) {
@@ -113,11 +115,84 @@ class BenchClientTest {
             assertEquals(7, m.promptTokens());
             assertTrue(m.ttft() >= 0.095 && m.ttft() < 0.6, "TTFT " + m.ttft());
             assertEquals(4, m.itl().length);
-            for (double gap : m.itl()) {
-                assertTrue(gap >= 0.025 && gap < 0.5, "ITL " + gap);
+            // the server sends chunk k at 100 + 30·k ms: none can arrive earlier (one gap may look shorter when the chunk
+            // before it was read late on a busy machine, so the bound is on arrivals, and on the mean gap)
+            for (int k = 0; k < r.chunks().length; k++) {
+                assertTrue(r.chunks()[k] - r.sent() >= 0.100 + 0.030 * k - 0.002, "chunk " + k + " at " + (r.chunks()[k] - r.sent()));
             }
+            double meanGap = java.util.Arrays.stream(m.itl()).average().orElseThrow();
+            assertTrue(meanGap >= 0.025 && meanGap < 0.5, "mean ITL " + meanGap);
             assertEquals((m.latency() - m.ttft()) / 4, m.tpot(), 1e-12);
         }
+    }
+
+    /** A trace replayed on its own clock: each request leaves at its arrival, with its own max_tokens. */
+    @Test
+    void aScheduleIsReplayedOnItsOwnClockWithEachRequestsMaxTokens() throws Exception {
+        BenchClient c = new BenchClient(new BenchClient.Config(base, "m", true, true, null, 5, true, Duration.ofSeconds(20)));
+        double[] at = {0, 0.35, 0.40, 0.9};
+        int[] maxTokens = {3, 11, 7, 2};
+        BODIES.clear();
+        List<BenchClient.Result> rs = c.run(new BenchClient.Load(0, 0, 0, 0, 1, 0, 1, at), i -> new BenchClient.Prompt("good", 1, maxTokens[i]), r -> {
+        });
+        assertEquals(4, rs.size());
+        for (BenchClient.Result r : rs) {
+            assertTrue(r.ok(), r.error());
+            // sent on schedule: not before its arrival, and not held back by the earlier requests still streaming
+            assertTrue(r.sent() >= at[r.index()] - 1e-3 && r.sent() < at[r.index()] + 0.1, "request " + r.index() + " sent at " + r.sent());
+        }
+        List<Integer> sentMax = BODIES.stream().map(b -> Integer.parseInt(b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))).sorted().toList();
+        assertEquals(List.of(2, 3, 7, 11), sentMax);
+    }
+
+    /** {@code llmwb bench} as a child process: a concurrency sweep (a point per value, the frontier, plots) and a trace replay. */
+    @Test
+    void sweepAndTraceThroughTheCommandLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        java.nio.file.Path out = home.resolve("sweep");
+        Cli.Result r = Cli.run(home, 120, "bench", "--url", base.toString(), "--model", "m", "--sweep", "concurrency=1,3", "--num-requests", "6", "--warmup", "0",
+                "--gpus", "2", "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> points = java.nio.file.Files.readAllLines(out.resolve("results.jsonl"));
+        assertEquals(2, points.size());
+        var p1 = org.llmwb.core.result.Json.parse(points.get(0));
+        var p3 = org.llmwb.core.result.Json.parse(points.get(1));
+        assertEquals(1, p1.get("concurrency").asInt());
+        assertEquals(3, p3.get("concurrency").asInt());
+        assertEquals(6, p3.get("requests").asInt());
+        assertEquals(p3.get("outputTokensPerS").asDouble() / 2, p3.get("outputTokensPerSPerGpu").asDouble(), 1e-9);
+        assertEquals(101, p3.get("cdf").get("ttft_ms").size(), "the Latency view's CDF block");
+        // the scripted server answers every request alike, so 3 in flight give more tokens/s than 1
+        assertTrue(p3.get("outputTokensPerS").asDouble() > 1.5 * p1.get("outputTokensPerS").asDouble(), points.toString());
+        for (String f : List.of("pareto.svg", "ttft_cdf.svg", "itl_cdf.svg", "requests-concurrency-1.jsonl", "requests-concurrency-3.jsonl", "summary.json")) {
+            assertTrue(java.nio.file.Files.isRegularFile(out.resolve(f)), f);
+        }
+        assertTrue(r.out().contains("(frontier)"), r.out());
+        var summary = org.llmwb.core.result.Json.parse(java.nio.file.Files.readString(out.resolve("summary.json")));
+        assertEquals("bench-sweep", summary.get("kind").asText());
+
+        java.nio.file.Path trace = home.resolve("trace.jsonl");
+        java.nio.file.Files.writeString(trace, """
+                {"timestamp": 0, "input_length": 12, "output_length": 4, "hash_ids": [7]}
+                {"timestamp": 200, "input_length": 20, "output_length": 9, "hash_ids": [7, 8]}
+                {"timestamp": 250, "input_length": 8, "output_length": 2}
+                oops
+                """);
+        Cli.Result bad = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--trace", trace.toString(), "--warmup", "0");
+        assertEquals(1, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("trace.jsonl:4"), bad.err());
+        java.nio.file.Files.writeString(trace, java.nio.file.Files.readString(trace).replace("oops\n", ""));
+        BODIES.clear();
+        java.nio.file.Path tout = home.resolve("trace-run");
+        Cli.Result t = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--trace", trace.toString(), "--warmup", "0", "--out", tout.toString());
+        assertEquals(0, t.code(), t.out() + t.err());
+        List<String> reqs = java.nio.file.Files.readAllLines(tout.resolve("results.jsonl"));
+        assertEquals(3, reqs.size());
+        double sent1 = org.llmwb.core.result.Json.parse(reqs.get(1)).get("sentS").asDouble();
+        double sent0 = org.llmwb.core.result.Json.parse(reqs.get(0)).get("sentS").asDouble();
+        assertEquals(0.2, sent1 - sent0, 0.08, "the second request leaves 200 ms after the first");
+        List<Integer> sentMax = BODIES.stream().map(b -> Integer.parseInt(b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))).sorted().toList();
+        assertEquals(List.of(2, 4, 9), sentMax, "each request's max_tokens is its output_length");
+        assertTrue(java.nio.file.Files.isRegularFile(tout.resolve("throughput.svg")));
     }
 
     @Test

@@ -26,8 +26,11 @@ final class MakeCheckpointCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "DIR", description = "new (or empty) folder")
     Path dir;
-    @Option(names = "--like", paramLabel = "PRESET", description = "take the layer shapes of a Llama-family preset (e.g. llama-3.2-1b); vocabulary stays the small BPE")
+    @Option(names = "--like", paramLabel = "PRESET", description = "take the layer shapes of a Llama-family preset (e.g. llama-3.2-1b); the vocabulary stays the small BPE unless --real-vocab")
     String like;
+    @Option(names = "--real-vocab", description = {"with --like: the preset's full vocabulary (embedding and LM head at their real size, the tokenizer padded",
+        "with reserved tokens to cover it) and its Llama-3 RoPE scaling: the shape a decode step really streams"})
+    boolean realVocab;
     @Option(names = "--layers", description = "override the number of layers")
     Integer layers;
     @Option(names = "--seed", defaultValue = "1")
@@ -40,17 +43,19 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         CheckpointGenerator.Shape s = CheckpointGenerator.Shape.tiny();
+        if (realVocab && like == null) {
+            throw new InputException("--real-vocab needs --like PRESET (the vocabulary is the preset's)");
+        }
         if (like != null) {
             ModelConfig m = ModelPresets.of(like);
-            if (m.kvLoraRank() > 0 || m.numExperts() > 0 || !m.gatedMlp()) {
-                throw new InputException("--like " + like + ": the engine runs Llama-family dense models");
-            }
-            s = new CheckpointGenerator.Shape(m.hiddenSize(), m.intermediateSize(), m.numLayers(), m.numHeads(), m.numKvHeads(), m.headDim(), 1000,
-                    m.tieEmbeddings(), (int) Math.min(m.maxPositions(), 131072), m.ropeTheta());
+            s = realVocab ? CheckpointGenerator.Shape.real(m) : CheckpointGenerator.Shape.like(m);
         }
         if (layers != null) {
+            if (layers < 1) {
+                throw new InputException("--layers must be at least 1");
+            }
             s = new CheckpointGenerator.Shape(s.hidden(), s.intermediate(), layers, s.heads(), s.kvHeads(), s.headDim(), s.merges(), s.tied(), s.maxPositions(),
-                    s.ropeTheta());
+                    s.ropeTheta(), s.vocab(), s.llama3Scaling());
         }
         if (shards < 1 || shards > 64) {
             throw new InputException("--shards must be in 1..64");

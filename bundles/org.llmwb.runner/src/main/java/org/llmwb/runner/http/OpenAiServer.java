@@ -71,6 +71,12 @@ public final class OpenAiServer implements AutoCloseable {
         this.modelId = modelId;
         this.log = log;
         this.eos = tok.specialId("<|end_of_text|>") >= 0 ? tok.specialId("<|end_of_text|>") : tok.specialId("<|eot_id|>");
+        // TCP_NODELAY on the JDK server's sockets (read once, when its first server starts): without it each token's
+        // small SSE write waits behind the previous one's delayed ACK (Nagle), and a stream arrived as its first token,
+        // a ~40 ms stall, then the rest in a burst (measured on an H100: client ITL p50 0.01 ms, gap after token 1 43 ms)
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
         http = HttpServer.create(new InetSocketAddress(host, port), 64);
         pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "llmwb-http");

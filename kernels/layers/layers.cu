@@ -17,6 +17,8 @@
 //   qkv_bias_norm_bf16   in place on that fused projection, before RoPE: adds the q/k/v bias (Qwen2) and applies
 //                    the per-head RMSNorm of Q and K heads (Qwen3's q_norm/k_norm over headDim); either may be absent
 //   add_row_bias_bf16    x[t, i] += bias[i] (the o_proj bias of a checkpoint that has one)
+//   argmax_rows_bf16     greedy decoding on the GPU: the index of the largest bf16 logit of each listed row (lowest
+//                    index on ties, NaN never wins), so a greedy step downloads token ids instead of logits
 #include <cuda_bf16.h>
 #include <stdint.h>
 
@@ -235,5 +237,59 @@ extern "C" __global__ void add_row_bias_bf16(__nv_bfloat16* __restrict__ x, cons
     const long long n = tokens * dim;
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (long long)gridDim.x * blockDim.x) {
         x[k] = __float2bfloat16(__bfloat162float(x[k]) + __bfloat162float(bias[k % dim]));
+    }
+}
+
+// grid n: CTA i scans row rows[i] of logits [*, stride] (bf16, the first `vocab` columns) with 16-byte loads where
+// the row is aligned (stride % 8 == 0), and writes its argmax to out[i].
+extern "C" __global__ void argmax_rows_bf16(const __nv_bfloat16* __restrict__ logits, const int* __restrict__ rows, int* __restrict__ out,
+        int vocab, int stride) {
+    __shared__ float bv[32];
+    __shared__ int bi[32];
+    const __nv_bfloat16* row = logits + (long long)rows[blockIdx.x] * stride;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    const int vec = stride % 8 == 0 ? vocab / 8 : 0;
+    for (int c = threadIdx.x; c < vec; c += blockDim.x) {
+        const uint4 raw = reinterpret_cast<const uint4*>(row)[c];
+        const __nv_bfloat16* v = reinterpret_cast<const __nv_bfloat16*>(&raw);
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            const float f = __bfloat162float(v[k]);
+            if (f > best) {  // indices rise within a thread: ">" keeps the lowest on ties
+                best = f;
+                idx = c * 8 + k;
+            }
+        }
+    }
+    for (int i = vec * 8 + threadIdx.x; i < vocab; i += blockDim.x) {
+        const float f = __bfloat162float(row[i]);
+        if (f > best || (f == best && i < idx)) {
+            best = f;
+            idx = i;
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (ov > best || (ov == best && oi < idx)) {
+            best = ov;
+            idx = oi;
+        }
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) {
+        bv[warp] = best;
+        bi[warp] = idx;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < blockDim.x / 32; w++) {
+            if (bv[w] > best || (bv[w] == best && bi[w] < idx)) {
+                best = bv[w];
+                idx = bi[w];
+            }
+        }
+        out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
     }
 }

@@ -94,6 +94,18 @@ public final class LlmEngine {
         return scheduler.hasWork();
     }
 
+    private boolean greedyOnRunner = !"false".equals(System.getProperty("llmwb.engine.greedyOnRunner"));
+
+    /**
+     * Whether steps whose sequences are all greedy let the runner choose the tokens ({@link ModelRunner#runGreedy}: on
+     * a GPU the argmax runs there and only ids are downloaded) instead of returning logits to the sampler. Same tokens
+     * either way; default on (system property {@code llmwb.engine.greedyOnRunner=false} turns it off: the A/B).
+     */
+    public LlmEngine greedyOnRunner(boolean on) {
+        greedyOnRunner = on;
+        return this;
+    }
+
     public int steps() {
         return steps;
     }
@@ -131,6 +143,14 @@ public final class LlmEngine {
             in.add(new SeqInput(tokens, w.start(), kv.blockTable(), 1 + extra));
             parts.add(new StepEvent.Part(w.seq().id(), w.start(), w.count() + extra, w.decode()));
         }
+        // a step of greedy sequences only, nobody reading the logits: the runner picks the tokens where the logits
+        // are (on a GPU, only the ids come back); the same argmax as the sampler's
+        boolean greedyStep = greedyOnRunner && drafts == null && logitsTap == null && batch.work().stream().allMatch(w -> w.seq().params().isGreedy());
+        if (greedyStep) {
+            int[] tokens = runner.runGreedy(in);
+            double t1 = now();
+            return finishStep(t0, t1, tv, batch, parts, scheduler.postprocessGreedy(batch, tokens, t1), null, draftS);
+        }
         float[][] logits = runner.run(in);
         double t1 = now();
         if (logitsTap != null) {
@@ -143,7 +163,11 @@ public final class LlmEngine {
                 row += in.get(i).logits();
             }
         }
-        List<Sequence> done = scheduler.postprocess(batch, logits, drafts, t1);
+        return finishStep(t0, t1, tv, batch, parts, scheduler.postprocess(batch, logits, drafts, t1), drafts, draftS);
+    }
+
+    private StepEvent finishStep(double t0, double t1, double tv, Scheduler.Batch batch, List<StepEvent.Part> parts, List<Sequence> done,
+            Scheduler.Draft[] drafts, double draftS) {
         StepEvent.Spec spec = null;
         if (speculator != null) {
             List<Scheduler.Verified> vs = scheduler.verified();

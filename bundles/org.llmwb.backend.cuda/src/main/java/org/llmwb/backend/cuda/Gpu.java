@@ -358,6 +358,13 @@ public final class Gpu implements AutoCloseable {
         return a;
     }
 
+    public int[] downloadInts(DeviceBuffer b, int n) {
+        int[] a = new int[n];
+        cuStreamSynchronize(stream);
+        cuMemcpyDtoH(Pointer.to(a), b.ptr(), 4L * n);
+        return a;
+    }
+
     public byte[] downloadBytes(DeviceBuffer b, int n) {
         byte[] a = new byte[n];
         cuStreamSynchronize(stream);

@@ -39,6 +39,27 @@ public interface ModelRunner extends AutoCloseable {
     }
 
     /**
+     * A step whose every token is chosen greedily: the argmax of each logits row {@link #run} would return (lowest
+     * index on ties), computed where the logits are. The default runs {@link #run} and takes the argmax on the host; a
+     * GPU runner keeps the logits on the device and returns only the ids.
+     */
+    default int[] runGreedy(List<SeqInput> inputs) {
+        float[][] rows = run(inputs);
+        int[] out = new int[rows.length];
+        for (int r = 0; r < rows.length; r++) {
+            float[] l = rows[r];
+            int best = 0;
+            for (int i = 1; i < l.length; i++) {
+                if (l[i] > l[best]) {
+                    best = i;
+                }
+            }
+            out[r] = best;
+        }
+        return out;
+    }
+
+    /**
      * One step through the first {@code layers} decoder layers only, then the final norm and LM head (early exit:
      * the draft of self-speculative decoding). K/V are written for those layers only.
      */

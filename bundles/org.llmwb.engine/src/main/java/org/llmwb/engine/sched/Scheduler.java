@@ -335,6 +335,19 @@ public final class Scheduler {
      * @return sequences that finished in this step
      */
     public List<Sequence> postprocess(Batch batch, float[][] rows, Draft[] drafts, double now) {
+        return postprocess(batch, rows, null, drafts, now);
+    }
+
+    /**
+     * After a greedy step whose tokens were chosen where the logits are ({@code ModelRunner.runGreedy}): {@code tokens}
+     * holds one token per logits row, in the same order {@link #postprocess(Batch, float[][], Draft[], double)} reads rows.
+     * Every sequence in the batch must be greedy and there must be no drafts.
+     */
+    public List<Sequence> postprocessGreedy(Batch batch, int[] tokens, double now) {
+        return postprocess(batch, null, tokens, null, now);
+    }
+
+    private List<Sequence> postprocess(Batch batch, float[][] rows, int[] tokens, Draft[] drafts, double now) {
         List<Sequence> done = new ArrayList<>();
         verified.clear();
         int row = 0;
@@ -353,7 +366,16 @@ public final class Scheduler {
             if (s.computed < s.length()) {
                 continue; // a prompt chunk: no token yet
             }
-            if (emit(s, Sampler.sample(rows[first], s.params(), s.rng()), now)) {
+            int token;
+            if (tokens != null) {
+                if (!s.params().isGreedy()) {
+                    throw new IllegalStateException("sequence " + s.id() + " samples (temperature " + s.params().temperature() + "): it needs its logits");
+                }
+                token = tokens[first];
+            } else {
+                token = Sampler.sample(rows[first], s.params(), s.rng());
+            }
+            if (emit(s, token, now)) {
                 done.add(s);
             } else {
                 s.needsSlot = true;

@@ -125,4 +125,37 @@ class CudaEngineGpuTest extends GpuTestBase {
         System.out.println("graphs vs launches: " + runs.get(0).size() + " sampled rows, max logit difference " + worst);
         assertEquals(0.0, worst, 1e-6);
     }
+
+    /**
+     * Greedy steps that take their tokens from the GPU's argmax ({@code runGreedy}: ids downloaded, not logits) emit the
+     * same tokens as steps whose logits come to the host's sampler, on every path: graphs, prefill chunks, a batch of 5
+     * padded to 8, and the real 1,000-merge vocabulary whose padded row width differs from the vocabulary.
+     */
+    @Test
+    void greedyTokensChosenOnTheGpuEqualTheHostSamplers() throws Exception {
+        Path m = dir.resolve("tiny-greedy");
+        CheckpointGenerator.generate(m, CheckpointGenerator.Shape.tiny(), 9, org.llmwb.engine.model.Safetensors.Dtype.BF16, 1);
+        List<int[]> outs = new ArrayList<>();
+        for (boolean onGpu : new boolean[] {false, true}) {
+            try (Checkpoint ck = Checkpoint.open(m); CudaModelRunner runner = new CudaModelRunner(gpu, ck, 128, 16).useGraphs(true)) {
+                LlmEngine e = new LlmEngine(runner, new BlockManager(128, 16, false), SchedulerConfig.continuous(24, 8)).greedyOnRunner(onGpu);
+                List<Sequence> seqs = new ArrayList<>();
+                for (int r = 0; r < 5; r++) {
+                    int[] p = new int[7 + 9 * r];
+                    for (int i = 0; i < p.length; i++) {
+                        p[i] = (i * 31 + r * 7 + 3) % 200;
+                    }
+                    seqs.add(e.add(p, SamplingParams.greedy(20).withStop(java.util.Set.of(), true), 0, 0));
+                }
+                while (e.hasWork()) {
+                    e.step(false);
+                }
+                seqs.forEach(q -> outs.add(q.output()));
+            }
+        }
+        for (int r = 0; r < 5; r++) {
+            assertEquals(20, outs.get(r).length);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(outs.get(r), outs.get(5 + r), "request " + r);
+        }
+    }
 }

@@ -86,6 +86,38 @@ class LayersAndQuantGpuTest extends GpuTestBase {
         }
     }
 
+    /** Argmax of listed bf16 rows against the host's (first maximum wins): planted ties, a vocabulary that is not a multiple of 8. */
+    @ParameterizedTest(name = "vocab {0} stride {1}")
+    @CsvSource({"256, 256", "1001, 1008", "128256, 128256", "13, 13"})
+    void argmaxRows(int vocab, int stride) {
+        Random r = new Random(vocab);
+        int rowsInBuffer = 6;
+        short[] logits = new short[rowsInBuffer * stride];
+        float[][] host = new float[rowsInBuffer][vocab];
+        for (int row = 0; row < rowsInBuffer; row++) {
+            for (int i = 0; i < vocab; i++) {
+                host[row][i] = Half.roundBf16(new float[] {(float) r.nextGaussian() * 3})[0];
+            }
+            int a = r.nextInt(vocab);
+            int b = r.nextInt(vocab);
+            host[row][a] = 50f; // a tie of the maximum at two places (or one, when a == b): the lower index wins
+            host[row][b] = 50f;
+            short[] bf = Half.toBf16(host[row]);
+            System.arraycopy(bf, 0, logits, row * stride, vocab);
+            for (int i = vocab; i < stride; i++) {
+                logits[row * stride + i] = Half.toBf16(new float[] {99f})[0]; // padding columns hold larger values: never read
+            }
+        }
+        int[] rows = {4, 0, 5, 2};
+        try (DeviceBuffer dl = gpu.upload("logits", logits); DeviceBuffer dr = gpu.upload("rows", rows); DeviceBuffer out = gpu.alloc("out", 4L * rows.length)) {
+            new Layers(gpu).argmaxRows(dl, dr, out, rows.length, vocab, stride, 5);
+            int[] got = gpu.downloadInts(out, rows.length);
+            for (int k = 0; k < rows.length; k++) {
+                assertArrayEquals(new int[] {org.llmwb.engine.sched.Sampler.argmax(host[rows[k]])}, new int[] {got[k]}, "row " + rows[k]);
+            }
+        }
+    }
+
     @Test
     void addRowBias() {
         Random r = new Random(3);

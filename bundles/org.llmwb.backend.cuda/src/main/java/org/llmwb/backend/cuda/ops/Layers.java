@@ -63,6 +63,17 @@ public final class Layers {
                 Pointer.to(new int[] {dim}));
     }
 
+    /**
+     * Greedy tokens on the GPU: out[i] = argmax of row rows[i] of the bf16 logits [*, stride] over its first
+     * {@code vocab} columns (lowest index on ties, NaN never wins).
+     */
+    public void argmaxRows(DeviceBuffer logits, DeviceBuffer rows, DeviceBuffer out, int n, int vocab, int stride, int maxRow) {
+        require(n > 0 && vocab > 0 && stride >= vocab && maxRow >= 0 && logits.bytes() >= 2L * (maxRow + 1) * stride && rows.bytes() >= 4L * n
+                && out.bytes() >= 4L * n, "argmax_rows shapes");
+        gpu.launch(gpu.function(MODULE, "argmax_rows_bf16"), n, 1, 1, 512, 0, logits.param(), rows.param(), out.param(), Pointer.to(new int[] {vocab}),
+                Pointer.to(new int[] {stride}));
+    }
+
     private static Pointer param(DeviceBuffer b) {
         return b == null ? Pointer.to(new long[] {0}) : b.param();
     }

@@ -4,13 +4,11 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -19,10 +17,8 @@ import org.llmwb.core.SourceLocation;
 import org.llmwb.core.result.Json;
 import org.llmwb.core.engineview.ServingPlots;
 import org.llmwb.core.result.ResultWriter;
-import org.llmwb.engine.metrics.RequestMetrics;
-import org.llmwb.engine.metrics.RunMetrics;
-import org.llmwb.engine.tokenizer.BpeTokenizer;
 import org.llmwb.runner.http.BenchClient;
+import org.llmwb.runner.http.BenchRun;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -85,15 +81,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        URI base;
-        try {
-            base = URI.create(url);
-        } catch (IllegalArgumentException e) {
-            throw new InputException("--url '" + url + "' is not a URL");
-        }
-        if (base.getScheme() == null || !List.of("http", "https").contains(base.getScheme()) || base.getHost() == null) {
-            throw new InputException("--url must be http:// or https:// with a host, e.g. http://localhost:8000/v1 (got '" + url + "')");
-        }
+        URI base = BenchRun.url(url, SourceLocation.of("--url"));
         if (!List.of("chat", "completions").contains(endpoint)) {
             throw new InputException("--endpoint is chat or completions, not '" + endpoint + "'");
         }
@@ -101,10 +89,6 @@ final class BenchCommand implements Callable<Integer> {
             throw new InputException("--concurrency, --request-rate, --num-requests, --duration and --warmup must be >= 0; --input-tokens, --output-tokens, "
                     + "--timeout and --burstiness > 0");
         }
-        if (rate == 0 && concurrency == 0 && trace == null && sweep == null) {
-            concurrency = 1;
-        }
-        int requests = numRequests > 0 ? numRequests : duration > 0 ? 0 : 100;
         if (out != null && Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent())) {
             throw new InputException(SourceLocation.of(out.toString()), "--out must be a new or empty folder");
         }
@@ -135,41 +119,22 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter o = spec.commandLine().getOut();
-        List<BenchClient.Prompt> prompts;
-        double[] schedule = null;
-        if (trace != null) {
-            prompts = new ArrayList<>();
-            schedule = tracePrompts(prompts);
-            requests = numRequests > 0 ? Math.min(numRequests, prompts.size() - warmup) : prompts.size() - warmup;
-            if (requests < 1) {
-                throw new InputException(SourceLocation.of(trace.toString()), prompts.size() + " requests: none left after " + warmup + " warm-up request(s)");
-            }
-            // warm-up requests are the trace's first ones; the schedule replays the rest from 0
-            double[] rest = java.util.Arrays.copyOfRange(schedule, warmup, schedule.length);
-            double first = rest.length > 0 ? rest[0] : 0;
-            for (int i = 0; i < rest.length; i++) {
-                rest[i] -= first;
-            }
-            schedule = rest;
-        } else {
-            prompts = prompts(requests > 0 ? requests + warmup : 10_000);
-        }
-        BenchClient client = new BenchClient(new BenchClient.Config(base, model, endpoint.equals("chat"), stream, System.getenv(apiKeyEnv), outputTokens, ignoreEos,
-                Duration.ofMillis((long) (timeout * 1000))));
+        BenchRun.Settings settings = settings(base, concurrency, rate);
+        BenchRun.Workload work = BenchRun.workload(settings);
         Map<String, Object> env = new LinkedHashMap<>();
         env.put("client", "llmwb bench");
         env.put("java", System.getProperty("java.version"));
         env.put("cpus", Runtime.getRuntime().availableProcessors());
         env.put("time", java.time.OffsetDateTime.now().toString());
         if (sweepValues == null) {
-            Point p = point(client, prompts, requests, concurrency, rate, schedule, err);
+            BenchRun.Point p = point(settings, work, err);
             print(o, p);
             if (out != null) {
                 try (ResultWriter w = ResultWriter.open(out)) {
                     for (BenchClient.Result r : p.results()) {
-                        w.record(requestRecord(r));
+                        w.record(BenchRun.requestRecord(r));
                     }
-                    plots(w, List.of(p.summary()), "");
+                    plots(w, List.of(p.summary()));
                     plot(w, "throughput", ServingPlots.throughputOverTime(p.tokenTimes(), Math.max(0.1, p.metrics().durationS() / 60)));
                     o.println("results in " + w.commit(p.summary(), env));
                 }
@@ -183,13 +148,13 @@ final class BenchCommand implements Callable<Integer> {
             for (double v : sweepValues) {
                 int c = sweepKey.equals("concurrency") ? (int) v : concurrency;
                 double r = sweepKey.equals("request-rate") ? v : 0;
-                Point p = point(client, prompts, requests, c, r, null, err);
+                BenchRun.Point p = point(settings(base, c, r), work, err);
                 print(o, p);
                 points.add(p.summary());
                 if (w != null) {
                     w.record(p.summary());
                     StringBuilder sb = new StringBuilder();
-                    p.results().forEach(q -> sb.append(Json.line(requestRecord(q))).append('\n'));
+                    p.results().forEach(q -> sb.append(Json.line(BenchRun.requestRecord(q))).append('\n'));
                     w.file("requests-" + sweepKey + "-" + fmt(v) + ".jsonl", sb.toString());
                 }
             }
@@ -207,7 +172,7 @@ final class BenchCommand implements Callable<Integer> {
                         num(p.get("itl_ms_p50")), p.get("errors"), front.contains(xy.get(i)) ? "  (frontier)" : "");
             }
             if (w != null) {
-                plots(w, points, key);
+                plots(w, points);
                 plot(w, "pareto", ServingPlots.pareto(points, gpus, key));
                 Map<String, Object> summary = new LinkedHashMap<>();
                 summary.put("kind", "bench-sweep");
@@ -234,67 +199,31 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One load point: its requests, its figures and the flat summary record (engine-run field names, 101-quantile CDFs). */
-    record Point(List<BenchClient.Result> results, RunMetrics metrics, Map<String, Object> summary, long errors, int measured, double[] tokenTimes) {
+    private BenchRun.Settings settings(URI base, int conc, double reqRate) {
+        return new BenchRun.Settings(base, model, endpoint.equals("chat"), stream, System.getenv(apiKeyEnv), numRequests, duration, conc, reqRate, burstiness,
+                warmup, seed, inputTokens, outputTokens, ignoreEos, tokenizer, trace, gpus, sloTtftMs, sloTpotMs, timeout);
     }
 
-    private Point point(BenchClient client, List<BenchClient.Prompt> prompts, int requests, int conc, double reqRate, double[] schedule, PrintWriter err)
-            throws InterruptedException {
-        if (reqRate == 0 && conc == 0 && schedule == null) {
-            conc = 1;
-        }
+    private BenchRun.Point point(BenchRun.Settings s, BenchRun.Workload work, PrintWriter err) throws InterruptedException {
         AtomicInteger done = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         long t0 = System.nanoTime();
-        String total = requests > 0 ? String.valueOf(requests + warmup) : "?";
-        List<BenchClient.Result> results = client.run(new BenchClient.Load(requests, duration, conc, reqRate, burstiness, warmup, seed, schedule),
-                i -> prompts.get(i % prompts.size()), r -> {
-                    int n = done.incrementAndGet();
-                    if (!r.ok()) {
-                        failed.incrementAndGet();
-                    }
-                    synchronized (err) {
-                        err.printf(Locale.ROOT, "\r  %d/%s requests, %d errors, %.1f s", n, total, failed.get(), (System.nanoTime() - t0) / 1e9);
-                        err.flush();
-                    }
-                });
-        err.println();
-        List<BenchClient.Result> measured = results.stream().filter(r -> !r.warmup()).toList();
-        List<RequestMetrics> ok = measured.stream().filter(BenchClient.Result::ok).map(BenchClient.Result::metrics).toList();
-        double start = measured.stream().mapToDouble(BenchClient.Result::sent).min().orElse(0);
-        double end = measured.stream().mapToDouble(BenchClient.Result::done).max().orElse(0);
-        RunMetrics m = RunMetrics.of(ok, end - start, sloTtftMs / 1e3, sloTpotMs / 1e3);
-        long errors = measured.stream().filter(r -> !r.ok()).count();
-        @SuppressWarnings("unchecked")
-        Map<String, Object> summary = Json.MAPPER.convertValue(m.toJson(), Map.class);
-        Map<String, Object> flat = new LinkedHashMap<>();
-        flat.put("kind", "bench");
-        flat.put("url", url);
-        flat.put("model", model);
-        flat.put("endpoint", endpoint);
-        flat.put("stream", stream);
-        flat.put("load", schedule != null ? "trace " + trace.getFileName() : reqRate > 0 ? "request-rate" : "concurrency");
-        flat.put("concurrency", conc);
-        flat.put("requestRate", reqRate);
-        flat.put("inputTokens", schedule != null ? null : inputTokens);
-        flat.put("outputTokens", schedule != null ? null : outputTokens);
-        flat.put("requests", measured.size());
-        flat.put("errors", errors);
-        flat.put("gpus", gpus);
-        flat.putAll(summary);
-        m.table().forEach((k, st) -> {
-            flat.put(k + "_avg", st.avg());
-            flat.put(k + "_p50", st.p50());
-            flat.put(k + "_p90", st.p90());
-            flat.put(k + "_p99", st.p99());
+        String total = work.requests() > 0 ? String.valueOf(work.requests() + warmup) : "?";
+        BenchRun.Point p = BenchRun.run(s, work, r -> {
+            int n = done.incrementAndGet();
+            if (!r.ok()) {
+                failed.incrementAndGet();
+            }
+            synchronized (err) {
+                err.printf(Locale.ROOT, "\r  %d/%s requests, %d errors, %.1f s", n, total, failed.get(), (System.nanoTime() - t0) / 1e9);
+                err.flush();
+            }
         });
-        flat.put("outputTokensPerSPerGpu", m.outputTokensPerS() / gpus);
-        flat.put("cdf", RunMetrics.cdfs(ok));
-        double[] times = measured.stream().filter(BenchClient.Result::ok).flatMapToDouble(r -> java.util.Arrays.stream(r.chunks())).map(t -> t - start).toArray();
-        return new Point(results, m, flat, errors, measured.size(), times);
+        err.println();
+        return p;
     }
 
-    private void print(PrintWriter o, Point p) {
+    private void print(PrintWriter o, BenchRun.Point p) {
         Map<String, Object> s = p.summary();
         o.printf(Locale.ROOT, "%s %s at %s (%s, %s, %s): %d requests, %d errors, %d warm-up%n", model, endpoint, url, stream ? "streaming" : "not streaming",
                 s.get("load").toString().startsWith("trace") ? s.get("load")
@@ -311,36 +240,14 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static Map<String, Object> requestRecord(BenchClient.Result r) {
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("request", r.index());
-        rec.put("warmup", r.warmup());
-        rec.put("ok", r.ok());
-        rec.put("error", r.error());
-        rec.put("status", r.status());
-        rec.put("sentS", r.sent());
-        rec.put("doneS", r.done());
-        rec.put("promptTokens", r.promptTokens());
-        rec.put("outputTokens", r.outputTokens());
-        rec.put("usageReported", r.usageReported());
-        rec.put("tokenTimesS", r.chunks());
-        if (r.ok()) {
-            RequestMetrics q = r.metrics();
-            rec.put("ttft_ms", q.ttft() * 1e3);
-            rec.put("tpot_ms", Double.isNaN(q.tpot()) ? null : q.tpot() * 1e3);
-            rec.put("request_latency_ms", q.latency() * 1e3);
-        }
-        return rec;
-    }
-
     /** TTFT and ITL CDFs of the records (one line each), as SVG and PNG. */
-    private static void plots(ResultWriter w, List<Map<String, Object>> records, String key) {
+    static void plots(ResultWriter w, List<Map<String, Object>> records) {
         for (String metric : List.of("ttft_ms", "itl_ms")) {
             plot(w, metric.replace("_ms", "") + "_cdf", org.llmwb.core.engineview.LatencyCdf.plot(records, metric));
         }
     }
 
-    private static void plot(ResultWriter w, String name, org.llmwb.core.plot.PlotModel model) {
+    static void plot(ResultWriter w, String name, org.llmwb.core.plot.PlotModel model) {
         w.file(name + ".svg", org.llmwb.core.plot.SvgExport.render(model, 900, 560));
         try {
             w.bytes(name + ".png", org.llmwb.core.plot.PngExport.render(model, 900, 560));
@@ -355,81 +262,5 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String fmt(double v) {
         return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
-    }
-
-    /**
-     * The trace's requests as prompts (token blocks from its hash ids, turned into text with the tokenizer's ordinary
-     * tokens, or into words without one) and their arrival times; fills {@code into}, returns the arrivals.
-     */
-    private double[] tracePrompts(List<BenchClient.Prompt> into) {
-        if (!Files.isRegularFile(trace)) {
-            throw new InputException(SourceLocation.of(trace.toString()), "no such trace file");
-        }
-        BpeTokenizer tok = null;
-        int[] ordinary;
-        if (tokenizer != null) {
-            if (!Files.isRegularFile(tokenizer)) {
-                throw new InputException(SourceLocation.of(tokenizer.toString()), "no such tokenizer.json");
-            }
-            tok = BpeTokenizer.load(tokenizer);
-            ordinary = tok.ordinaryIds();
-        } else {
-            ordinary = new int[WORDS.length];
-        }
-        List<org.llmwb.engine.run.Request> reqs = org.llmwb.engine.sim.Traces.read(trace, ordinary.length);
-        double[] at = new double[reqs.size()];
-        for (int i = 0; i < reqs.size(); i++) {
-            org.llmwb.engine.run.Request q = reqs.get(i);
-            at[i] = q.arrival();
-            if (tok != null) {
-                List<Integer> ids = new ArrayList<>();
-                for (int id : q.prompt()) {
-                    ids.add(ordinary[id]);
-                }
-                String text = tok.decode(ids, true);
-                into.add(new BenchClient.Prompt(text, tok.encode(text).size(), q.maxTokens()));
-            } else {
-                StringBuilder sb = new StringBuilder();
-                for (int id : q.prompt()) {
-                    sb.append(sb.isEmpty() ? "" : " ").append(WORDS[id]);
-                }
-                into.add(new BenchClient.Prompt(sb.toString(), -1, q.maxTokens()));
-            }
-        }
-        return at;
-    }
-
-    private static final String[] WORDS = {"the", "model", "serves", "tokens", "from", "a", "cache", "of", "keys", "and", "values", "while", "each", "step",
-        "reads", "weights", "once", "for", "every", "sequence", "in", "batch"};
-
-    /** Prompts of --input-tokens tokens: random ordinary token ids decoded with the endpoint's tokenizer, or plain words without one. */
-    private List<BenchClient.Prompt> prompts(int n) {
-        Random rng = new Random(seed);
-        List<BenchClient.Prompt> out = new ArrayList<>();
-        if (tokenizer != null) {
-            if (!Files.isRegularFile(tokenizer)) {
-                throw new InputException(SourceLocation.of(tokenizer.toString()), "no such tokenizer.json");
-            }
-            BpeTokenizer tok = BpeTokenizer.load(tokenizer);
-            int[] ids = tok.ordinaryIds();
-            for (int i = 0; i < n; i++) {
-                List<Integer> p = new ArrayList<>();
-                for (int j = 0; j < inputTokens; j++) {
-                    p.add(ids[rng.nextInt(ids.length)]);
-                }
-                String text = tok.decode(p, true);
-                out.add(new BenchClient.Prompt(text, tok.encode(text).size()));
-            }
-            return out;
-        }
-        String[] words = WORDS;
-        for (int i = 0; i < n; i++) {
-            StringBuilder sb = new StringBuilder();
-            for (int j = 0; j < inputTokens; j++) {
-                sb.append(j == 0 ? "" : " ").append(words[rng.nextInt(words.length)]);
-            }
-            out.add(new BenchClient.Prompt(sb.toString(), -1));
-        }
-        return out;
     }
 }

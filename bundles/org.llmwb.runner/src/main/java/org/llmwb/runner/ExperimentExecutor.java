@@ -81,6 +81,9 @@ final class ExperimentExecutor {
                 return d;
             }));
         }
+        if ("bench".equals(e.kind())) {
+            return bench(e, experimentText, gpus, out, events, cancelled);
+        }
         if ("kernel-sweep".equals(e.kind())) {
             if (e.sweep().sweep().containsKey("backend")) {
                 throw new InputException(e.location(), "'backend' cannot be swept: one run measures one device against its own roofs");
@@ -124,6 +127,80 @@ final class ExperimentExecutor {
             d.put("note", "calculator experiments run on the CPU from datasheet figures");
             return d;
         }));
+    }
+
+    /**
+     * {@code kind: bench}: each point loads the endpoint as {@code llmwb bench} does and records the point's summary
+     * (engine-run field names, the Latency view's CDFs); the result folder also gets each point's requests and the
+     * TTFT/ITL CDF and Pareto plots.
+     */
+    private static Outcome bench(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled) {
+        String load = e.sweep().target();
+        if (load.equals("trace") && (e.sweep().sweep().containsKey("rate") || e.sweep().sweep().containsKey("concurrency"))) {
+            throw new InputException(e.location(), "load: trace replays the trace's own arrivals: 'rate' and 'concurrency' cannot be swept");
+        }
+        List<Map<String, Object>> points = new ArrayList<>();
+        List<String> requestFiles = new ArrayList<>();
+        double[] gpusBehind = {1};
+        Body body = new Body(e.sweep().points(), (sink, c) -> e.sweep().walk(c, (index, p) -> {
+            double g = p.containsKey("gpus") ? ((Number) p.get("gpus")).doubleValue() : 1;
+            gpusBehind[0] = g;
+            java.net.URI base = org.llmwb.runner.http.BenchRun.url(String.valueOf(p.get("url")), e.location());
+            int conc = p.containsKey("concurrency") ? ((Number) p.get("concurrency")).intValue() : load.equals("concurrency") ? 1 : 0;
+            double rate = load.equals("rate") ? ((Number) p.get("rate")).doubleValue() : 0;
+            org.llmwb.runner.http.BenchRun.Settings st = new org.llmwb.runner.http.BenchRun.Settings(base, String.valueOf(p.get("model")),
+                    !"completions".equals(p.get("endpoint")), !Boolean.FALSE.equals(p.get("stream")), System.getenv("OPENAI_API_KEY"), intOr(p, "requests", 0),
+                    dblOr(p, "durationS", 0), conc, rate, dblOr(p, "burstiness", 1), intOr(p, "warmup", 2), p.containsKey("seed") ? ((Number) p.get("seed")).longValue() : 1,
+                    intOr(p, "inputTokens", 128), intOr(p, "outputTokens", 64), !Boolean.FALSE.equals(p.get("ignoreEos")),
+                    p.containsKey("tokenizer") ? Path.of(String.valueOf(p.get("tokenizer"))) : null,
+                    load.equals("trace") ? Path.of(String.valueOf(p.get("trace"))) : null, g, dblOr(p, "sloTtftMs", 0), dblOr(p, "sloTpotMs", 0),
+                    dblOr(p, "timeoutS", 600));
+            org.llmwb.runner.http.BenchRun.Point pt;
+            try {
+                pt = org.llmwb.runner.http.BenchRun.run(st, org.llmwb.runner.http.BenchRun.workload(st), r -> {
+                });
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", ex);
+            }
+            if (pt.measured() > 0 && pt.errors() == pt.measured()) {
+                String first = pt.results().stream().filter(r -> !r.warmup() && !r.ok()).map(org.llmwb.runner.http.BenchClient.Result::error).findFirst().orElse("");
+                throw new InputException(e.location(), "every request to " + base + " failed (point " + (index + 1) + "): " + first);
+            }
+            Map<String, Object> rec = new LinkedHashMap<>(p);
+            rec.putAll(pt.summary());
+            points.add(rec);
+            StringBuilder sb = new StringBuilder();
+            pt.results().forEach(q -> sb.append(org.llmwb.core.result.Json.line(org.llmwb.runner.http.BenchRun.requestRecord(q))).append('\n'));
+            requestFiles.add(sb.toString());
+            sink.record(index, e.sweep().points(), rec);
+        }), () -> {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("kind", "endpoint");
+            d.put("url", String.valueOf(e.sweep().base().getOrDefault("url", "(swept)")));
+            d.put("note", "measured by llmwb bench's client from this machine; the endpoint's hardware is whatever serves that URL");
+            return d;
+        }, w -> {
+            for (int i = 0; i < requestFiles.size(); i++) {
+                w.file("requests-" + (i + 1) + ".jsonl", requestFiles.get(i));
+            }
+            if (!points.isEmpty()) {
+                BenchCommand.plots(w, points);
+                if (points.size() > 1) {
+                    String key = e.sweep().sweep().keySet().stream().findFirst().orElse("concurrency");
+                    BenchCommand.plot(w, "pareto", org.llmwb.core.engineview.ServingPlots.pareto(points, gpusBehind[0], key));
+                }
+            }
+        });
+        return execute(e, experimentText, gpus, out, events, cancelled, body);
+    }
+
+    private static int intOr(Map<String, Object> p, String k, int dflt) {
+        return p.get(k) instanceof Number n ? n.intValue() : dflt;
+    }
+
+    private static double dblOr(Map<String, Object> p, String k, double dflt) {
+        return p.get(k) instanceof Number n ? n.doubleValue() : dflt;
     }
 
     private static Outcome engine(Experiment e, String experimentText, GpuCatalog gpus, Path out, Events events, BooleanSupplier cancelled, String backend) {

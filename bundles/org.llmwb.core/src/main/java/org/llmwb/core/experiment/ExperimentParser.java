@@ -19,8 +19,8 @@ import org.llmwb.core.yaml.YNode;
  * {@code file:line:column}, so an editor can mark them all; nothing is run on an invalid file.
  */
 public final class ExperimentParser {
-    public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim");
-    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim");
+    public static final Set<String> KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim", "bench");
+    public static final Set<String> RUNNABLE_KINDS = Set.of("calculator", "kernel-sweep", "engine-run", "serving-sim", "bench");
     public static final List<String> CALCULATORS = List.of("kv", "memory", "roofline", "plan", "paging", "collective", "attention");
     public static final List<String> KERNEL_OPS = List.of("copy", "gemv", "decode_attention");
     public static final List<String> WORKLOADS = List.of("poisson", "bursty", "trace");
@@ -159,6 +159,36 @@ public final class ExperimentParser {
         SIM_SETTINGS.put("trace", "path");
     }
 
+    /** Settings of a benchmark of an OpenAI-compatible endpoint ({@code llmwb bench}'s options; docs/bench.md). */
+    static final Map<String, String> BENCH_SETTINGS = new LinkedHashMap<>();
+
+    static {
+        BENCH_SETTINGS.put("url", "url");
+        BENCH_SETTINGS.put("model", "text");
+        BENCH_SETTINGS.put("endpoint", "choice:chat|completions");
+        BENCH_SETTINGS.put("stream", "bool");
+        BENCH_SETTINGS.put("concurrency", "count");
+        BENCH_SETTINGS.put("rate", "positive");
+        BENCH_SETTINGS.put("burstiness", "positive");
+        BENCH_SETTINGS.put("requests", "int");
+        BENCH_SETTINGS.put("durationS", "nonneg");
+        BENCH_SETTINGS.put("warmup", "count");
+        BENCH_SETTINGS.put("inputTokens", "int");
+        BENCH_SETTINGS.put("outputTokens", "int");
+        BENCH_SETTINGS.put("ignoreEos", "bool");
+        BENCH_SETTINGS.put("tokenizer", "path");
+        BENCH_SETTINGS.put("trace", "path");
+        BENCH_SETTINGS.put("gpus", "positive");
+        BENCH_SETTINGS.put("sloTtftMs", "nonneg");
+        BENCH_SETTINGS.put("sloTpotMs", "nonneg");
+        BENCH_SETTINGS.put("seed", "long");
+        BENCH_SETTINGS.put("timeoutS", "positive");
+    }
+
+    /** load: concurrency (closed loop), rate (open loop, capped by concurrency when given) or trace (its own clock). */
+    static final KindSchema BENCH_SCHEMA = new KindSchema("load", List.of("concurrency", "rate", "trace"), BENCH_SETTINGS,
+            Map.of("concurrency", List.of("url", "model"), "rate", List.of("url", "model", "rate"), "trace", List.of("url", "model", "trace")));
+
     static final KindSchema SIM_SCHEMA = new KindSchema("workload", List.of("poisson", "bursty", "sessions", "trace"), SIM_SETTINGS,
             Map.of("poisson", List.of("model", "gpu"), "bursty", List.of("model", "gpu"), "sessions", List.of("model", "gpu"), "trace", List.of("model", "gpu", "trace")));
 
@@ -236,6 +266,7 @@ public final class ExperimentParser {
             case "calculator" -> CALCULATOR_SCHEMA;
             case "kernel-sweep" -> KERNEL_SCHEMA;
             case "serving-sim" -> SIM_SCHEMA;
+            case "bench" -> BENCH_SCHEMA;
             default -> ENGINE_SCHEMA;
         };
         ExperimentParser p = new ExperimentParser("--set", e.baseDir(), gpus);
@@ -331,6 +362,8 @@ public final class ExperimentParser {
             sweepSpec = sweepSpec(spec, ENGINE_SCHEMA);
         } else if ("serving-sim".equals(kind)) {
             sweepSpec = sweepSpec(spec, SIM_SCHEMA);
+        } else if ("bench".equals(kind)) {
+            sweepSpec = sweepSpec(spec, BENCH_SCHEMA);
         }
         if (!problems.isEmpty()) {
             throw new InputException(problems);
@@ -570,6 +603,26 @@ public final class ExperimentParser {
                         throw new InputException(n.location(), "'" + key + "': no file " + f);
                     }
                     yield f.toString();
+                }
+                case "text" -> {
+                    String t = n.text();
+                    if (t == null || t.isBlank()) {
+                        throw new InputException(n.location(), "'" + key + "' must not be empty");
+                    }
+                    yield t;
+                }
+                case "url" -> {
+                    String t = n.text();
+                    java.net.URI u;
+                    try {
+                        u = java.net.URI.create(t);
+                    } catch (IllegalArgumentException e) {
+                        throw new InputException(n.location(), "'" + key + "': '" + t + "' is not a URL");
+                    }
+                    if (u.getScheme() == null || !List.of("http", "https").contains(u.getScheme()) || u.getHost() == null) {
+                        throw new InputException(n.location(), "'" + key + "' must be http:// or https:// with a host, e.g. http://localhost:8000/v1 (got '" + t + "')");
+                    }
+                    yield t;
                 }
                 case "engineModel" -> {
                     String t = n.text();

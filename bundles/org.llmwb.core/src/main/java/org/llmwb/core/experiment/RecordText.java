@@ -26,6 +26,14 @@ public final class RecordText {
                     100 * ((Number) r.get("roofFraction")).doubleValue(),
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
         }
+        if (r.get("ttft_ms_avg") != null && "bench".equals(r.get("kind"))) { // an endpoint measured by the benchmark client (kind: bench)
+            Object load = r.get("load");
+            String how = load != null && load.toString().startsWith("trace") ? load.toString()
+                    : num(r, "requestRate") > 0 ? String.format(java.util.Locale.ROOT, "%.3g req/s", num(r, "requestRate")) : "concurrency " + r.get("concurrency");
+            return String.format(java.util.Locale.ROOT, "bench %s at %s, %s: %s req, %s errors, %.1f tok/s (%.1f per user p50); TTFT p50 %.1f p99 %.1f ms; ITL p50 %.2f p99 %.2f ms",
+                    r.get("model"), r.get("url"), how, r.get("requests"), r.get("errors"), num(r, "outputTokensPerS"), num(r, "user_tokens_per_s_p50"),
+                    num(r, "ttft_ms_p50"), num(r, "ttft_ms_p99"), num(r, "itl_ms_p50"), num(r, "itl_ms_p99"));
+        }
         if (r.get("ttft_ms_avg") != null && r.get("stepModel") != null) { // a simulated cluster (kind: serving-sim)
             return String.format(java.util.Locale.ROOT, "simulated %s on %s GPUs (%s, %s router): %s req in %.1f s, %.1f tok/s/GPU; TTFT p50 %.1f p99 %.1f ms;"
                     + " ITL p50 %.1f p99 %.1f ms; prefix hits %.0f%%", simLayout(r), r.get("gpus"), r.get("mode"), r.getOrDefault("router", "least-outstanding"),

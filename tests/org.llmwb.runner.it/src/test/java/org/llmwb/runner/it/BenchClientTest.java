@@ -195,6 +195,46 @@ class BenchClientTest {
         assertTrue(java.nio.file.Files.isRegularFile(tout.resolve("throughput.svg")));
     }
 
+    /** A {@code kind: bench} experiment through {@code llmwb run}: a point per swept concurrency, the same records as the CLI's, plots. */
+    @Test
+    void aBenchExperimentRunsThroughLlmwbRun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        java.nio.file.Path exp = home.resolve("bench.llmwb.yaml");
+        java.nio.file.Files.writeString(exp, """
+                apiVersion: llmwb/v1
+                kind: bench
+                metadata: {name: scripted}
+                spec:
+                  load: concurrency
+                  url: %s
+                  model: m
+                  requests: 6
+                  warmup: 0
+                  sweep:
+                    concurrency: [1, 3]
+                """.formatted(base));
+        java.nio.file.Path out = home.resolve("run");
+        Cli.Result r = Cli.run(home, 120, "run", exp.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> recs = java.nio.file.Files.readAllLines(out.resolve("results.jsonl"));
+        assertEquals(2, recs.size());
+        var p3 = org.llmwb.core.result.Json.parse(recs.get(1));
+        assertEquals("bench", p3.get("kind").asText());
+        assertEquals(3, p3.get("concurrency").asInt());
+        assertEquals(6, p3.get("requests").asInt());
+        assertEquals(0, p3.get("errors").asInt());
+        assertEquals(6, p3.get("latency").get("ttft_ms").get("n").asInt(), "6 requests measured");
+        for (String f : List.of("requests-1.jsonl", "requests-2.jsonl", "pareto.svg", "ttft_cdf.svg", "itl_cdf.svg")) {
+            assertTrue(java.nio.file.Files.isRegularFile(out.resolve(f)), f);
+        }
+        assertTrue(r.out().contains("bench m at") && r.out().contains("concurrency 3"), r.out());
+        // an endpoint that answers nothing: a located error, no result folder
+        java.nio.file.Files.writeString(exp, java.nio.file.Files.readString(exp).replace(base.toString(), "http://127.0.0.1:9/v1"));
+        Cli.Result bad = Cli.run(home, 60, "run", exp.toString(), "--out", home.resolve("bad").toString());
+        assertEquals(1, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("every request to http://127.0.0.1:9/v1 failed"), bad.err());
+        assertFalse(java.nio.file.Files.exists(home.resolve("bad")));
+    }
+
     @Test
     void metricsFromScriptedTimestamps() {
         // sent at 1.0 s; chunks at 1.25, 1.30, 1.40, 1.45; the server reported 4 output tokens

@@ -15,6 +15,7 @@ import org.llmwb.engine.sim.RooflineStepModel;
 import org.llmwb.engine.sim.Router;
 import org.llmwb.engine.sim.ServingSim;
 import org.llmwb.engine.sim.Sessions;
+import org.llmwb.engine.sim.StepTimeModel;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -82,6 +83,9 @@ final class SimulateCommand implements Runnable {
     double computeEff;
     @Option(names = "--memory-efficiency", defaultValue = "0.8", description = "share of the memory bandwidth a step reaches (default: ${DEFAULT-VALUE})")
     double memoryEff;
+    @Option(names = "--step-profile", paramLabel = "FILE", description = {"step times from a profile the engine measured (llmwb profile) instead of the roofline",
+        "model; one GPU per replica (it cannot be rescaled to another TP)"})
+    java.nio.file.Path stepProfile;
     @Option(names = "--step-overhead-us", defaultValue = "200", description = "fixed host time per step: scheduling, sampling, launches (default: ${DEFAULT-VALUE})")
     double overheadUs;
     @Option(names = "--slo-ttft-ms", defaultValue = "1000", description = "goodput: TTFT target (default: ${DEFAULT-VALUE})")
@@ -131,7 +135,14 @@ final class SimulateCommand implements Runnable {
             throw new InputException("--step-overhead-us must be >= 0");
         }
         SchedulerConfig sched = SchedulerConfig.continuous(maxTokens, maxSeqs);
-        RooflineStepModel steps = new RooflineStepModel(m, g, target.weights(), target.kv(), tp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
+        StepTimeModel steps = new RooflineStepModel(m, g, target.weights(), target.kv(), tp, computeEff, memoryEff, overheadUs * 1e-6, 5e-6);
+        if (stepProfile != null) {
+            if (tp != 1 || prefillTp != 1 || planGpus > 0) {
+                throw new InputException("--step-profile: a profile measured on one GPU cannot be rescaled to another TP (--tp, --prefill-tp, --plan-gpus); "
+                        + "use the roofline model for those");
+            }
+            steps = org.llmwb.engine.sim.CalibratedStepModel.read(stepProfile);
+        }
         if (prefillReplicas < 0 || prefillTp < 1 || transferGBps < 0) {
             throw new InputException("--prefill-replicas must be >= 0, --prefill-tp >= 1, --transfer-gbps >= 0");
         }

@@ -157,6 +157,7 @@ public final class ExperimentParser {
         SIM_SETTINGS.put("sloTpotMs", "nonneg");
         SIM_SETTINGS.put("seed", "long");
         SIM_SETTINGS.put("trace", "path");
+        SIM_SETTINGS.put("stepProfile", "path");
     }
 
     /** Settings of a benchmark of an OpenAI-compatible endpoint ({@code llmwb bench}'s options; docs/bench.md). */

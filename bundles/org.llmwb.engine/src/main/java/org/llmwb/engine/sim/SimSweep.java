@@ -86,6 +86,19 @@ public final class SimSweep {
         return ((Number) get(p, k)).doubleValue();
     }
 
+    /** The roofline model, or the calibrated one of {@code stepProfile} (measured on one GPU: TP 1 only). */
+    private StepTimeModel stepModel(Map<String, Object> p, ModelConfig m, GpuSpec g, Precision w, Precision kv, int tp, int prefillTp, double eff, double mem,
+            double over) {
+        if (p.get("stepProfile") == null) {
+            return new RooflineStepModel(m, g, w, kv, tp, eff, mem, over, 5e-6);
+        }
+        if (tp != 1 || prefillTp != 1) {
+            throw new InputException(e.location(), "stepProfile: a profile measured on one GPU cannot be rescaled to TP " + Math.max(tp, prefillTp)
+                    + "; use the roofline model (no stepProfile) for that point");
+        }
+        return CalibratedStepModel.read(java.nio.file.Path.of(String.valueOf(p.get("stepProfile"))));
+    }
+
     private Map<String, Object> runPoint(long index, Map<String, Object> p) {
         ModelConfig m = ModelPresets.resolve(String.valueOf(p.get("model")));
         GpuSpec g = gpus.get(String.valueOf(p.get("gpu")));
@@ -100,7 +113,7 @@ public final class SimSweep {
             ServingSim.Config c = ServingSim.Config.of(m, g, w, kv).withReplicas(i(p, "replicas"), tp).withPrefillPool(i(p, "prefillReplicas"), prefillTp)
                     .withRouter(Router.parse(String.valueOf(get(p, "router"))), d(p, "overlapWeight"))
                     .withScheduler(SchedulerConfig.continuous(i(p, "maxBatchedTokens"), i(p, "maxSeqs")), (Boolean) get(p, "prefixCaching"))
-                    .withStepModels(new RooflineStepModel(m, g, w, kv, tp, eff, mem, over, 5e-6), null)
+                    .withStepModels(stepModel(p, m, g, w, kv, tp, prefillTp, eff, mem, over), null)
                     .withSlos(d(p, "sloTtftMs") / 1e3, d(p, "sloTpotMs") / 1e3).withTransfer(d(p, "transferGBps") * 1e9);
             String workload = e.sweep().target();
             long seed = ((Number) get(p, "seed")).longValue();

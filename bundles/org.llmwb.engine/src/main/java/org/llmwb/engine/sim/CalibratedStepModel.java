@@ -1,0 +1,258 @@
+package org.llmwb.engine.sim;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.llmwb.core.InputException;
+import org.llmwb.core.SourceLocation;
+import org.llmwb.core.result.Json;
+import org.llmwb.engine.model.SeqInput;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * A step-time model fitted to steps the engine really ran on one device ({@code llmwb profile}): step seconds as a
+ * non-negative combination of what the step holds —
+ * <ul>
+ * <li>{@code step}: 1 (what every step pays: weights streamed once, launches, scheduling, sampling);</li>
+ * <li>{@code newTokens}: the tokens computed (the linear layers' work per token);</li>
+ * <li>{@code sequences}: the rows (per-sequence metadata, logits, sampling);</li>
+ * <li>{@code decodeContextK}: thousands of context tokens the decode rows attend to (KV reads);</li>
+ * <li>{@code prefillAttentionM}: millions of query·key pairs of the prompt chunks (new · (past + new / 2)).</li>
+ * </ul>
+ * The fit is least squares with every coefficient kept ≥ 0 (a feature whose coefficient comes out negative is dropped
+ * and the rest refitted), so the model never predicts that more work takes less time.
+ */
+public final class CalibratedStepModel implements StepTimeModel {
+    public static final List<String> FEATURES = List.of("step", "newTokens", "sequences", "decodeContextK", "prefillAttentionM");
+
+    private final double[] coef;
+    private final String device;
+    private final String model;
+    private final double rmsRelError;
+    private final int samples;
+
+    public CalibratedStepModel(double[] coef, String device, String model, double rmsRelError, int samples) {
+        if (coef.length != FEATURES.size()) {
+            throw new IllegalArgumentException(FEATURES.size() + " coefficients, got " + coef.length);
+        }
+        this.coef = coef.clone();
+        this.device = device;
+        this.model = model;
+        this.rmsRelError = rmsRelError;
+        this.samples = samples;
+    }
+
+    /** The features of one step: per sequence, {@code counts[i]} new tokens after {@code past[i]} cached ones. */
+    public static double[] features(int[] counts, int[] past) {
+        double newTokens = 0;
+        double decodeCtx = 0;
+        double prefillAttn = 0;
+        for (int i = 0; i < counts.length; i++) {
+            newTokens += counts[i];
+            if (counts[i] == 1) {
+                decodeCtx += past[i] + 1;
+            } else {
+                prefillAttn += counts[i] * (past[i] + counts[i] / 2.0);
+            }
+        }
+        return new double[] {1, newTokens, counts.length, decodeCtx / 1e3, prefillAttn / 1e6};
+    }
+
+    public static double[] features(List<SeqInput> inputs) {
+        int[] counts = new int[inputs.size()];
+        int[] past = new int[inputs.size()];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = inputs.get(i).tokens().length;
+            past[i] = inputs.get(i).past();
+        }
+        return features(counts, past);
+    }
+
+    @Override
+    public double seconds(List<SeqInput> inputs) {
+        return predict(features(inputs));
+    }
+
+    public double predict(double[] f) {
+        double s = 0;
+        for (int i = 0; i < coef.length; i++) {
+            s += coef[i] * f[i];
+        }
+        return Math.max(0, s);
+    }
+
+    public double[] coefficients() {
+        return coef.clone();
+    }
+
+    public double rmsRelError() {
+        return rmsRelError;
+    }
+
+    @Override
+    public String describe() {
+        return String.format(Locale.ROOT, "calibrated on %s (%s, %d steps, rms error %.1f%%): %.3g ms/step + %.3g us/token + %.3g us/sequence + %.3g us/1K decode context"
+                + " + %.3g us/M prefill attention pairs", device, model, samples, 100 * rmsRelError, coef[0] * 1e3, coef[1] * 1e6, coef[2] * 1e6, coef[3] * 1e6,
+                coef[4] * 1e6);
+    }
+
+    /**
+     * Fits the model to measured steps: {@code x[i]} the features of step i, {@code seconds[i]} its time. Least squares
+     * on relative error (each row weighted by 1 / its time, so short decode steps count as much as long prefills), with
+     * non-negative coefficients.
+     */
+    public static CalibratedStepModel fit(List<double[]> x, double[] seconds, String device, String model) {
+        int n = x.size();
+        int k = FEATURES.size();
+        if (n < k) {
+            throw new IllegalArgumentException("a fit of " + k + " coefficients needs at least " + k + " steps, got " + n);
+        }
+        boolean[] active = new boolean[k];
+        java.util.Arrays.fill(active, true);
+        double[] coef = new double[k];
+        for (int round = 0; round < k; round++) {
+            coef = solve(x, seconds, active);
+            int worst = -1;
+            for (int j = 0; j < k; j++) {
+                if (active[j] && coef[j] < 0 && (worst < 0 || coef[j] < coef[worst])) {
+                    worst = j;
+                }
+            }
+            if (worst < 0) {
+                break;
+            }
+            active[worst] = false;
+        }
+        for (int j = 0; j < k; j++) {
+            coef[j] = active[j] ? Math.max(0, coef[j]) : 0;
+        }
+        double se = 0;
+        CalibratedStepModel m0 = new CalibratedStepModel(coef, device, model, 0, n);
+        for (int i = 0; i < n; i++) {
+            double r = (m0.predict(x.get(i)) - seconds[i]) / seconds[i];
+            se += r * r;
+        }
+        return new CalibratedStepModel(coef, device, model, Math.sqrt(se / n), n);
+    }
+
+    /** Weighted least squares over the active columns by the normal equations (a tiny ridge keeps them solvable). */
+    private static double[] solve(List<double[]> x, double[] y, boolean[] active) {
+        int k = active.length;
+        double[][] a = new double[k][k + 1];
+        for (int i = 0; i < x.size(); i++) {
+            double w = 1 / (y[i] * y[i]);
+            double[] f = x.get(i);
+            for (int p = 0; p < k; p++) {
+                if (!active[p]) {
+                    continue;
+                }
+                for (int q = 0; q < k; q++) {
+                    if (active[q]) {
+                        a[p][q] += w * f[p] * f[q];
+                    }
+                }
+                a[p][k] += w * f[p] * y[i];
+            }
+        }
+        for (int p = 0; p < k; p++) {
+            if (!active[p]) {
+                a[p][p] = 1;
+                a[p][k] = 0;
+            } else {
+                a[p][p] += 1e-12 * (1 + a[p][p]);
+            }
+        }
+        // Gauss-Jordan with partial pivoting
+        for (int c = 0; c < k; c++) {
+            int piv = c;
+            for (int r = c + 1; r < k; r++) {
+                if (Math.abs(a[r][c]) > Math.abs(a[piv][c])) {
+                    piv = r;
+                }
+            }
+            double[] t = a[c];
+            a[c] = a[piv];
+            a[piv] = t;
+            double d = a[c][c];
+            if (d == 0) {
+                continue;
+            }
+            for (int j = c; j <= k; j++) {
+                a[c][j] /= d;
+            }
+            for (int r = 0; r < k; r++) {
+                if (r != c && a[r][c] != 0) {
+                    double f = a[r][c];
+                    for (int j = c; j <= k; j++) {
+                        a[r][j] -= f * a[c][j];
+                    }
+                }
+            }
+        }
+        double[] out = new double[k];
+        for (int p = 0; p < k; p++) {
+            out[p] = a[p][k];
+        }
+        return out;
+    }
+
+    /** The profile file's JSON: what was measured where, the fitted coefficients, and the samples. */
+    public Map<String, Object> toJson(List<double[]> x, double[] seconds) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("kind", "step-profile");
+        o.put("device", device);
+        o.put("model", model);
+        o.put("features", FEATURES);
+        Map<String, Object> c = new LinkedHashMap<>();
+        for (int i = 0; i < coef.length; i++) {
+            c.put(FEATURES.get(i), coef[i]);
+        }
+        o.put("secondsPer", c);
+        o.put("steps", samples);
+        o.put("rmsRelError", rmsRelError);
+        if (x != null) {
+            List<Object> rows = new ArrayList<>();
+            for (int i = 0; i < x.size(); i++) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int j = 0; j < FEATURES.size(); j++) {
+                    r.put(FEATURES.get(j), x.get(i)[j]);
+                }
+                r.put("seconds", seconds[i]);
+                rows.add(r);
+            }
+            o.put("samples", rows);
+        }
+        return o;
+    }
+
+    /** Reads a profile written by {@code llmwb profile}; a missing or malformed part is a located error. */
+    public static CalibratedStepModel read(Path file) {
+        JsonNode o;
+        try {
+            o = Json.parse(java.nio.file.Files.readString(file));
+        } catch (IOException | RuntimeException e) {
+            throw new InputException(SourceLocation.of(file.toString()), "not a step profile (JSON written by llmwb profile): "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+        }
+        if (!"step-profile".equals(o.path("kind").asText())) {
+            throw new InputException(SourceLocation.of(file.toString()), "not a step profile: 'kind' must be \"step-profile\"");
+        }
+        JsonNode c = o.path("secondsPer");
+        double[] coef = new double[FEATURES.size()];
+        for (int i = 0; i < coef.length; i++) {
+            JsonNode v = c.get(FEATURES.get(i));
+            if (v == null || !v.isNumber() || v.asDouble() < 0 || !Double.isFinite(v.asDouble())) {
+                throw new InputException(SourceLocation.of(file.toString()), "secondsPer." + FEATURES.get(i) + " must be a number >= 0");
+            }
+            coef[i] = v.asDouble();
+        }
+        return new CalibratedStepModel(coef, o.path("device").asText("?"), o.path("model").asText("?"), o.path("rmsRelError").asDouble(Double.NaN),
+                o.path("steps").asInt(0));
+    }
+}

@@ -134,8 +134,8 @@ final class BenchCommand implements Callable<Integer> {
                     for (BenchClient.Result r : p.results()) {
                         w.record(BenchRun.requestRecord(r));
                     }
-                    plots(w, List.of(p.summary()));
-                    plot(w, "throughput", ServingPlots.throughputOverTime(p.tokenTimes(), Math.max(0.1, p.metrics().durationS() / 60)));
+                    BenchRun.plots(w, List.of(p.summary()));
+                    BenchRun.plot(w, "throughput", ServingPlots.throughputOverTime(p.tokenTimes(), Math.max(0.1, p.metrics().durationS() / 60)));
                     o.println("results in " + w.commit(p.summary(), env));
                 }
             }
@@ -172,8 +172,8 @@ final class BenchCommand implements Callable<Integer> {
                         num(p.get("itl_ms_p50")), p.get("errors"), front.contains(xy.get(i)) ? "  (frontier)" : "");
             }
             if (w != null) {
-                plots(w, points);
-                plot(w, "pareto", ServingPlots.pareto(points, gpus, key));
+                BenchRun.plots(w, points);
+                BenchRun.plot(w, "pareto", ServingPlots.pareto(points, gpus, key));
                 Map<String, Object> summary = new LinkedHashMap<>();
                 summary.put("kind", "bench-sweep");
                 summary.put("url", url);
@@ -237,22 +237,6 @@ final class BenchCommand implements Callable<Integer> {
         long unreported = p.results().stream().filter(r -> !r.warmup() && r.ok() && !r.usageReported()).count();
         if (unreported > 0) {
             o.printf(Locale.ROOT, "  %d answers without usage: their output tokens are the content chunks counted%n", unreported);
-        }
-    }
-
-    /** TTFT and ITL CDFs of the records (one line each), as SVG and PNG. */
-    static void plots(ResultWriter w, List<Map<String, Object>> records) {
-        for (String metric : List.of("ttft_ms", "itl_ms")) {
-            plot(w, metric.replace("_ms", "") + "_cdf", org.llmwb.core.engineview.LatencyCdf.plot(records, metric));
-        }
-    }
-
-    static void plot(ResultWriter w, String name, org.llmwb.core.plot.PlotModel model) {
-        w.file(name + ".svg", org.llmwb.core.plot.SvgExport.render(model, 900, 560));
-        try {
-            w.bytes(name + ".png", org.llmwb.core.plot.PngExport.render(model, 900, 560));
-        } catch (LinkageError | RuntimeException e) { // HeadlessException is a RuntimeException; naming it would need java.desktop here too
-            // a Java runtime without java.desktop (the trimmed one on the GPU machines): the SVG is there
         }
     }
 

@@ -185,10 +185,10 @@ final class ExperimentExecutor {
                 w.file("requests-" + (i + 1) + ".jsonl", requestFiles.get(i));
             }
             if (!points.isEmpty()) {
-                BenchCommand.plots(w, points);
+                org.llmwb.runner.http.BenchRun.plots(w, points);
                 if (points.size() > 1) {
                     String key = e.sweep().sweep().keySet().stream().findFirst().orElse("concurrency");
-                    BenchCommand.plot(w, "pareto", org.llmwb.core.engineview.ServingPlots.pareto(points, gpusBehind[0], key));
+                    org.llmwb.runner.http.BenchRun.plot(w, "pareto", org.llmwb.core.engineview.ServingPlots.pareto(points, gpusBehind[0], key));
                 }
             }
         });

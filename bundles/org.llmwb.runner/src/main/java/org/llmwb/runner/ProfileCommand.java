@@ -60,12 +60,10 @@ final class ProfileCommand implements Callable<Integer> {
             }
             boolean cuda = backend.equals("cuda") || backend.equals("auto") && probe.available();
             long t0 = System.nanoTime();
-            StepProfiler.Samples s;
-            String device;
+            StepProfiler.Profile prof;
             try (ModelRunner runner = cuda ? org.llmwb.engine.model.CudaModelRunner.open(ck, blocks, bs).useGraphs(true)
                     : new org.llmwb.engine.model.CpuModelRunner(new org.llmwb.engine.model.LlamaCpu(ck, org.llmwb.engine.quant.Quantization.NONE), blocks, bs)) {
-                device = runner.device();
-                s = StepProfiler.run(runner, grid, (d, of) -> {
+                prof = StepProfiler.calibrate(runner, ck.config().name(), grid, (d, of) -> {
                     err.printf(Locale.ROOT, "\rprofile: configuration %d of %d (%.0f s)", d, of, (System.nanoTime() - t0) / 1e9);
                     err.flush();
                 }, () -> false);
@@ -73,15 +71,14 @@ final class ProfileCommand implements Callable<Integer> {
                 throw new InputException(e.getMessage());
             }
             err.println();
-            CalibratedStepModel m = CalibratedStepModel.fit(s.features(), s.seconds(), device, ck.config().name());
-            java.util.Map<String, Object> json = m.toJson(s.features(), s.seconds());
-            json.put("tp", 1);
+            CalibratedStepModel m = prof.model();
+            java.util.Map<String, Object> json = prof.toJson();
             json.put("grid", java.util.Map.of("batches", batches, "prompts", prompts, "decodeTokens", decodeTokens, "stepTokens", stepTokens));
             json.put("time", java.time.OffsetDateTime.now().toString());
             org.llmwb.core.result.AtomicFiles.write(out, Json.pretty(json));
             var o = spec.commandLine().getOut();
             o.println(m.describe());
-            o.println("wrote " + out + " (" + s.seconds().length + " steps measured)");
+            o.println("wrote " + out + " (" + prof.samples().seconds().length + " steps measured)");
             return 0;
         }
     }

@@ -20,10 +20,7 @@ public final class LatencyCdf {
     /** A short label for a run's point: what differs between A/B points (batching, KV, chunking). */
     public static String label(int index, Map<String, Object> rec) {
         if ("bench".equals(rec.get("kind"))) { // a benchmark of an endpoint: its load
-            Object load = rec.get("load");
-            String how = load != null && load.toString().startsWith("trace") ? load.toString()
-                    : rec.get("requestRate") instanceof Number r && r.doubleValue() > 0 ? "rate " + r + " req/s" : "concurrency " + rec.get("concurrency");
-            return "#" + (index + 1) + " bench " + rec.getOrDefault("model", "") + " · " + how;
+            return "#" + (index + 1) + " bench " + rec.getOrDefault("model", "") + " · " + org.llmwb.core.experiment.RecordText.benchLoad(rec);
         }
         if (rec.get("stepModel") != null) { // a simulated cluster: its layout and router
             return "#" + (index + 1) + " sim " + org.llmwb.core.experiment.RecordText.simLayout(rec) + " · " + rec.getOrDefault("router", "least-outstanding");

@@ -27,9 +27,7 @@ public final class RecordText {
                     r.get("maxRelErr") == null ? "(no reference)" : String.format(java.util.Locale.ROOT, "%.1e", ((Number) r.get("maxRelErr")).doubleValue()));
         }
         if (r.get("ttft_ms_avg") != null && "bench".equals(r.get("kind"))) { // an endpoint measured by the benchmark client (kind: bench)
-            Object load = r.get("load");
-            String how = load != null && load.toString().startsWith("trace") ? load.toString()
-                    : num(r, "requestRate") > 0 ? String.format(java.util.Locale.ROOT, "%.3g req/s", num(r, "requestRate")) : "concurrency " + r.get("concurrency");
+            String how = benchLoad(r);
             return String.format(java.util.Locale.ROOT, "bench %s at %s, %s: %s req, %s errors, %.1f tok/s (%.1f per user p50); TTFT p50 %.1f p99 %.1f ms; ITL p50 %.2f p99 %.2f ms",
                     r.get("model"), r.get("url"), how, r.get("requests"), r.get("errors"), num(r, "outputTokensPerS"), num(r, "user_tokens_per_s_p50"),
                     num(r, "ttft_ms_p50"), num(r, "ttft_ms_p99"), num(r, "itl_ms_p50"), num(r, "itl_ms_p99"));
@@ -66,6 +64,15 @@ public final class RecordText {
                     num(r, "accuracy_top1Agreement"), num(r, "accuracy_maxAbsLogitError"), num(r, "accuracy_perplexity"), num(r, "accuracy_referencePerplexity")));
         }
         return sb.toString();
+    }
+
+    /** How a bench record loaded its endpoint: "trace FILE", "R req/s" or "concurrency N". */
+    public static String benchLoad(Map<String, Object> r) {
+        Object load = r.get("load");
+        if (load != null && load.toString().startsWith("trace")) {
+            return load.toString();
+        }
+        return num(r, "requestRate") > 0 ? String.format(java.util.Locale.ROOT, "%.3g req/s", num(r, "requestRate")) : "concurrency " + r.get("concurrency");
     }
 
     /** "2 × TP1" or "1P × TP1 + 1D × TP1" for a simulated record. */

@@ -72,14 +72,12 @@ public final class SimCalibrationBench {
                 ModelRunner r = cuda ? org.llmwb.engine.model.CudaModelRunner.open(ck, blocks, bs).useGraphs(true)
                         : QuantBench.cpuRunner(ck, org.llmwb.engine.quant.Quantization.NONE, blocks, bs)) {
             long t0 = System.nanoTime();
-            StepProfiler.Samples s = StepProfiler.run(r, new StepProfiler.Grid(batches, prompts, 12, 512),
+            StepProfiler.Profile prof = StepProfiler.calibrate(r, ck.config().name(), new StepProfiler.Grid(batches, prompts, 12, 512),
                     (d, of) -> System.out.printf(Locale.ROOT, "profile %d/%d (%.0f s)%n", d, of, (System.nanoTime() - t0) / 1e9), () -> false);
-            CalibratedStepModel cal = CalibratedStepModel.fit(s.features(), s.seconds(), r.device(), ck.config().name());
+            CalibratedStepModel cal = prof.model();
             System.out.println(cal.describe());
             if (profileOut != null) {
-                Map<String, Object> json = cal.toJson(s.features(), s.seconds());
-                json.put("tp", 1);
-                org.llmwb.core.result.AtomicFiles.write(profileOut, Json.pretty(json));
+                org.llmwb.core.result.AtomicFiles.write(profileOut, Json.pretty(prof.toJson()));
             }
             int vocab = (int) Math.min(ck.config().vocabSize(), 200);
             for (Case c : cases) {
@@ -91,13 +89,7 @@ public final class SimCalibrationBench {
                 EngineRun.Result real = EngineRun.run(e, reqs, SamplingParams.greedy(1).withStop(java.util.Set.of(), true), 0, 0, new EngineRun.Listener() {
                     @Override
                     public void step(org.llmwb.engine.StepEvent ev) {
-                        int[] counts = new int[ev.parts().size()];
-                        int[] past = new int[counts.length];
-                        for (int i = 0; i < counts.length; i++) {
-                            counts[i] = ev.parts().get(i).count();
-                            past[i] = ev.parts().get(i).start();
-                        }
-                        ratio.add(cal.predict(CalibratedStepModel.features(counts, past)) / ev.seconds());
+                        ratio.add(cal.predict(CalibratedStepModel.features(ev)) / ev.seconds());
                     }
                 }, () -> false, 0);
                 double[] rs = ratio.stream().mapToDouble(Double::doubleValue).sorted().toArray();

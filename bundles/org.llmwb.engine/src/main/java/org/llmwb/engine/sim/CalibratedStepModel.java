@@ -64,6 +64,17 @@ public final class CalibratedStepModel implements StepTimeModel {
         return new double[] {1, newTokens, counts.length, decodeCtx / 1e3, prefillAttn / 1e6};
     }
 
+    /** The features of a step the engine ran, from its parts (each part's new tokens after its start). */
+    public static double[] features(org.llmwb.engine.StepEvent ev) {
+        int[] counts = new int[ev.parts().size()];
+        int[] past = new int[counts.length];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = ev.parts().get(i).count();
+            past[i] = ev.parts().get(i).start();
+        }
+        return features(counts, past);
+    }
+
     public static double[] features(List<SeqInput> inputs) {
         int[] counts = new int[inputs.size()];
         int[] past = new int[inputs.size()];
@@ -208,6 +219,7 @@ public final class CalibratedStepModel implements StepTimeModel {
         o.put("kind", "step-profile");
         o.put("device", device);
         o.put("model", model);
+        o.put("tp", 1); // the engine runs one GPU: the simulator refuses to rescale a profile to another TP
         o.put("features", FEATURES);
         Map<String, Object> c = new LinkedHashMap<>();
         for (int i = 0; i < coef.length; i++) {

@@ -67,6 +67,19 @@ public final class StepProfiler {
         return new Samples(x, y.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
+    /** A fitted model with the samples it was fitted to (what a profile file holds). */
+    public record Profile(CalibratedStepModel model, Samples samples) {
+        public java.util.Map<String, Object> toJson() {
+            return model.toJson(samples.features(), samples.seconds());
+        }
+    }
+
+    /** Profiles the runner over the grid and fits the calibrated step model (what {@code llmwb profile} writes). */
+    public static Profile calibrate(ModelRunner runner, String modelName, Grid g, Progress progress, BooleanSupplier cancelled) {
+        Samples s = run(runner, g, progress, cancelled);
+        return new Profile(CalibratedStepModel.fit(s.features(), s.seconds(), runner.device(), modelName), s);
+    }
+
     private static void runConfig(ModelRunner runner, int batch, int prompt, Grid g, int vocab, SplittableRandom rng, List<double[]> x, List<Double> y) {
         LlmEngine e = new LlmEngine(runner, new BlockManager(runner.kvBlocks(), runner.blockSize(), false),
                 SchedulerConfig.continuous(Math.max(g.stepTokens(), batch), batch));
@@ -82,13 +95,7 @@ public final class StepProfiler {
             if (ev == null || x == null) {
                 continue;
             }
-            int[] counts = new int[ev.parts().size()];
-            int[] past = new int[counts.length];
-            for (int i = 0; i < counts.length; i++) {
-                counts[i] = ev.parts().get(i).count();
-                past[i] = ev.parts().get(i).start();
-            }
-            x.add(CalibratedStepModel.features(counts, past));
+            x.add(CalibratedStepModel.features(ev));
             y.add(ev.seconds());
         }
     }

@@ -37,6 +37,14 @@ class CalibratedStepModelTest {
         return out;
     }
 
+    static List<double[]> noiselessFeatures() {
+        List<double[]> x = new ArrayList<>();
+        for (int[][] sh : shapes()) {
+            x.add(CalibratedStepModel.features(sh[0], sh[1]));
+        }
+        return x;
+    }
+
     static double truth(double[] f) {
         double s = 0;
         for (int i = 0; i < f.length; i++) {
@@ -47,14 +55,9 @@ class CalibratedStepModelTest {
 
     @Test
     void theFitRecoversTheCoefficientsOfNoiselessSteps() {
-        List<double[]> x = new ArrayList<>();
-        List<Double> y = new ArrayList<>();
-        for (int[][] sh : shapes()) {
-            double[] f = CalibratedStepModel.features(sh[0], sh[1]);
-            x.add(f);
-            y.add(truth(f));
-        }
-        CalibratedStepModel m = CalibratedStepModel.fit(x, y.stream().mapToDouble(Double::doubleValue).toArray(), "made-up", "m");
+        List<double[]> x = noiselessFeatures();
+        double[] ys = x.stream().mapToDouble(CalibratedStepModelTest::truth).toArray();
+        CalibratedStepModel m = CalibratedStepModel.fit(x, ys, "made-up", "m");
         double[] c = m.coefficients();
         for (int i = 0; i < TRUE.length; i++) {
             assertEquals(TRUE[i], c[i], TRUE[i] * 1e-6, CalibratedStepModel.FEATURES.get(i));
@@ -85,14 +88,8 @@ class CalibratedStepModelTest {
 
     @Test
     void aProfileFileRoundTripsAndBadOnesAreLocatedErrors(@TempDir Path dir) throws Exception {
-        List<double[]> x = new ArrayList<>();
-        List<Double> y = new ArrayList<>();
-        for (int[][] sh : shapes()) {
-            double[] f = CalibratedStepModel.features(sh[0], sh[1]);
-            x.add(f);
-            y.add(truth(f));
-        }
-        double[] ys = y.stream().mapToDouble(Double::doubleValue).toArray();
+        List<double[]> x = noiselessFeatures();
+        double[] ys = x.stream().mapToDouble(CalibratedStepModelTest::truth).toArray();
         CalibratedStepModel m = CalibratedStepModel.fit(x, ys, "made-up GPU", "m");
         Path f = dir.resolve("p.json");
         Files.writeString(f, Json.pretty(m.toJson(x, ys)));

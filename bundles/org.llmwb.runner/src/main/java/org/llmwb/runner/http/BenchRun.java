@@ -148,6 +148,22 @@ public final class BenchRun {
         return rec;
     }
 
+    /** TTFT and ITL CDFs of the records (one line each), as SVG and PNG. */
+    public static void plots(org.llmwb.core.result.ResultWriter w, List<Map<String, Object>> records) {
+        for (String metric : List.of("ttft_ms", "itl_ms")) {
+            plot(w, metric.replace("_ms", "") + "_cdf", org.llmwb.core.engineview.LatencyCdf.plot(records, metric));
+        }
+    }
+
+    public static void plot(org.llmwb.core.result.ResultWriter w, String name, org.llmwb.core.plot.PlotModel model) {
+        w.file(name + ".svg", org.llmwb.core.plot.SvgExport.render(model, 900, 560));
+        try {
+            w.bytes(name + ".png", org.llmwb.core.plot.PngExport.render(model, 900, 560));
+        } catch (LinkageError | RuntimeException e) { // HeadlessException is a RuntimeException; naming it would need java.desktop here too
+            // a Java runtime without java.desktop (the trimmed one on the GPU machines): the SVG is there
+        }
+    }
+
     private static final String[] WORDS = {"the", "model", "serves", "tokens", "from", "a", "cache", "of", "keys", "and", "values", "while", "each", "step",
         "reads", "weights", "once", "for", "every", "sequence", "in", "batch"};
 

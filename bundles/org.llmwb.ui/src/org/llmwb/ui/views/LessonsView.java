@@ -167,6 +167,18 @@ public class LessonsView extends ViewPart {
         sash.setWeights(30, 70);
         loadCatalog();
         showStep();
+        resumeLast();
+    }
+
+    /** After a restart: the lesson the learner last had open, at the step its progress file reached. */
+    private void resumeLast() {
+        String id = LessonState.last(home());
+        for (int i = 0; id != null && i < lessons.size(); i++) {
+            if (lessons.get(i) != null && lessons.get(i).id().equals(id)) {
+                open(i);
+                return;
+            }
+        }
     }
 
     private void loadCatalog() {
@@ -211,6 +223,11 @@ public class LessonsView extends ViewPart {
         Lesson l = lessons.get(i);
         Path f = LessonState.file(home(), l.id());
         state = Files.isRegularFile(f) ? LessonState.load(l, f) : new LessonState(l);
+        try {
+            LessonState.rememberLast(home(), l.id());
+        } catch (IOException e) {
+            Platform.getLog(LessonsView.class).warn("cannot remember the open lesson for the next start: " + e.getMessage());
+        }
         catalog.setSelection(i);
         title.setText(l.title() + " — " + l.level() + ", about " + l.minutes() + " min, needs " + l.needs());
         title.getParent().layout();
@@ -433,6 +450,19 @@ public class LessonsView extends ViewPart {
         return l;
     }
 
+    /** A saved quiz answer as the learner gave it: option letters or the number, and whether it was right. */
+    private String answeredBefore(Lesson.Question x) {
+        Object a = state.answer(x.id());
+        String given;
+        if (a instanceof List<?> picked) {
+            given = picked.stream().map(o -> o instanceof Number n ? (char) ('a' + n.intValue()) + ")" : String.valueOf(o)).collect(java.util.stream.Collectors.joining(" "));
+        } else {
+            given = String.valueOf(a);
+        }
+        Boolean ok = state.correct(x.id());
+        return "Answered before: " + given + (ok == null ? "" : ok ? " — right" : " — not right");
+    }
+
     private Label message(String text) {
         lastMessage = text;
         return wrapLabel(body, text);
@@ -627,7 +657,7 @@ public class LessonsView extends ViewPart {
             }
             Button check = new Button(box, SWT.PUSH);
             check.setText("Check");
-            Label result = wrapLabel(box, state.answer(x.id()) == null ? "" : "Answered before: " + state.answer(x.id()));
+            Label result = wrapLabel(box, state.answer(x.id()) == null ? "" : answeredBefore(x));
             Text num = number;
             check.addListener(SWT.Selection, e -> {
                 try {

@@ -17,7 +17,10 @@ import org.eclipse.ui.IViewPart;
 import org.eclipse.ui.PlatformUI;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.llmwb.core.lesson.Lesson;
 import org.llmwb.core.lesson.LessonState;
 import org.llmwb.ui.InferencePerspective;
@@ -30,16 +33,36 @@ import org.llmwb.ui.views.RunnerView;
  * Lesson 1 driven through the Lessons view the way a learner clicks it, on the CPU through the runner process:
  * the page is rendered, a prediction picked and saved, the run started with its button and finished, the
  * observation compares the prediction with the measured value and highlights the Latency view, the quiz is
- * answered and scored, and the progress file is read back when the view is closed and opened again.
+ * answered and scored, and the progress file is read back when the view is closed and opened again; lesson 15 runs a
+ * simulation through the runner and lesson 10's try step is checked by the planner. Lesson 1 goes last: it is the
+ * lesson {@link LessonsAfterRestartUI} expects the restarted workbench to resume.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LessonsViewUITest {
     static String savedHome;
     static Path home;
 
+    /**
+     * The learner's home: -Dllmwb.test.learnerHome (the build's, emptied here) so that {@link LessonsAfterRestartUI}, run
+     * by a second test execution in a new workbench, reads the progress this one leaves; a temporary folder otherwise.
+     */
     @BeforeAll
     static void learnerHome() throws Exception {
         savedHome = System.getProperty("user.home");
-        home = Files.createTempDirectory("llmwb-learner");
+        String fixed = System.getProperty("llmwb.test.learnerHome");
+        if (fixed != null) {
+            home = Path.of(fixed);
+            if (Files.exists(home)) {
+                try (java.util.stream.Stream<Path> w = Files.walk(home)) {
+                    for (Path q : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(q);
+                    }
+                }
+            }
+            Files.createDirectories(home);
+        } else {
+            home = Files.createTempDirectory("llmwb-learner");
+        }
         System.setProperty("user.home", home.toString());
     }
 
@@ -74,6 +97,7 @@ class LessonsViewUITest {
     }
 
     @Test
+    @Order(3)
     void aLessonFromPageToQuizAndBack() throws Exception {
         PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
         LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);
@@ -151,6 +175,7 @@ class LessonsViewUITest {
     }
 
     @Test
+    @Order(1)
     void aSimulatedClusterLessonRunsThroughTheRunner() throws Exception {
         PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
         LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);
@@ -174,6 +199,7 @@ class LessonsViewUITest {
     }
 
     @Test
+    @Order(2)
     void aTryStepIsCheckedByThePlanner() throws Exception {
         PlatformUI.getWorkbench().showPerspective(LearnPerspective.ID, PlatformUI.getWorkbench().getActiveWorkbenchWindow());
         LessonsView v = Ui.show(LessonsView.ID, LessonsView.class);

@@ -81,6 +81,7 @@ class ServingViewsUITest {
             return;
         }
         Ui.spin(600);
+        java.nio.file.Files.createDirectories(Path.of(dir));
         new ProcessBuilder("import", "-window", "root", Path.of(dir, name + ".png").toString()).inheritIO().start().waitFor();
     }
 }

@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
+import org.llmwb.core.result.AtomicFiles;
 import org.llmwb.core.result.Json;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -194,6 +195,26 @@ public final class LessonState {
 
     public static Path file(Path home, String lessonId) {
         return home.resolve(".llmwb").resolve("lessons").resolve(lessonId).resolve("progress.json");
+    }
+
+    /** Where the id of the lesson a learner last opened is kept, so the workbench resumes it after a restart. */
+    static Path lastFile(Path home) {
+        return home.resolve(".llmwb").resolve("lessons").resolve("last-lesson");
+    }
+
+    /** Remembers {@code lessonId} as the learner's current lesson (atomically; a failure to write is not fatal to the lesson). */
+    public static void rememberLast(Path home, String lessonId) throws IOException {
+        AtomicFiles.write(lastFile(home), lessonId + "\n");
+    }
+
+    /** The lesson the learner last opened, or null when none was or the file is unreadable. */
+    public static String last(Path home) {
+        try {
+            String id = Files.readString(lastFile(home)).strip();
+            return id.matches("[A-Za-z0-9._-]{1,100}") ? id : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public void save(Path file) throws IOException {

@@ -8,6 +8,7 @@ import java.util.Map;
 import org.llmwb.core.InputException;
 import org.llmwb.core.catalog.GpuSpec;
 import org.llmwb.core.catalog.ModelConfig;
+import org.llmwb.engine.run.EngineSweep;
 import org.llmwb.engine.run.Request;
 import org.llmwb.engine.run.Workload;
 import org.llmwb.engine.sched.SchedulerConfig;
@@ -51,7 +52,7 @@ final class SimulateCommand implements Runnable {
     String router;
     @Option(names = "--overlap-weight", defaultValue = "4", description = "kv-aware: weight of prompt blocks to prefill against blocks in flight (default: ${DEFAULT-VALUE})")
     double overlapWeight;
-    @Option(names = "--workload", defaultValue = "poisson", description = "poisson, bursty, sessions (multi-turn chats) or trace (default: ${DEFAULT-VALUE})")
+    @Option(names = "--workload", description = "poisson, bursty, sessions (multi-turn chats) or trace (default: trace with --trace, else poisson)")
     String workload;
     @Option(names = "--trace", paramLabel = "FILE", description = "trace: JSON lines, Mooncake's form (timestamp ms, input_length, output_length, hash_ids) or arrival/promptTokens/outputTokens")
     java.nio.file.Path trace;
@@ -150,6 +151,11 @@ final class SimulateCommand implements Runnable {
                 .withRouter(r, overlapWeight).withScheduler(sched, !noPrefix).withStepModels(steps, null).withSlos(sloTtft / 1e3, sloTpot / 1e3)
                 .withTransfer(transferGBps * 1e9);
         int vocab = Math.max(2, m.vocabSize());
+        if (workload == null) {
+            workload = trace != null ? "trace" : "poisson";
+        } else if (trace != null && !workload.equals("trace")) {
+            throw new InputException("--trace is only read with --workload trace, not with --workload " + workload + " (leave --workload out to replay the trace)");
+        }
         List<Request> reqs;
         try {
             reqs = switch (workload) {
@@ -186,6 +192,8 @@ final class SimulateCommand implements Runnable {
             j.put("router", r.id());
             j.put("workload", workload);
             j.putAll(res.summary());
+            // the flat latency fields and CDFs of engine-run and bench records, so llmwb compare and the Latency view read it
+            EngineSweep.putLatency(j, res.requests(), res.metrics());
             j.put("metrics", res.metrics().toJson());
             Output.json(out, j);
             return;

@@ -285,7 +285,6 @@ public final class EngineSweep implements AutoCloseable {
         Loaded m = load(model, quant);
         BpeTokenizer tok = m.tokenizer();
         int vocab = (int) m.config().vocabSize();
-        int ordinary = tok == null ? vocab : Math.min(vocab, tok.ordinaryVocabSize());
         List<Request> reqs;
         String arrivals = e.sweep().target();
         if (arrivals.equals("trace")) {
@@ -295,7 +294,7 @@ public final class EngineSweep implements AutoCloseable {
                     throw new InputException("the trace has text prompts but the model has no tokenizer.json");
                 }
                 return t.encode(text).stream().mapToInt(Integer::intValue).toArray();
-            }, ordinary, i(p, "outputTokens"), seed);
+            }, vocab, tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray(), i(p, "outputTokens"), seed);
         } else {
             // random prompts draw from the ordinary (non-special) ids, wherever the tokenizer puts its special ones
             int[] ids = tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray();

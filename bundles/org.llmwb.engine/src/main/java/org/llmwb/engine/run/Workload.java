@@ -13,6 +13,7 @@ import java.util.function.Function;
 
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
+import org.llmwb.engine.sim.Traces;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -84,6 +85,19 @@ public final class Workload {
      * Blank lines and lines starting with '#' are skipped; errors name file:line.
      */
     public static List<Request> readTrace(Path file, Function<String, int[]> encode, int vocab, int defaultOutput, long seed) {
+        return readTrace(file, encode, vocab, null, defaultOutput, seed);
+    }
+
+    /**
+     * As above, with the ids random prompt tokens are drawn from: {@code ordinary} (the tokenizer's non-special ids,
+     * wherever it puts its special ones), or every id below {@code vocab} when null. Explicit {@code tokens} are
+     * checked against {@code vocab}.
+     */
+    public static List<Request> readTrace(Path file, Function<String, int[]> encode, int vocab, int[] ordinary, int defaultOutput, long seed) {
+        int draw = ordinary == null ? vocab : ordinary.length;
+        if (draw < 2) {
+            throw new InputException(SourceLocation.of(file.toString()), "the model has " + draw + " ordinary token id(s): too few to draw prompts from");
+        }
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -108,6 +122,16 @@ public final class Workload {
             if (o == null || !o.isObject()) {
                 throw new InputException(at, "each line must be a JSON object");
             }
+            if (out.isEmpty() && (o.has("timestamp") || o.has("input_length") || o.has("hash_ids") || o.has("outputTokens"))) {
+                // the simulator's and the benchmark client's trace forms (Mooncake's, or arrival/promptTokens/outputTokens
+                // with hash_ids): read as they read it, so one trace file drives the engine, the simulator and llmwb bench
+                List<Request> t = new ArrayList<>();
+                for (Request q : Traces.read(file, draw)) {
+                    t.add(ordinary == null ? q : new Request(q.index(), q.arrival(), java.util.Arrays.stream(q.prompt()).map(x -> ordinary[x]).toArray(), q.maxTokens(), q.priority()));
+                }
+                t.sort(Comparator.comparingDouble(Request::arrival));
+                return t;
+            }
             if (!o.path("arrival").isNumber() || o.get("arrival").asDouble() < 0) {
                 throw new InputException(at, "needs 'arrival': seconds >= 0 from the start of the run");
             }
@@ -126,7 +150,7 @@ public final class Workload {
             } else if (o.path("promptTokens").canConvertToInt() && o.get("promptTokens").asInt() > 0) {
                 prompt = new int[o.get("promptTokens").asInt()];
                 for (int i = 0; i < prompt.length; i++) {
-                    prompt[i] = r.nextInt(vocab);
+                    prompt[i] = ordinary == null ? r.nextInt(vocab) : ordinary[r.nextInt(ordinary.length)];
                 }
             } else {
                 throw new InputException(at, "needs the prompt as 'prompt' (text), 'tokens' (ids) or 'promptTokens' (a length > 0)");

@@ -316,4 +316,44 @@ class CliEndToEndTest {
         assertEquals(1, router.code());
         assertTrue(router.err().contains("round-robin, least-outstanding, kv-aware"), router.err());
     }
+
+    @Test
+    void oneTraceThroughTheEngineAndTheSimulatorComparedSideBySide() throws Exception {
+        // a Mooncake-form trace (timestamp ms, input_length, output_length, hash_ids): the engine reads it as the simulator does
+        StringBuilder t = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            t.append("{\"timestamp\": ").append(i * 150).append(", \"input_length\": ").append(24 + 8 * (i % 3)).append(", \"output_length\": 6, \"hash_ids\": []}\n");
+        }
+        Files.writeString(dir.resolve("trace.jsonl"), t.toString());
+        assertEquals(0, Cli.run(dir, "make-checkpoint", "ck").code());
+        Files.writeString(dir.resolve("engine.llmwb.yaml"), "apiVersion: llmwb/v1\nkind: engine-run\nspec:\n  workload: trace\n  trace: trace.jsonl\n  model: ck\n  maxSeqs: 8\n");
+        Cli.Result run = Cli.run(dir, "run", "engine.llmwb.yaml", "--out", "engine");
+        assertEquals(0, run.code(), run.out() + run.err());
+        JsonNode eng = Json.parse(Files.readAllLines(dir.resolve("engine/results.jsonl")).get(0));
+        assertEquals(12, eng.get("completed").asInt(), "every trace request ran");
+        assertEquals(72, eng.get("outputTokens").asInt(), "each with the trace's output length");
+        Cli.Result sim = Cli.run(dir, "simulate", "-m", "ck/config.json", "-g", "h100-sxm", "--trace", "trace.jsonl", "--json"); // --trace: workload trace
+        assertEquals("trace", Json.parse(sim.out()).get("workload").asText(), sim.err());
+        assertEquals(12, Json.parse(sim.out()).get("completed").asInt());
+        assertEquals(0, sim.code(), sim.err());
+        Files.writeString(dir.resolve("sim.json"), sim.out());
+        Cli.Result cmp = Cli.run(dir, "compare", "engine", "roofline=sim.json", "--out", "cmp", "--json");
+        assertEquals(0, cmp.code(), cmp.out() + cmp.err());
+        JsonNode c = json(cmp);
+        assertEquals("engine", c.at("/sources/0/kind").asText());
+        assertEquals("simulated", c.at("/sources/1/kind").asText());
+        assertEquals("roofline", c.at("/sources/1/label").asText());
+        JsonNode row = c.at("/rows/0");
+        assertEquals("ttft_ms_p50", row.get("field").asText());
+        double e = eng.get("ttft_ms_p50").asDouble();
+        double s = Json.parse(sim.out()).get("ttft_ms_p50").asDouble();
+        assertEquals(e, row.at("/values/0").asDouble(), 1e-9);
+        assertEquals((s - e) / e, row.at("/relativeDifference/1").asDouble(), 1e-9);
+        for (String f : List.of("comparison.md", "summary.json", "ttft_cdf.svg", "itl_cdf.svg")) {
+            assertTrue(Files.isRegularFile(dir.resolve("cmp").resolve(f)), f);
+        }
+        Cli.Result one = Cli.run(dir, "compare", "sim.json", "trace.jsonl");
+        assertEquals(1, one.code(), one.out() + one.err());
+        assertTrue(one.err().contains("trace.jsonl: error: no serving records in it"), one.err());
+    }
 }

@@ -23,19 +23,25 @@ import com.fasterxml.jackson.databind.JsonNode;
  * <li>{@code newTokens}: the tokens computed (the linear layers' work per token);</li>
  * <li>{@code sequences}: the rows (per-sequence metadata, logits, sampling);</li>
  * <li>{@code decodeContextK}: thousands of context tokens the decode rows attend to (KV reads);</li>
- * <li>{@code prefillAttentionM}: millions of query·key pairs of the prompt chunks (new · (past + new / 2)).</li>
+ * <li>{@code prefillAttentionM}: millions of query·key pairs of the prompt chunks (new · (past + new / 2));</li>
+ * <li>{@code prefillStep}: 1 when the step holds a prompt chunk (more than one new token for a sequence). On the GPU a
+ * decode step replays a CUDA graph while a prefill step launches its kernels one by one: the H100 profile of the
+ * trained model put ~1.6 ms on every prefill step whatever its length, which the other features cannot express.</li>
  * </ul>
  * The fit is least squares with every coefficient kept ≥ 0 (a feature whose coefficient comes out negative is dropped
- * and the rest refitted), so the model never predicts that more work takes less time.
+ * and the rest refitted), so the model never predicts that more work takes less time. Steps measured at more than 3×
+ * the first fit's prediction — one-off costs such as capturing a CUDA graph for a new batch size, which a steady
+ * serving run does not pay again — are left out of a second fit (at most a tenth of the steps; the count is kept).
  */
 public final class CalibratedStepModel implements StepTimeModel {
-    public static final List<String> FEATURES = List.of("step", "newTokens", "sequences", "decodeContextK", "prefillAttentionM");
+    public static final List<String> FEATURES = List.of("step", "newTokens", "sequences", "decodeContextK", "prefillAttentionM", "prefillStep");
 
     private final double[] coef;
     private final String device;
     private final String model;
     private final double rmsRelError;
     private final int samples;
+    private int outliers;
 
     public CalibratedStepModel(double[] coef, String device, String model, double rmsRelError, int samples) {
         if (coef.length != FEATURES.size()) {
@@ -53,15 +59,17 @@ public final class CalibratedStepModel implements StepTimeModel {
         double newTokens = 0;
         double decodeCtx = 0;
         double prefillAttn = 0;
+        boolean prefill = false;
         for (int i = 0; i < counts.length; i++) {
             newTokens += counts[i];
             if (counts[i] == 1) {
                 decodeCtx += past[i] + 1;
             } else {
                 prefillAttn += counts[i] * (past[i] + counts[i] / 2.0);
+                prefill = true;
             }
         }
-        return new double[] {1, newTokens, counts.length, decodeCtx / 1e3, prefillAttn / 1e6};
+        return new double[] {1, newTokens, counts.length, decodeCtx / 1e3, prefillAttn / 1e6, prefill ? 1 : 0};
     }
 
     /** The features of a step the engine ran, from its parts (each part's new tokens after its start). */
@@ -108,9 +116,14 @@ public final class CalibratedStepModel implements StepTimeModel {
 
     @Override
     public String describe() {
-        return String.format(Locale.ROOT, "calibrated on %s (%s, %d steps, rms error %.1f%%): %.3g ms/step + %.3g us/token + %.3g us/sequence + %.3g us/1K decode context"
-                + " + %.3g us/M prefill attention pairs", device, model, samples, 100 * rmsRelError, coef[0] * 1e3, coef[1] * 1e6, coef[2] * 1e6, coef[3] * 1e6,
-                coef[4] * 1e6);
+        return String.format(Locale.ROOT, "calibrated on %s (%s, %d steps%s, rms error %.1f%%): %.3g ms/step + %.3g us/token + %.3g us/sequence + %.3g us/1K decode context"
+                + " + %.3g us/M prefill attention pairs + %.3g ms/prefill step", device, model, samples, outliers > 0 ? ", " + outliers + " one-off steps left out" : "",
+                100 * rmsRelError, coef[0] * 1e3, coef[1] * 1e6, coef[2] * 1e6, coef[3] * 1e6, coef[4] * 1e6, coef[5] * 1e3);
+    }
+
+    /** Steps the fit left out as one-off costs (measured above 3× the first fit's prediction). */
+    public int outliers() {
+        return outliers;
     }
 
     /**
@@ -124,6 +137,46 @@ public final class CalibratedStepModel implements StepTimeModel {
         if (n < k) {
             throw new IllegalArgumentException("a fit of " + k + " coefficients needs at least " + k + " steps, got " + n);
         }
+        double[] first = nonNegative(x, seconds);
+        CalibratedStepModel m1 = new CalibratedStepModel(first, device, model, 0, n);
+        List<double[]> kx = new ArrayList<>();
+        List<Double> ky = new ArrayList<>();
+        int dropped = 0;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        // the largest measured/predicted ratios first, so at most a tenth of the steps (the worst) are left out
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(seconds[b] / Math.max(1e-12, m1.predict(x.get(b))), seconds[a] / Math.max(1e-12, m1.predict(x.get(a)))));
+        boolean[] out = new boolean[n];
+        for (int r = 0; r < n && dropped < n / 10; r++) {
+            int i = order[r];
+            if (seconds[i] > 3 * m1.predict(x.get(i))) {
+                out[i] = true;
+                dropped++;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (!out[i]) {
+                kx.add(x.get(i));
+                ky.add(seconds[i]);
+            }
+        }
+        double[] coef = dropped == 0 || kx.size() < k ? first : nonNegative(kx, ky.stream().mapToDouble(Double::doubleValue).toArray());
+        double se = 0;
+        CalibratedStepModel m0 = new CalibratedStepModel(coef, device, model, 0, n);
+        for (int i = 0; i < kx.size(); i++) {
+            double r = (m0.predict(kx.get(i)) - ky.get(i)) / ky.get(i);
+            se += r * r;
+        }
+        CalibratedStepModel m = new CalibratedStepModel(coef, device, model, Math.sqrt(se / kx.size()), n);
+        m.outliers = kx.size() < k ? 0 : dropped;
+        return m;
+    }
+
+    /** Least squares on relative error with every coefficient kept ≥ 0: a negative one is dropped and the rest refitted. */
+    private static double[] nonNegative(List<double[]> x, double[] seconds) {
+        int k = FEATURES.size();
         boolean[] active = new boolean[k];
         java.util.Arrays.fill(active, true);
         double[] coef = new double[k];
@@ -143,13 +196,7 @@ public final class CalibratedStepModel implements StepTimeModel {
         for (int j = 0; j < k; j++) {
             coef[j] = active[j] ? Math.max(0, coef[j]) : 0;
         }
-        double se = 0;
-        CalibratedStepModel m0 = new CalibratedStepModel(coef, device, model, 0, n);
-        for (int i = 0; i < n; i++) {
-            double r = (m0.predict(x.get(i)) - seconds[i]) / seconds[i];
-            se += r * r;
-        }
-        return new CalibratedStepModel(coef, device, model, Math.sqrt(se / n), n);
+        return coef;
     }
 
     /** Weighted least squares over the active columns by the normal equations (a tiny ridge keeps them solvable). */
@@ -227,6 +274,7 @@ public final class CalibratedStepModel implements StepTimeModel {
         }
         o.put("secondsPer", c);
         o.put("steps", samples);
+        o.put("oneOffStepsLeftOut", outliers);
         o.put("rmsRelError", rmsRelError);
         if (x != null) {
             List<Object> rows = new ArrayList<>();
@@ -259,6 +307,9 @@ public final class CalibratedStepModel implements StepTimeModel {
         double[] coef = new double[FEATURES.size()];
         for (int i = 0; i < coef.length; i++) {
             JsonNode v = c.get(FEATURES.get(i));
+            if (v == null && FEATURES.get(i).equals("prefillStep")) {
+                continue; // a profile written before this feature existed: no per-prefill-step cost
+            }
             if (v == null || !v.isNumber() || v.asDouble() < 0 || !Double.isFinite(v.asDouble())) {
                 throw new InputException(SourceLocation.of(file.toString()), "secondsPer." + FEATURES.get(i) + " must be a number >= 0");
             }

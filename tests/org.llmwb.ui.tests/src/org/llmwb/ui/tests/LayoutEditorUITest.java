@@ -143,9 +143,14 @@ class LayoutEditorUITest {
         d.setBlockOnOpen(false);
         d.open();
         try {
-            assertEquals(4, d.tabs().getItemCount());
+            assertEquals(5, d.tabs().getItemCount(), "vLLM, SGLang, TensorRT-LLM, Dynamo and the llmwb bench line");
             assertTrue(d.selectedText().contains("vllm serve meta-llama/Meta-Llama-3-70B-Instruct --tensor-parallel-size 4 --data-parallel-size 2"),
                     d.selectedText());
+            d.tabs().setSelection(4);
+            d.tabs().notifyListeners(org.eclipse.swt.SWT.Selection, new org.eclipse.swt.widgets.Event());
+            Ui.spin(100);
+            assertEquals("llmwb bench", d.tabs().getItem(4).getText());
+            ServingViewsUITest.screenshot("layout-export-bench");
         } finally {
             d.close();
         }

@@ -26,7 +26,29 @@ public final class LayoutExport {
         m.put("SGLang", engine(l, r, "sglang"));
         m.put("TensorRT-LLM", engine(l, r, "trtllm"));
         m.put("Dynamo", dynamo(l, r));
+        m.put("llmwb bench", bench(l, r));
         return m;
+    }
+
+    /**
+     * The {@code llmwb bench} line that measures this layout once it serves, so planned and measured can be put side
+     * by side: the serving pool's prompt length and planned sequences, throughput per GPU over every GPU of the layout.
+     */
+    static String bench(Layout l, LayoutAnalysis.Report r) {
+        LayoutAnalysis.PoolReport serving = null;
+        int gpus = 0;
+        for (LayoutAnalysis.PoolReport p : r.pools()) {
+            gpus += p.pool().gpus().size();
+            if (p.plan() != null && p.pool().role() != Layout.Role.PREFILL && serving == null) {
+                serving = p;
+            }
+        }
+        if (serving == null) {
+            return "# no aggregated or decode pool could be planned: nothing to measure yet (see Problems)\n";
+        }
+        return "# measure " + l.name() + " once it serves (vLLM, TensorRT-LLM and Dynamo's frontend listen on 8000, SGLang on 30000"
+                + (l.mode() == Layout.Mode.DISAGGREGATED ? "; a disaggregated layout behind its router or frontend" : "") + "), then llmwb compare it with a simulation\n"
+                + EngineFlags.bench(serving.plan().input(), gpus, "http://HOST:8000/v1") + "\n";
     }
 
     static String engine(Layout l, LayoutAnalysis.Report r, String engine) {

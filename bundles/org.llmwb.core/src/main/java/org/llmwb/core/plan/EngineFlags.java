@@ -23,7 +23,26 @@ public final class EngineFlags {
         m.put("vllm", vllm(in));
         m.put("sglang", sglang(in));
         m.put("trtllm", trtllm(in));
+        m.put("llmwb bench", bench(in, in.parallel().worldSize(), "http://HOST:8000/v1"));
         return m;
+    }
+
+    /**
+     * The {@code llmwb bench} command that measures a deployment of this plan once it serves: the plan's prompt length,
+     * a concurrency sweep up to the sequences it plans for, throughput per GPU over {@code gpus}. vLLM and TensorRT-LLM
+     * listen on port 8000 by default, SGLang on 30000, Dynamo's frontend on 8000.
+     */
+    public static String bench(PlanInput in, int gpus, String url) {
+        long maxConc = Math.max(1, in.batch() * Math.max(1, in.parallel().dp()));
+        List<String> conc = new ArrayList<>();
+        for (long c = 1; c < maxConc; c *= 2) {
+            conc.add(Long.toString(c));
+        }
+        conc.add(Long.toString(maxConc));
+        long output = Math.max(1, Math.min(256, in.context() - in.promptTokens()));
+        return String.join(" ", List.of("llmwb", "bench", "--url", url, "--model", modelArg(in.model()), "--endpoint", "completions", "--input-tokens",
+                Long.toString(in.promptTokens()), "--output-tokens", Long.toString(output), "--sweep", "concurrency=" + String.join(",", conc), "--gpus",
+                Integer.toString(gpus), "--out", "bench-" + in.model().name()));
     }
 
     static String modelArg(ModelConfig m) {

@@ -11,7 +11,7 @@ import org.llmwb.core.Problem;
  *
  * @param memory the most loaded GPU's memory (the first or last pipeline stage)
  * @param maxSequencesPerReplica full-context sequences one replica's KV budget holds
- * @param commands engine → command line (vllm, sglang, trtllm)
+ * @param commands engine → command line (vllm, sglang, trtllm), and the {@code llmwb bench} line that measures the deployment
  */
 public record PlanResult(PlanInput input, List<Problem> problems, GpuMemory memory, double kvBytesPerTokenPerGpu,
         long maxSequencesPerReplica, List<Collective> collectives, double decodeStepBound, double prefillBound, Map<String, String> commands,

@@ -86,6 +86,10 @@ class LayoutTest {
         assertTrue(!ex.get("vLLM").contains("--data-parallel-size"), "disaggregated workers are launched per replica: " + ex.get("vLLM"));
         assertTrue(ex.get("SGLang").contains("--disaggregation-mode prefill") && ex.get("SGLang").contains("--disaggregation-mode decode"));
         assertTrue(ex.get("SGLang").contains("--pd-disaggregation"));
+        String bench = ex.get("llmwb bench");
+        assertTrue(bench.contains("llmwb bench --url http://HOST:8000/v1") && bench.contains("--gpus " + l.pools().stream().mapToInt(p -> p.gpus().size()).sum()),
+                bench);
+        assertTrue(bench.contains("behind its router"), bench);
         String dyn = ex.get("Dynamo");
         assertTrue(dyn.contains("kind: DynamoGraphDeployment"), dyn);
         assertTrue(dyn.contains("subComponentType: prefill") && dyn.contains("subComponentType: decode"), dyn);

@@ -48,6 +48,12 @@ class PlannerTest {
         assertTrue(r.commands().get("vllm").contains("--data-parallel-size 2"));
         assertTrue(r.commands().get("sglang").contains("--tp 4 --dp 2"));
         assertTrue(r.commands().get("trtllm").contains("--tp_size 4"));
+        // and the client line that measures the deployment: the plan's prompt, concurrency up to batch × DP, all 8 GPUs
+        String bench = r.commands().get("llmwb bench");
+        assertTrue(bench.startsWith("llmwb bench --url http://HOST:8000/v1 --model "), bench);
+        assertTrue(bench.contains("--input-tokens " + r.input().promptTokens()), bench);
+        assertTrue(bench.contains("--gpus 8"), bench);
+        assertTrue(bench.endsWith(",") == false && bench.contains("concurrency=1,2,4,") && bench.contains("," + r.input().batch() * 2 + " "), bench);
     }
 
     @Test

@@ -76,6 +76,12 @@ final class BenchCommand implements Callable<Integer> {
     Path trace;
     @Option(names = "--sweep", paramLabel = "KEY=V1,V2,...", description = "run one point per value of concurrency or request-rate, e.g. concurrency=1,2,4,8, and plot the Pareto frontier")
     String sweep;
+    @Option(names = "--ramp-to", defaultValue = "0", paramLabel = "RATE", description = "with --request-rate: raise the rate linearly to RATE over --duration (or over the requests)")
+    double rampTo;
+    @Option(names = "--shared-prefix", defaultValue = "0", paramLabel = "N", description = "the first N of --input-tokens tokens are the same in every prompt (a system prompt the server's prefix cache can reuse)")
+    int sharedPrefix;
+    @Option(names = "--prompt-file", paramLabel = "FILE", description = "prompts to send, in order and cycled: JSON lines with \"prompt\" (and optionally \"max_tokens\"), or one plain-text prompt per line")
+    Path promptFile;
     @Option(names = "--gpus", defaultValue = "1", description = "GPUs behind the endpoint, for throughput per GPU (default: ${DEFAULT-VALUE})")
     double gpus;
 
@@ -94,6 +100,21 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (!(gpus > 0)) {
             throw new InputException("--gpus must be > 0");
+        }
+        if (rampTo < 0 || rampTo > 0 && !(rate > 0)) {
+            throw new InputException("--ramp-to raises an open-loop rate: give --request-rate (the start) and --ramp-to > 0 (the end)");
+        }
+        if (sharedPrefix < 0 || sharedPrefix >= inputTokens) {
+            throw new InputException("--shared-prefix must be >= 0 and below --input-tokens (" + inputTokens + "), not " + sharedPrefix);
+        }
+        if (trace != null && (rampTo > 0 || sharedPrefix > 0 || promptFile != null)) {
+            throw new InputException("--trace sets its own arrivals and prompts: it does not combine with --ramp-to, --shared-prefix or --prompt-file");
+        }
+        if (promptFile != null && sharedPrefix > 0) {
+            throw new InputException("--prompt-file gives the prompts as they are: it does not combine with --shared-prefix");
+        }
+        if (promptFile != null && !Files.isRegularFile(promptFile)) {
+            throw new InputException(SourceLocation.of(promptFile.toString()), "no such prompt file");
         }
         String sweepKey = null;
         double[] sweepValues = null;
@@ -201,7 +222,8 @@ final class BenchCommand implements Callable<Integer> {
 
     private BenchRun.Settings settings(URI base, int conc, double reqRate) {
         return new BenchRun.Settings(base, model, endpoint.equals("chat"), stream, System.getenv(apiKeyEnv), numRequests, duration, conc, reqRate, burstiness,
-                warmup, seed, inputTokens, outputTokens, ignoreEos, tokenizer, trace, gpus, sloTtftMs, sloTpotMs, timeout);
+                warmup, seed, inputTokens, outputTokens, ignoreEos, tokenizer, trace, gpus, sloTtftMs, sloTpotMs, timeout, reqRate > 0 ? rampTo : 0, sharedPrefix,
+                promptFile);
     }
 
     private BenchRun.Point point(BenchRun.Settings s, BenchRun.Workload work, PrintWriter err) throws InterruptedException {

@@ -154,7 +154,8 @@ final class ExperimentExecutor {
                     intOr(p, "inputTokens", 128), intOr(p, "outputTokens", 64), !Boolean.FALSE.equals(p.get("ignoreEos")),
                     p.containsKey("tokenizer") ? Path.of(String.valueOf(p.get("tokenizer"))) : null,
                     load.equals("trace") ? Path.of(String.valueOf(p.get("trace"))) : null, g, dblOr(p, "sloTtftMs", 0), dblOr(p, "sloTpotMs", 0),
-                    dblOr(p, "timeoutS", 600));
+                    dblOr(p, "timeoutS", 600), rate > 0 ? dblOr(p, "rampTo", 0) : 0, intOr(p, "sharedPrefix", 0),
+                    p.containsKey("promptFile") ? Path.of(String.valueOf(p.get("promptFile"))) : null);
             org.llmwb.runner.http.BenchRun.Point pt;
             try {
                 pt = org.llmwb.runner.http.BenchRun.run(st, org.llmwb.runner.http.BenchRun.workload(st), r -> {

@@ -184,6 +184,9 @@ public final class ExperimentParser {
         BENCH_SETTINGS.put("sloTpotMs", "nonneg");
         BENCH_SETTINGS.put("seed", "long");
         BENCH_SETTINGS.put("timeoutS", "positive");
+        BENCH_SETTINGS.put("rampTo", "positive");
+        BENCH_SETTINGS.put("sharedPrefix", "count");
+        BENCH_SETTINGS.put("promptFile", "path");
     }
 
     /** load: concurrency (closed loop), rate (open loop, capped by concurrency when given) or trace (its own clock). */

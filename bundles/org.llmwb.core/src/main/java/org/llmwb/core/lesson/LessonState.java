@@ -204,6 +204,7 @@ public final class LessonState {
 
     /** Remembers {@code lessonId} as the learner's current lesson (atomically; a failure to write is not fatal to the lesson). */
     public static void rememberLast(Path home, String lessonId) throws IOException {
+        Files.createDirectories(lastFile(home).getParent()); // a learner's first lesson: nothing under ~/.llmwb yet
         AtomicFiles.write(lastFile(home), lessonId + "\n");
     }
 

@@ -90,6 +90,17 @@ class LessonParserTest {
     }
 
     @Test
+    void theLastLessonIsRememberedFromAFreshHome(@org.junit.jupiter.api.io.TempDir Path home) throws Exception {
+        assertEquals(null, LessonState.last(home), "nothing opened yet");
+        LessonState.rememberLast(home, "03-kv-cache"); // no ~/.llmwb yet
+        assertEquals("03-kv-cache", LessonState.last(home));
+        LessonState.rememberLast(home, "01-prefill-decode");
+        assertEquals("01-prefill-decode", LessonState.last(home));
+        Files.writeString(home.resolve(".llmwb/lessons/last-lesson"), "../../etc\n");
+        assertEquals(null, LessonState.last(home), "a damaged file names no lesson");
+    }
+
+    @Test
     void badLessonsAreRefusedWhereTheProblemIs() throws Exception {
         assertTrue(error(GOOD.replace("  - read: page.md", "  - read: ../escape.md")).contains("lesson.yaml:8:11: error: '../escape.md' is outside the lesson's folder"));
         assertTrue(error(GOOD.replace("  - read: page.md", "  - read: missing.md")).contains("does not exist"));

@@ -43,11 +43,22 @@ public final class BenchClient {
     /**
      * How requests arrive: {@code schedule} (seconds from the start, one per request: a trace replayed on its own clock),
      * else {@code rate} > 0 for open-loop arrivals (capped by {@code concurrency} if > 0), else closed-loop at
-     * {@code concurrency}.
+     * {@code concurrency}. With {@code rampToRate} > 0 the open-loop rate climbs linearly from {@code rate} to it over
+     * the run: over {@code durationS} when given, else over the time the requests take at the mean of the two rates.
      */
-    public record Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed, double[] schedule) {
+    public record Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed, double[] schedule,
+            double rampToRate) {
         public Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed) {
-            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, null);
+            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, null, 0);
+        }
+
+        /** The arrival rate at {@code t} seconds into the run. */
+        public double rateAt(double t) {
+            if (rampToRate <= 0) {
+                return rate;
+            }
+            double span = durationS > 0 ? durationS : requests > 0 ? 2.0 * requests / (rate + rampToRate) : Double.POSITIVE_INFINITY;
+            return rate + (rampToRate - rate) * Math.min(1, t / span);
         }
     }
 
@@ -109,7 +120,7 @@ public final class BenchClient {
                 double t = 0;
                 int n = load.schedule() != null ? Math.min(total, load.schedule().length) : total;
                 for (int i = 0; i < n; i++) {
-                    t = load.schedule() != null ? load.schedule()[i] : t + gap(rng, load.rate(), load.burstiness());
+                    t = load.schedule() != null ? load.schedule()[i] : t + gap(rng, load.rateAt(t), load.burstiness());
                     if (t > deadline) {
                         break;
                     }

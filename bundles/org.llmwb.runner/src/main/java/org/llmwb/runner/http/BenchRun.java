@@ -36,7 +36,7 @@ public final class BenchRun {
      */
     public record Settings(URI base, String model, boolean chat, boolean stream, String apiKey, int requests, double durationS, int concurrency, double rate,
             double burstiness, int warmup, long seed, int inputTokens, int outputTokens, boolean ignoreEos, Path tokenizer, Path trace, double gpus,
-            double sloTtftMs, double sloTpotMs, double timeoutS) {
+            double sloTtftMs, double sloTpotMs, double timeoutS, double rampToRate, int sharedPrefix, Path promptFile) {
     }
 
     /** The prompts to send (cycled) and, for a trace, the measured requests' arrival times from 0. */
@@ -79,7 +79,59 @@ public final class BenchRun {
             return new Workload(prompts, rest, n, "trace " + s.trace().getFileName());
         }
         int n = s.requests() > 0 ? s.requests() : s.durationS() > 0 ? 0 : 100;
-        return new Workload(synthetic(s, n > 0 ? n + s.warmup() : 10_000), null, n, s.rate() > 0 ? "request-rate" : "concurrency");
+        String label = s.rate() > 0 ? s.rampToRate() > 0 ? "ramp" : "request-rate" : "concurrency";
+        if (s.promptFile() != null) {
+            return new Workload(promptFile(s.promptFile()), null, n, label + ", prompts from " + s.promptFile().getFileName());
+        }
+        return new Workload(synthetic(s, n > 0 ? n + s.warmup() : 10_000), null, n, label + (s.sharedPrefix() > 0 ? ", shared prefix " + s.sharedPrefix() : ""));
+    }
+
+    /**
+     * Prompts from a file, sent in order and cycled: JSON lines with {@code prompt} (text) and optionally
+     * {@code max_tokens}, or one plain-text prompt per line (lines starting with {@code {} are read as JSON).
+     */
+    static List<BenchClient.Prompt> promptFile(Path f) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new InputException(SourceLocation.of(f.toString()), "not UTF-8 text");
+        } catch (java.io.IOException e) {
+            throw new InputException(SourceLocation.of(f.toString()), "cannot read the prompt file: " + e.getMessage());
+        }
+        List<BenchClient.Prompt> out = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            if (!line.startsWith("{")) {
+                out.add(new BenchClient.Prompt(line, -1));
+                continue;
+            }
+            SourceLocation at = new SourceLocation(f.toString(), i + 1, 1);
+            com.fasterxml.jackson.databind.JsonNode o;
+            try {
+                o = Json.parse(line);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new InputException(at, "not a JSON object: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+            }
+            if (!o.path("prompt").isTextual() || o.get("prompt").asText().isEmpty()) {
+                throw new InputException(at, "needs 'prompt': a non-empty text");
+            }
+            int max = 0;
+            if (o.has("max_tokens")) {
+                if (!o.get("max_tokens").canConvertToInt() || o.get("max_tokens").asInt() < 1) {
+                    throw new InputException(at, "'max_tokens' must be a whole number >= 1");
+                }
+                max = o.get("max_tokens").asInt();
+            }
+            out.add(new BenchClient.Prompt(o.get("prompt").asText(), -1, max));
+        }
+        if (out.isEmpty()) {
+            throw new InputException(SourceLocation.of(f.toString()), "the prompt file has no prompts");
+        }
+        return out;
     }
 
     /** Runs the point; {@code done} sees each request as it finishes (progress). */
@@ -89,7 +141,7 @@ public final class BenchRun {
                 Duration.ofMillis((long) (s.timeoutS() * 1000))));
         List<BenchClient.Prompt> prompts = w.prompts();
         List<BenchClient.Result> results = client.run(new BenchClient.Load(w.requests(), s.durationS(), conc, s.rate(), s.burstiness(), s.warmup(), s.seed(),
-                w.schedule()), i -> prompts.get(i % prompts.size()), done);
+                w.schedule(), s.rampToRate()), i -> prompts.get(i % prompts.size()), done);
         List<BenchClient.Result> measured = results.stream().filter(r -> !r.warmup()).toList();
         List<RequestMetrics> ok = measured.stream().filter(BenchClient.Result::ok).map(BenchClient.Result::metrics).toList();
         double start = measured.stream().mapToDouble(BenchClient.Result::sent).min().orElse(0);
@@ -107,6 +159,12 @@ public final class BenchRun {
         flat.put("load", w.label());
         flat.put("concurrency", conc);
         flat.put("requestRate", s.rate());
+        if (s.rampToRate() > 0) {
+            flat.put("rampToRate", s.rampToRate());
+        }
+        if (s.sharedPrefix() > 0) {
+            flat.put("sharedPrefix", s.sharedPrefix());
+        }
         flat.put("inputTokens", w.schedule() != null ? null : s.inputTokens());
         flat.put("outputTokens", w.schedule() != null ? null : s.outputTokens());
         flat.put("requests", measured.size());
@@ -178,12 +236,18 @@ public final class BenchRun {
     private static List<BenchClient.Prompt> synthetic(Settings s, int n) {
         Random rng = new Random(s.seed());
         List<BenchClient.Prompt> out = new ArrayList<>();
+        // a shared prefix: the first sharedPrefix tokens (or words) are the same in every prompt, as a system prompt is
+        Random shared = new Random(s.seed() * 31 + 17);
         if (s.tokenizer() != null) {
             BpeTokenizer tok = tokenizer(s.tokenizer());
             int[] ids = tok.ordinaryIds();
+            List<Integer> prefix = new ArrayList<>();
+            for (int j = 0; j < s.sharedPrefix(); j++) {
+                prefix.add(ids[shared.nextInt(ids.length)]);
+            }
             for (int i = 0; i < n; i++) {
-                List<Integer> p = new ArrayList<>();
-                for (int j = 0; j < s.inputTokens(); j++) {
+                List<Integer> p = new ArrayList<>(prefix);
+                for (int j = prefix.size(); j < s.inputTokens(); j++) {
                     p.add(ids[rng.nextInt(ids.length)]);
                 }
                 String text = tok.decode(p, true);
@@ -191,9 +255,13 @@ public final class BenchRun {
             }
             return out;
         }
+        StringBuilder prefixWords = new StringBuilder();
+        for (int j = 0; j < s.sharedPrefix(); j++) {
+            prefixWords.append(j == 0 ? "" : " ").append(WORDS[shared.nextInt(WORDS.length)]);
+        }
         for (int i = 0; i < n; i++) {
-            StringBuilder sb = new StringBuilder();
-            for (int j = 0; j < s.inputTokens(); j++) {
+            StringBuilder sb = new StringBuilder(prefixWords);
+            for (int j = s.sharedPrefix(); j < s.inputTokens(); j++) {
                 sb.append(j == 0 ? "" : " ").append(WORDS[rng.nextInt(WORDS.length)]);
             }
             out.add(new BenchClient.Prompt(sb.toString(), -1));

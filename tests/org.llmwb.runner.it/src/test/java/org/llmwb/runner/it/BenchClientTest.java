@@ -133,7 +133,7 @@ class BenchClientTest {
         double[] at = {0, 0.35, 0.40, 0.9};
         int[] maxTokens = {3, 11, 7, 2};
         BODIES.clear();
-        List<BenchClient.Result> rs = c.run(new BenchClient.Load(0, 0, 0, 0, 1, 0, 1, at), i -> new BenchClient.Prompt("good", 1, maxTokens[i]), r -> {
+        List<BenchClient.Result> rs = c.run(new BenchClient.Load(0, 0, 0, 0, 1, 0, 1, at, 0), i -> new BenchClient.Prompt("good", 1, maxTokens[i]), r -> {
         });
         assertEquals(4, rs.size());
         for (BenchClient.Result r : rs) {
@@ -143,6 +143,58 @@ class BenchClientTest {
         }
         List<Integer> sentMax = BODIES.stream().map(b -> Integer.parseInt(b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))).sorted().toList();
         assertEquals(List.of(2, 3, 7, 11), sentMax);
+    }
+
+    /** A ramp: the open-loop rate climbs from 10 to 100 requests/s over the run, so late arrivals come closer together. */
+    @Test
+    void aRampRaisesTheArrivalRate() throws Exception {
+        BenchClient.Load ramp = new BenchClient.Load(40, 0, 0, 10, 1, 0, 3, null, 100);
+        double span = 2.0 * 40 / 110; // the requests' time at the mean rate
+        assertEquals(10, ramp.rateAt(0), 1e-12);
+        assertEquals(55, ramp.rateAt(span / 2), 1e-9);
+        assertEquals(100, ramp.rateAt(5 * span), 1e-12);
+        BenchClient c = new BenchClient(new BenchClient.Config(base, "m", true, true, null, 2, true, Duration.ofSeconds(20)));
+        List<BenchClient.Result> rs = c.run(ramp, i -> new BenchClient.Prompt("good", 1), r -> {
+        });
+        assertEquals(40, rs.size());
+        double[] sent = rs.stream().mapToDouble(BenchClient.Result::sent).sorted().toArray();
+        double early = (sent[10] - sent[0]) / 10;
+        double late = (sent[39] - sent[29]) / 10;
+        assertTrue(early > 2 * late, "mean gap over the first 10 arrivals " + early + " s, over the last 10 " + late + " s");
+    }
+
+    /** --shared-prefix and --prompt-file through the command line: what the server receives. */
+    @Test
+    void sharedPrefixesAndPromptFilesReachTheServer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        BODIES.clear();
+        Cli.Result r = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--shared-prefix", "4", "--input-tokens", "9", "--num-requests", "4",
+                "--warmup", "0", "--concurrency", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> contents = BODIES.stream().map(b -> b.replaceAll("(?s).*\"content\":\"([^\"]*)\".*", "$1")).toList();
+        assertEquals(4, contents.size());
+        String prefix = String.join(" ", java.util.Arrays.copyOf(contents.get(0).split(" "), 4));
+        for (String t : contents) {
+            assertEquals(9, t.split(" ").length, t);
+            assertTrue(t.startsWith(prefix + " "), "every prompt starts with the same 4 words: " + contents);
+        }
+        assertEquals(4, contents.stream().distinct().count(), "and goes on with its own: " + contents);
+
+        java.nio.file.Path f = home.resolve("prompts.jsonl");
+        java.nio.file.Files.writeString(f, "{\"prompt\": \"first prompt\", \"max_tokens\": 3}\nsecond as plain text\n\n{\"prompt\": \"third\", \"max_tokens\": 9}\n");
+        BODIES.clear();
+        Cli.Result p = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--prompt-file", f.toString(), "--num-requests", "3", "--warmup", "0",
+                "--concurrency", "1", "--output-tokens", "5");
+        assertEquals(0, p.code(), p.out() + p.err());
+        List<String> sent = BODIES.stream().map(b -> b.replaceAll("(?s).*\"content\":\"([^\"]*)\".*", "$1") + "/" + b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))
+                .toList();
+        assertEquals(List.of("first prompt/3", "second as plain text/5", "third/9"), sent);
+        java.nio.file.Files.writeString(f, "{\"prompt\": \"\"}\n");
+        Cli.Result bad = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--prompt-file", f.toString(), "--num-requests", "1");
+        assertEquals(1, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("prompts.jsonl:1:1: error: needs 'prompt'"), bad.err());
+        Cli.Result both = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--ramp-to", "50");
+        assertEquals(1, both.code());
+        assertTrue(both.err().contains("--ramp-to raises an open-loop rate"), both.err());
     }
 
     /** {@code llmwb bench} as a child process: a concurrency sweep (a point per value, the frontier, plots) and a trace replay. */

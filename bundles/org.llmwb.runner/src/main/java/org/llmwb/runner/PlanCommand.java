@@ -101,7 +101,8 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
             j.put("collectives", cs);
             j.put("decodeStepBound", r.decodeStepBound());
             j.put("prefillBound", r.prefillBound());
-            j.put("commands", r.commands());
+            // an invalid plan gets no runnable-looking command lines (they would fail, or worse, start)
+            j.put("commands", r.valid() ? r.commands() : java.util.Map.of());
             j.put("formulas", Output.formulas(r.formulas()));
             Output.json(out, j);
             return r.valid() ? 0 : 1;
@@ -122,7 +123,11 @@ final class PlanCommand implements java.util.concurrent.Callable<Integer> {
         out.println("lower bounds: decode step " + Units.seconds(r.decodeStepBound()) + ", prefill of " + in.promptTokens() + " tokens "
                 + Units.seconds(r.prefillBound()));
         Output.printFormulas(out, r.formulas());
-        r.commands().forEach((engine, cmd) -> out.println(engine + ": " + cmd));
+        if (r.valid()) {
+            r.commands().forEach((engine, cmd) -> out.println(engine + ": " + cmd));
+        } else {
+            out.println("engine commands: none — this plan is invalid (errors above); fix them and plan again");
+        }
         return r.valid() ? 0 : 1;
     }
 }

@@ -83,6 +83,10 @@ class CliEndToEndTest {
         Cli.Result r = Cli.run(dir, "plan", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--tp", "3");
         assertEquals(1, r.code());
         assertTrue(r.out().contains("TP 3 does not divide the 32 attention heads"), r.out());
+        assertTrue(!r.out().contains("vllm serve") && r.out().contains("engine commands: none — this plan is invalid"), "no runnable-looking commands: " + r.out());
+        Cli.Result rj = Cli.run(dir, "plan", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--tp", "3", "--json");
+        assertEquals(1, rj.code());
+        assertEquals(0, Json.parse(rj.out()).get("commands").size());
     }
 
     @Test

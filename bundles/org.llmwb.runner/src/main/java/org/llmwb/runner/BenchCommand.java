@@ -74,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE", description = {"replay a request trace on its own clock (JSON lines: Mooncake's timestamp/input_length/output_length/hash_ids,",
         "or arrival/promptTokens/outputTokens): each request's prompt length, max_tokens and arrival; shared hash_ids give shared prompt prefixes"})
     Path trace;
-    @Option(names = "--sweep", paramLabel = "KEY=V1,V2,...", description = "run one point per value of concurrency or request-rate, e.g. concurrency=1,2,4,8, and plot the Pareto frontier")
+    @Option(names = "--sweep", paramLabel = "KEY=V1,V2,...", description = "run one point per value of concurrency, request-rate, input-tokens or output-tokens, e.g. concurrency=1,2,4,8, and plot the Pareto frontier")
     String sweep;
     @Option(names = "--ramp-to", defaultValue = "0", paramLabel = "RATE", description = "with --request-rate: raise the rate linearly to RATE over --duration (or over the requests)")
     double rampTo;
@@ -82,6 +82,10 @@ final class BenchCommand implements Callable<Integer> {
     int sharedPrefix;
     @Option(names = "--prompt-file", paramLabel = "FILE", description = "prompts to send, in order and cycled: JSON lines with \"prompt\" (and optionally \"max_tokens\"), or one plain-text prompt per line")
     Path promptFile;
+    @Option(names = "--turns", defaultValue = "1", paramLabel = "T", description = "multi-turn chats: each of --concurrency users sends T turns, each with the whole conversation so far (chat endpoint, closed loop)")
+    int turns;
+    @Option(names = "--think-s", defaultValue = "0", paramLabel = "S", description = "with --turns: seconds a user waits after an answer before the next turn")
+    double thinkS;
     @Option(names = "--gpus", defaultValue = "1", description = "GPUs behind the endpoint, for throughput per GPU (default: ${DEFAULT-VALUE})")
     double gpus;
 
@@ -110,6 +114,12 @@ final class BenchCommand implements Callable<Integer> {
         if (trace != null && (rampTo > 0 || sharedPrefix > 0 || promptFile != null)) {
             throw new InputException("--trace sets its own arrivals and prompts: it does not combine with --ramp-to, --shared-prefix or --prompt-file");
         }
+        if (turns < 1 || !(thinkS >= 0) || Double.isInfinite(thinkS)) {
+            throw new InputException("--turns must be >= 1 and --think-s a number of seconds >= 0");
+        }
+        if (turns > 1 && (!endpoint.equals("chat") || rate > 0 || trace != null || sweep != null && sweep.startsWith("request-rate"))) {
+            throw new InputException("--turns holds conversations: it needs --endpoint chat and a closed loop (--concurrency users; no --request-rate or --trace)");
+        }
         if (promptFile != null && sharedPrefix > 0) {
             throw new InputException("--prompt-file gives the prompts as they are: it does not combine with --shared-prefix");
         }
@@ -121,8 +131,8 @@ final class BenchCommand implements Callable<Integer> {
         if (sweep != null) {
             int eq = sweep.indexOf('=');
             sweepKey = eq < 0 ? sweep : sweep.substring(0, eq).strip();
-            if (eq < 0 || !List.of("concurrency", "request-rate").contains(sweepKey)) {
-                throw new InputException("--sweep takes concurrency=V1,V2,... or request-rate=V1,V2,... (got '" + sweep + "')");
+            if (eq < 0 || !List.of("concurrency", "request-rate", "input-tokens", "output-tokens").contains(sweepKey)) {
+                throw new InputException("--sweep takes concurrency=, request-rate=, input-tokens= or output-tokens= with values V1,V2,... (got '" + sweep + "')");
             }
             try {
                 sweepValues = java.util.Arrays.stream(sweep.substring(eq + 1).split(",")).map(String::strip).mapToDouble(Double::parseDouble).toArray();
@@ -130,9 +140,13 @@ final class BenchCommand implements Callable<Integer> {
                 throw new InputException("--sweep " + sweep + ": the values must be numbers separated by commas");
             }
             for (double v : sweepValues) {
-                if (!(v > 0) || sweepKey.equals("concurrency") && v != Math.rint(v)) {
-                    throw new InputException("--sweep " + sweep + ": every value must be > 0" + (sweepKey.equals("concurrency") ? " and whole" : ""));
+                boolean whole = !sweepKey.equals("request-rate");
+                if (!(v > 0) || whole && (v != Math.rint(v) || v > 10_000_000)) {
+                    throw new InputException("--sweep " + sweep + ": every value must be > 0" + (whole ? " and whole" : ""));
                 }
+            }
+            if (sweepKey.endsWith("-tokens") && (promptFile != null || sweepKey.equals("input-tokens") && sharedPrefix >= (int) java.util.Arrays.stream(sweepValues).min().getAsDouble())) {
+                throw new InputException("--sweep " + sweepKey + ": " + (promptFile != null ? "a prompt file sets its own prompts" : "every input length must exceed --shared-prefix"));
             }
             if (trace != null) {
                 throw new InputException("--sweep and --trace do not combine: a trace sets its own arrivals");
@@ -157,6 +171,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     BenchRun.plots(w, List.of(p.summary()));
                     BenchRun.plot(w, "throughput", ServingPlots.throughputOverTime(p.tokenTimes(), Math.max(0.1, p.metrics().durationS() / 60)));
+                    BenchRun.plot(w, "latency", BenchRun.latencyOverTime(p));
                     o.println("results in " + w.commit(p.summary(), env));
                 }
             }
@@ -168,8 +183,12 @@ final class BenchCommand implements Callable<Integer> {
         try {
             for (double v : sweepValues) {
                 int c = sweepKey.equals("concurrency") ? (int) v : concurrency;
-                double r = sweepKey.equals("request-rate") ? v : 0;
-                BenchRun.Point p = point(settings(base, c, r), work, err);
+                double r = sweepKey.equals("request-rate") ? v : sweepKey.endsWith("-tokens") ? rate : 0;
+                int in = sweepKey.equals("input-tokens") ? (int) v : inputTokens;
+                int outTok = sweepKey.equals("output-tokens") ? (int) v : outputTokens;
+                BenchRun.Settings ps = settings(base, c, r, in, outTok);
+                // a sweep over lengths needs prompts of each length: the workload is made per point
+                BenchRun.Point p = point(ps, sweepKey.endsWith("-tokens") ? BenchRun.workload(ps) : work, err);
                 print(o, p);
                 points.add(p.summary());
                 if (w != null) {
@@ -179,7 +198,12 @@ final class BenchCommand implements Callable<Integer> {
                     w.file("requests-" + sweepKey + "-" + fmt(v) + ".jsonl", sb.toString());
                 }
             }
-            String key = sweepKey.equals("concurrency") ? "concurrency" : "requestRate";
+            String key = switch (sweepKey) {
+                case "concurrency" -> "concurrency";
+                case "request-rate" -> "requestRate";
+                case "input-tokens" -> "inputTokens";
+                default -> "outputTokens";
+            };
             o.println();
             o.printf(Locale.ROOT, "%-12s %14s %16s %12s %12s %8s%n", key, "out tok/s/GPU", "tok/s/user p50", "TTFT p50 ms", "ITL p50 ms", "errors");
             List<double[]> xy = new ArrayList<>();
@@ -221,9 +245,13 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private BenchRun.Settings settings(URI base, int conc, double reqRate) {
+        return settings(base, conc, reqRate, inputTokens, outputTokens);
+    }
+
+    private BenchRun.Settings settings(URI base, int conc, double reqRate, int in, int outTok) {
         return new BenchRun.Settings(base, model, endpoint.equals("chat"), stream, System.getenv(apiKeyEnv), numRequests, duration, conc, reqRate, burstiness,
-                warmup, seed, inputTokens, outputTokens, ignoreEos, tokenizer, trace, gpus, sloTtftMs, sloTpotMs, timeout, reqRate > 0 ? rampTo : 0, sharedPrefix,
-                promptFile);
+                warmup, seed, in, outTok, ignoreEos, tokenizer, trace, gpus, sloTtftMs, sloTpotMs, timeout, reqRate > 0 ? rampTo : 0, sharedPrefix,
+                promptFile, turns, thinkS);
     }
 
     private BenchRun.Point point(BenchRun.Settings s, BenchRun.Workload work, PrintWriter err) throws InterruptedException {

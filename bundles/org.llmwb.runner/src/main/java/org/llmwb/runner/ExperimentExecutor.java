@@ -148,6 +148,9 @@ final class ExperimentExecutor {
             java.net.URI base = org.llmwb.runner.http.BenchRun.url(String.valueOf(p.get("url")), e.location());
             int conc = p.containsKey("concurrency") ? ((Number) p.get("concurrency")).intValue() : load.equals("concurrency") ? 1 : 0;
             double rate = load.equals("rate") ? ((Number) p.get("rate")).doubleValue() : 0;
+            if (intOr(p, "turns", 1) > 1 && (!load.equals("concurrency") || "completions".equals(p.get("endpoint")))) {
+                throw new InputException(e.location(), "'turns' holds conversations: it needs load: concurrency and endpoint: chat");
+            }
             org.llmwb.runner.http.BenchRun.Settings st = new org.llmwb.runner.http.BenchRun.Settings(base, String.valueOf(p.get("model")),
                     !"completions".equals(p.get("endpoint")), !Boolean.FALSE.equals(p.get("stream")), System.getenv("OPENAI_API_KEY"), intOr(p, "requests", 0),
                     dblOr(p, "durationS", 0), conc, rate, dblOr(p, "burstiness", 1), intOr(p, "warmup", 2), p.containsKey("seed") ? ((Number) p.get("seed")).longValue() : 1,
@@ -155,7 +158,8 @@ final class ExperimentExecutor {
                     p.containsKey("tokenizer") ? Path.of(String.valueOf(p.get("tokenizer"))) : null,
                     load.equals("trace") ? Path.of(String.valueOf(p.get("trace"))) : null, g, dblOr(p, "sloTtftMs", 0), dblOr(p, "sloTpotMs", 0),
                     dblOr(p, "timeoutS", 600), rate > 0 ? dblOr(p, "rampTo", 0) : 0, intOr(p, "sharedPrefix", 0),
-                    p.containsKey("promptFile") ? Path.of(String.valueOf(p.get("promptFile"))) : null);
+                    p.containsKey("promptFile") ? Path.of(String.valueOf(p.get("promptFile"))) : null, load.equals("concurrency") ? intOr(p, "turns", 1) : 1,
+                    dblOr(p, "thinkS", 0));
             org.llmwb.runner.http.BenchRun.Point pt;
             try {
                 pt = org.llmwb.runner.http.BenchRun.run(st, org.llmwb.runner.http.BenchRun.workload(st), r -> {

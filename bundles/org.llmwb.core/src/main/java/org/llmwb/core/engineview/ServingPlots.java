@@ -90,6 +90,35 @@ public final class ServingPlots {
                 List.of(), List.of(tokenTimes.length + " tokens"));
     }
 
+    /**
+     * Latency over a run's time: each request's TTFT and request latency (ms) at the time it was sent (seconds from
+     * the run's start), one point per request in send order — a queue building up under load shows as a rising line.
+     */
+    public static PlotModel latencyOverTime(double[] sentS, double[] ttftMs, double[] latencyMs) {
+        if (sentS.length != ttftMs.length || sentS.length != latencyMs.length) {
+            throw new IllegalArgumentException("one send time, TTFT and latency per request: " + sentS.length + ", " + ttftMs.length + ", " + latencyMs.length);
+        }
+        Integer[] order = new Integer[sentS.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble(i -> sentS[i]));
+        List<double[]> ttft = new ArrayList<>();
+        List<double[]> lat = new ArrayList<>();
+        double end = 0;
+        double yMax = 1;
+        for (int i : order) {
+            ttft.add(new double[] {sentS[i], ttftMs[i]});
+            lat.add(new double[] {sentS[i], latencyMs[i]});
+            end = Math.max(end, sentS[i]);
+            yMax = Math.max(yMax, Math.max(ttftMs[i], latencyMs[i]));
+        }
+        return new PlotModel("Latency over time", new PlotModel.Axis("sent at, seconds from the start", 0, Math.max(1e-3, end), false),
+                new PlotModel.Axis("ms", 0, yMax * 1.1, false),
+                List.of(new PlotModel.Line("TTFT", "measured", "solid", 0, ttft), new PlotModel.Line("request latency", "measured", "solid", 1, lat)), List.of(),
+                List.of(sentS.length + " requests"));
+    }
+
     private static double num(Object o) {
         return o instanceof Number n ? n.doubleValue() : Double.NaN;
     }

@@ -187,6 +187,8 @@ public final class ExperimentParser {
         BENCH_SETTINGS.put("rampTo", "positive");
         BENCH_SETTINGS.put("sharedPrefix", "count");
         BENCH_SETTINGS.put("promptFile", "path");
+        BENCH_SETTINGS.put("turns", "int");
+        BENCH_SETTINGS.put("thinkS", "nonneg");
     }
 
     /** load: concurrency (closed loop), rate (open loop, capped by concurrency when given) or trace (its own clock). */

@@ -70,14 +70,20 @@ public final class SvgExport {
         if (v == 0) {
             return "0";
         }
-        if (v >= 1000 || v < 0.01) {
-            double e = Math.log10(v);
+        double a = Math.abs(v);
+        if (a >= 1e4 || a < 0.01) {
+            double e = Math.log10(a);
             if (Math.abs(e - Math.rint(e)) < 1e-9) {
-                return String.format(Locale.ROOT, "1e%d", (int) Math.rint(e)); // a decade of a log axis
+                return (v < 0 ? "-" : "") + String.format(Locale.ROOT, "1e%d", (int) Math.rint(e)); // a decade of a log axis
             }
-            return v >= 1000 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2g", v);
+            if (a >= 1e4 && a < 1e6) {
+                return String.format(Locale.ROOT, "%.0f", v);
+            }
+            return a < 0.01 ? java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(2)).stripTrailingZeros().toPlainString()
+                    : String.format(Locale.ROOT, "%.2g", v);
         }
-        return v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+        // up to 4 significant digits, no trailing zeros: 1.5 stays 1.5 (a 0.5 step), 1000 stays 1000 on a linear axis
+        return java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
     }
 
     private static String esc(String s) {

@@ -36,6 +36,19 @@ class ServingPlotsTest {
     }
 
     @Test
+    void latencyOverTimeIsOnePointPerRequestInSendOrder() {
+        PlotModel p = ServingPlots.latencyOverTime(new double[] {2.0, 0.5, 1.0}, new double[] {30, 10, 20}, new double[] {300, 100, 200});
+        assertEquals(2, p.lines().size());
+        List<double[]> ttft = p.lines().get(0).points();
+        assertEquals(0.5, ttft.get(0)[0], 0.0);
+        assertEquals(10, ttft.get(0)[1], 0.0);
+        assertEquals(30, ttft.get(2)[1], 0.0);
+        assertEquals(300, p.lines().get(1).points().get(2)[1], 0.0);
+        assertEquals(330, p.y().max(), 1e-9, "10% above the largest latency");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ServingPlots.latencyOverTime(new double[1], new double[2], new double[1]));
+    }
+
+    @Test
     void throughputOverTimeCountsTokensPerBin() {
         // 10 tokens in the first second, 5 in the second
         double[] t = new double[15];
@@ -60,6 +73,12 @@ class ServingPlotsTest {
         assertEquals("0.3", SvgExport.tickLabel(0.30000000000000004));
         assertEquals("0", SvgExport.tickLabel(0));
         assertEquals("2000", SvgExport.tickLabel(2000));
-        assertEquals("1e3", SvgExport.tickLabel(1000));
+        assertEquals("1000", SvgExport.tickLabel(1000), "a round thousand on a linear axis is not a decade label");
+        assertEquals("1.5", SvgExport.tickLabel(1.5), "0.5 steps keep their half (were rounded to 2)");
+        assertEquals("2.5", SvgExport.tickLabel(2.5));
+        assertEquals("1e4", SvgExport.tickLabel(10_000));
+        assertEquals("12000", SvgExport.tickLabel(12_000));
+        assertEquals("0.005", SvgExport.tickLabel(0.005));
+        assertEquals("1e-3", SvgExport.tickLabel(0.001));
     }
 }

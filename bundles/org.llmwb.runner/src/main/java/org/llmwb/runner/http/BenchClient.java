@@ -45,11 +45,19 @@ public final class BenchClient {
      * else {@code rate} > 0 for open-loop arrivals (capped by {@code concurrency} if > 0), else closed-loop at
      * {@code concurrency}. With {@code rampToRate} > 0 the open-loop rate climbs linearly from {@code rate} to it over
      * the run: over {@code durationS} when given, else over the time the requests take at the mean of the two rates.
+     * With {@code turns} > 1 (closed loop, chat) each of the {@code concurrency} users holds a conversation: every turn
+     * sends the whole history — its earlier prompts and the answers as they came — plus a new prompt, {@code thinkS}
+     * seconds after the previous answer; after {@code turns} turns the user starts a new conversation.
      */
     public record Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed, double[] schedule,
-            double rampToRate) {
+            double rampToRate, int turns, double thinkS) {
         public Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed) {
-            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, null, 0);
+            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, null, 0, 1, 0);
+        }
+
+        public Load(int requests, double durationS, int concurrency, double rate, double burstiness, int warmup, long seed, double[] schedule,
+                double rampToRate) {
+            this(requests, durationS, concurrency, rate, burstiness, warmup, seed, schedule, rampToRate, 1, 0);
         }
 
         /** The arrival rate at {@code t} seconds into the run. */
@@ -148,14 +156,38 @@ public final class BenchClient {
                 int workers = Math.max(1, load.concurrency());
                 for (int w = 0; w < workers; w++) {
                     pool.submit(() -> {
+                        List<String[]> history = new ArrayList<>(); // this user's conversation (multi-turn loads)
+                        int turn = 0;
                         while (true) {
                             int idx = next.getAndIncrement();
                             if (idx >= total || (System.nanoTime() - start) / 1e9 > deadline) {
                                 return;
                             }
-                            Result r = one(idx, false, prompt.apply(load.warmup() + idx), start);
+                            Prompt p = prompt.apply(load.warmup() + idx);
+                            if (load.turns() > 1) {
+                                if (turn > 0 && load.thinkS() > 0) {
+                                    try {
+                                        TimeUnit.NANOSECONDS.sleep((long) (load.thinkS() * 1e9));
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                        return;
+                                    }
+                                }
+                                p = p.inConversation(history);
+                            }
+                            Result r = one(idx, false, p, start);
                             results.add(r);
                             done.accept(r);
+                            if (load.turns() > 1) {
+                                turn++;
+                                if (turn >= load.turns() || !r.ok()) {
+                                    history.clear(); // a new conversation (a failed turn ends this one)
+                                    turn = 0;
+                                } else {
+                                    history.add(new String[] {"user", p.text()});
+                                    history.add(new String[] {"assistant", r.text()});
+                                }
+                            }
                         }
                     });
                 }
@@ -167,9 +199,18 @@ public final class BenchClient {
     }
 
     /** A prompt, the number of tokens it is (as the client counted it, -1 if unknown) and its max_tokens (0: the config's). */
-    public record Prompt(String text, int tokens, int maxTokens) {
+    public record Prompt(String text, int tokens, int maxTokens, List<String[]> history) {
         public Prompt(String text, int tokens) {
-            this(text, tokens, 0);
+            this(text, tokens, 0, List.of());
+        }
+
+        public Prompt(String text, int tokens, int maxTokens) {
+            this(text, tokens, maxTokens, List.of());
+        }
+
+        /** The same prompt as the next turn of a conversation: {@code history} holds {role, content} pairs before it. */
+        public Prompt inConversation(List<String[]> history) {
+            return new Prompt(text, -1, maxTokens, List.copyOf(history));
         }
     }
 
@@ -211,7 +252,11 @@ public final class BenchClient {
             body.putObject("stream_options").put("include_usage", true);
         }
         if (cfg.chat()) {
-            body.putArray("messages").addObject().put("role", "user").put("content", p.text());
+            com.fasterxml.jackson.databind.node.ArrayNode msgs = body.putArray("messages");
+            for (String[] m : p.history()) {
+                msgs.addObject().put("role", m[0]).put("content", m[1]);
+            }
+            msgs.addObject().put("role", "user").put("content", p.text());
         } else {
             body.put("prompt", p.text());
         }
@@ -226,10 +271,24 @@ public final class BenchClient {
         StringBuilder text = new StringBuilder();
         int[] usage = {-1, -1};
         int status = 0;
+        java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> watchdog = null;
         try {
             HttpResponse<InputStream> resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
             status = resp.statusCode();
-            try (InputStream in = resp.body()) {
+            // the request's timeout covers the answer's headers only: a stream that stalls afterwards would block the
+            // read for ever, so a watchdog closes it when the request's time is up
+            InputStream body0 = resp.body();
+            long leftNs = (long) (cfg.timeout().toNanos() - (System.nanoTime() - t0 - (long) (sent * 1e9)));
+            watchdog = WATCHDOG.schedule(() -> {
+                timedOut.set(true);
+                try {
+                    body0.close();
+                } catch (IOException e) {
+                    // closing is all it can do
+                }
+            }, Math.max(1, leftNs), TimeUnit.NANOSECONDS);
+            try (InputStream in = body0) {
                 if (status != 200) {
                     String msg = new String(in.readNBytes(2000), StandardCharsets.UTF_8);
                     return new Result(index, warmup, sent, new double[0], (System.nanoTime() - t0) / 1e9, p.tokens(), 0, false, status,
@@ -243,7 +302,8 @@ public final class BenchClient {
                     }
                     String err = readStream(in, t0, chunks, text, usage);
                     if (err != null) {
-                        return result(index, warmup, sent, chunks, t0, p, usage, status, err, text);
+                        // a stream the watchdog closed reads as ended early: say why
+                        return result(index, warmup, sent, chunks, t0, p, usage, status, timedOut.get() ? timeoutText() : err, text);
                     }
                 } else {
                     JsonNode o = Json.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
@@ -253,18 +313,36 @@ public final class BenchClient {
                 }
             }
         } catch (IOException e) {
+            if (timedOut.get()) {
+                return result(index, warmup, sent, chunks, t0, p, usage, status, timeoutText(), text);
+            }
             return result(index, warmup, sent, chunks, t0, p, usage, status, "connection: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()), text);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return result(index, warmup, sent, chunks, t0, p, usage, status, "interrupted", text);
         } catch (RuntimeException e) {
             return result(index, warmup, sent, chunks, t0, p, usage, status, "bad response: " + e.getMessage(), text);
+        } finally {
+            if (watchdog != null) {
+                watchdog.cancel(false);
+            }
         }
         if (chunks.isEmpty()) {
             return result(index, warmup, sent, chunks, t0, p, usage, status, "no content in the answer", text);
         }
         return result(index, warmup, sent, chunks, t0, p, usage, status, null, text);
     }
+
+    private String timeoutText() {
+        return "timed out: the answer took longer than " + cfg.timeout().toMillis() / 1000.0 + " s (the stream stalled)";
+    }
+
+    /** Closes streams whose request ran out of time (one daemon thread for every client). */
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "llmwb-bench-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     private static Result result(int index, boolean warmup, double sent, List<Double> chunks, long t0, Prompt p, int[] usage, int status, String err,
             StringBuilder text) {

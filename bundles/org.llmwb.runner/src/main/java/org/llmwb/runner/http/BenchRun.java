@@ -36,7 +36,7 @@ public final class BenchRun {
      */
     public record Settings(URI base, String model, boolean chat, boolean stream, String apiKey, int requests, double durationS, int concurrency, double rate,
             double burstiness, int warmup, long seed, int inputTokens, int outputTokens, boolean ignoreEos, Path tokenizer, Path trace, double gpus,
-            double sloTtftMs, double sloTpotMs, double timeoutS, double rampToRate, int sharedPrefix, Path promptFile) {
+            double sloTtftMs, double sloTpotMs, double timeoutS, double rampToRate, int sharedPrefix, Path promptFile, int turns, double thinkS) {
     }
 
     /** The prompts to send (cycled) and, for a trace, the measured requests' arrival times from 0. */
@@ -79,7 +79,7 @@ public final class BenchRun {
             return new Workload(prompts, rest, n, "trace " + s.trace().getFileName());
         }
         int n = s.requests() > 0 ? s.requests() : s.durationS() > 0 ? 0 : 100;
-        String label = s.rate() > 0 ? s.rampToRate() > 0 ? "ramp" : "request-rate" : "concurrency";
+        String label = (s.rate() > 0 ? s.rampToRate() > 0 ? "ramp" : "request-rate" : "concurrency") + (s.turns() > 1 ? ", " + s.turns() + "-turn chats" : "");
         if (s.promptFile() != null) {
             return new Workload(promptFile(s.promptFile()), null, n, label + ", prompts from " + s.promptFile().getFileName());
         }
@@ -141,7 +141,7 @@ public final class BenchRun {
                 Duration.ofMillis((long) (s.timeoutS() * 1000))));
         List<BenchClient.Prompt> prompts = w.prompts();
         List<BenchClient.Result> results = client.run(new BenchClient.Load(w.requests(), s.durationS(), conc, s.rate(), s.burstiness(), s.warmup(), s.seed(),
-                w.schedule(), s.rampToRate()), i -> prompts.get(i % prompts.size()), done);
+                w.schedule(), s.rampToRate(), Math.max(1, s.turns()), s.thinkS()), i -> prompts.get(i % prompts.size()), done);
         List<BenchClient.Result> measured = results.stream().filter(r -> !r.warmup()).toList();
         List<RequestMetrics> ok = measured.stream().filter(BenchClient.Result::ok).map(BenchClient.Result::metrics).toList();
         double start = measured.stream().mapToDouble(BenchClient.Result::sent).min().orElse(0);
@@ -165,6 +165,10 @@ public final class BenchRun {
         if (s.sharedPrefix() > 0) {
             flat.put("sharedPrefix", s.sharedPrefix());
         }
+        if (s.turns() > 1) {
+            flat.put("turns", s.turns());
+            flat.put("thinkS", s.thinkS());
+        }
         flat.put("inputTokens", w.schedule() != null ? null : s.inputTokens());
         flat.put("outputTokens", w.schedule() != null ? null : s.outputTokens());
         flat.put("requests", measured.size());
@@ -181,6 +185,22 @@ public final class BenchRun {
         flat.put("cdf", RunMetrics.cdfs(ok));
         double[] times = measured.stream().filter(BenchClient.Result::ok).flatMapToDouble(r -> java.util.Arrays.stream(r.chunks())).map(t -> t - start).toArray();
         return new Point(results, m, flat, errors, measured.size(), times);
+    }
+
+    /** TTFT and request latency of the point's measured, successful requests against their send times (from the first). */
+    public static org.llmwb.core.plot.PlotModel latencyOverTime(Point p) {
+        List<BenchClient.Result> ok = p.results().stream().filter(r -> !r.warmup() && r.ok()).toList();
+        double first = ok.stream().mapToDouble(BenchClient.Result::sent).min().orElse(0);
+        double[] sent = new double[ok.size()];
+        double[] ttft = new double[ok.size()];
+        double[] lat = new double[ok.size()];
+        for (int i = 0; i < ok.size(); i++) {
+            RequestMetrics m = ok.get(i).metrics();
+            sent[i] = ok.get(i).sent() - first;
+            ttft[i] = m.ttft() * 1e3;
+            lat[i] = m.latency() * 1e3;
+        }
+        return org.llmwb.core.engineview.ServingPlots.latencyOverTime(sent, ttft, lat);
     }
 
     /** One request's record (results.jsonl of a single point, requests-*.jsonl of a sweep). */

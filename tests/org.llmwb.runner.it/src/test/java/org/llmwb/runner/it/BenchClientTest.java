@@ -74,6 +74,9 @@ class BenchClientTest {
                 if (mode.equals("drop") && i == 2) {
                     return; // connection closed without [DONE]
                 }
+                if (mode.equals("stall") && i == 2) {
+                    sleep(3000); // the stream stalls mid-answer, then goes on
+                }
                 send(out, "data: {\"choices\": [{\"index\": 0, \"delta\": {\"content\": \"x\"}}]}");
             }
             send(out, ": keep-alive comment");
@@ -143,6 +146,68 @@ class BenchClientTest {
         }
         List<Integer> sentMax = BODIES.stream().map(b -> Integer.parseInt(b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))).sorted().toList();
         assertEquals(List.of(2, 3, 7, 11), sentMax);
+    }
+
+    /** A stream that stalls mid-answer: measured as one long gap within the timeout, cut off and recorded beyond it. */
+    @Test
+    void aStallMidStreamIsMeasuredOrTimedOut() throws Exception {
+        BenchClient patient = new BenchClient(new BenchClient.Config(base, "m", true, true, null, 5, true, Duration.ofSeconds(20)));
+        BenchClient.Result ok = patient.run(new BenchClient.Load(1, 0, 1, 0, 1, 0, 1), i -> new BenchClient.Prompt("stall", 1), r -> {
+        }).get(0);
+        assertTrue(ok.ok(), ok.error());
+        double maxGap = java.util.Arrays.stream(ok.metrics().itl()).max().orElseThrow();
+        assertTrue(maxGap >= 2.9 && maxGap < 6, "the stall is one gap of ~3 s in the stream: " + maxGap);
+        BenchClient hasty = new BenchClient(new BenchClient.Config(base, "m", true, true, null, 5, true, Duration.ofSeconds(1)));
+        long t0 = System.nanoTime();
+        BenchClient.Result cut = hasty.run(new BenchClient.Load(1, 0, 1, 0, 1, 0, 1), i -> new BenchClient.Prompt("stall", 1), r -> {
+        }).get(0);
+        double took = (System.nanoTime() - t0) / 1e9;
+        assertTrue(!cut.ok() && cut.error().startsWith("timed out"), String.valueOf(cut.error()));
+        assertTrue(took < 2.5, "the read was cut at the 1 s timeout, not after the 3 s stall: " + took);
+        assertEquals(2, cut.chunks().length, "the chunks before the stall are kept");
+    }
+
+    /** --turns: each user's later turns carry the whole conversation, the answers as they came; then a new conversation. */
+    @Test
+    void multiTurnChatsSendTheConversationSoFar(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        BODIES.clear();
+        Cli.Result r = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--turns", "3", "--concurrency", "1", "--num-requests", "6",
+                "--warmup", "0", "--input-tokens", "5");
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<com.fasterxml.jackson.databind.JsonNode> bodies = new java.util.ArrayList<>();
+        for (String b : BODIES) {
+            bodies.add(org.llmwb.core.result.Json.parse(b));
+        }
+        assertEquals(List.of(1, 3, 5, 1, 3, 5), bodies.stream().map(b -> b.get("messages").size()).toList());
+        com.fasterxml.jackson.databind.JsonNode third = bodies.get(2).get("messages");
+        assertEquals(bodies.get(0).at("/messages/0/content").asText(), third.at("/0/content").asText(), "turn 1's prompt opens turn 3");
+        assertEquals("assistant", third.at("/1/role").asText());
+        assertEquals("xxxxx", third.at("/1/content").asText(), "the answer as it streamed");
+        assertEquals(bodies.get(1).at("/messages/2/content").asText(), third.at("/2/content").asText());
+        Cli.Result bad = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--turns", "2", "--endpoint", "completions");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--turns holds conversations"), bad.err());
+    }
+
+    /** A sweep over prompt lengths: a point per length, each with prompts of that length. */
+    @Test
+    void aSweepOverInputLengths(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        BODIES.clear();
+        java.nio.file.Path out = home.resolve("lengths");
+        Cli.Result r = Cli.run(home, 60, "bench", "--url", base.toString(), "--model", "m", "--sweep", "input-tokens=3,7", "--num-requests", "2", "--warmup", "0",
+                "--concurrency", "1", "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> points = java.nio.file.Files.readAllLines(out.resolve("results.jsonl"));
+        assertEquals(List.of(3, 7), points.stream().map(l -> {
+            try {
+                return org.llmwb.core.result.Json.parse(l).get("inputTokens").asInt();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).toList());
+        List<Integer> words = BODIES.stream().map(b -> b.replaceAll("(?s).*\"content\":\"([^\"]*)\".*", "$1").split(" ").length).toList();
+        assertEquals(List.of(3, 3, 7, 7), words, "each point's prompts have its length");
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("requests-input-tokens-7.jsonl")));
     }
 
     /** A ramp: the open-loop rate climbs from 10 to 100 requests/s over the run, so late arrivals come closer together. */
@@ -245,6 +310,7 @@ class BenchClientTest {
         List<Integer> sentMax = BODIES.stream().map(b -> Integer.parseInt(b.replaceAll("(?s).*\"max_tokens\":(\\d+).*", "$1"))).sorted().toList();
         assertEquals(List.of(2, 4, 9), sentMax, "each request's max_tokens is its output_length");
         assertTrue(java.nio.file.Files.isRegularFile(tout.resolve("throughput.svg")));
+        assertTrue(java.nio.file.Files.readString(tout.resolve("latency.svg")).contains("Latency over time"));
     }
 
     /** A {@code kind: bench} experiment through {@code llmwb run}: a point per swept concurrency, the same records as the CLI's, plots. */

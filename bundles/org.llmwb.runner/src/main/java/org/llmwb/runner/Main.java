@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "llmwb", mixinStandardHelpOptions = true, version = "llmwb " + EnvFingerprint.VERSION,
         description = "LLM Inference Workbench: KV cache, memory, roofline and parallelism calculators, experiments, and the runner.",
         subcommands = {ModelsCommand.class, GpusCommand.class, KvCommand.class, MemCommand.class, RooflineCommand.class, PlanCommand.class,
-                RunCommand.class, ServeCommand.class, CeilingsCommand.class, KernelReportCommand.class, MakeCheckpointCommand.class, GenerateCommand.class, TokenizeCommand.class, EvalCommand.class, LessonCommand.class, BenchCommand.class, SimulateCommand.class, ProfileCommand.class, CompareCommand.class, CommandLine.HelpCommand.class})
+                RunCommand.class, ServeCommand.class, CeilingsCommand.class, KernelReportCommand.class, MakeCheckpointCommand.class, GenerateCommand.class, TokenizeCommand.class, EvalCommand.class, LessonCommand.class, BenchCommand.class, SimulateCommand.class, ProfileCommand.class, CompareCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

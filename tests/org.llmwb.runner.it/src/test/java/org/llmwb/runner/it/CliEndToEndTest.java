@@ -360,4 +360,21 @@ class CliEndToEndTest {
         assertEquals(1, one.code(), one.out() + one.err());
         assertTrue(one.err().contains("trace.jsonl: error: no serving records in it"), one.err());
     }
+
+    @Test
+    void trainingMemoryFromTheCommandLine() throws Exception {
+        JsonNode z1 = json(Cli.run(dir, "train", "--params", "7.5e9", "--dp", "64", "--zero", "1", "--json"));
+        assertEquals(31.4e9, z1.get("modelStatesBytes").asDouble(), 0.05e9, "the ZeRO paper's 7.5B model on 64 GPUs, stage 1");
+        JsonNode big = json(Cli.run(dir, "train", "-m", "llama-3-70b", "--gpus", "64", "--tp", "8", "--pp", "2", "--sp", "--recompute", "selective",
+                "--micro-batches", "16", "-g", "h100-sxm", "--json"));
+        assertEquals(4, big.at("/parallel/dp").asInt(), "DP derived from --gpus");
+        assertTrue(big.get("activationBytes").asDouble() > 0 && big.get("communication").size() >= 3, big.toString());
+        assertEquals(big.get("modelStatesBytes").asDouble() + big.get("activationBytes").asDouble(), big.get("totalBytes").asDouble(), 1);
+        Cli.Result bad = Cli.run(dir, "train", "-m", "llama-3.1-8b", "--gpus", "10", "--tp", "4");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--gpus 10 is not DP × TP × PP × CP"), bad.err());
+        Cli.Result neither = Cli.run(dir, "train");
+        assertEquals(1, neither.code());
+        assertTrue(neither.err().contains("give --model or --params"), neither.err());
+    }
 }

@@ -204,7 +204,7 @@ public class ComparisonView extends ViewPart {
             for (int i = 0; i < sources.size(); i++) {
                 double v = r.values()[i];
                 double d = r.diff()[i];
-                it.setText(i + 1, Double.isNaN(v) ? "—" : String.format(Locale.ROOT, "%.4g", v) + (Double.isNaN(d) ? "" : String.format(Locale.ROOT, "  %+.1f%%", 100 * d)));
+                it.setText(i + 1, Double.isNaN(v) ? "—" : ServingComparison.fmt(v) + (Double.isNaN(d) ? "" : String.format(Locale.ROOT, "  %+.1f%%", 100 * d)));
                 if (!Double.isNaN(d)) {
                     it.setForeground(i + 1, Math.abs(d) <= tolerance.getSelection() / 100.0 ? green : red);
                 }

@@ -172,13 +172,20 @@ public class LessonsView extends ViewPart {
 
     /** After a restart: the lesson the learner last had open, at the step its progress file reached. */
     private void resumeLast() {
-        String id = LessonState.last(home());
+        int i = indexOf(LessonState.last(home()));
+        if (i >= 0) {
+            open(i);
+        }
+    }
+
+    /** The catalog row of the lesson with this id, or -1 (an unknown or null id: a lesson removed since). */
+    private int indexOf(String id) {
         for (int i = 0; id != null && i < lessons.size(); i++) {
             if (lessons.get(i) != null && lessons.get(i).id().equals(id)) {
-                open(i);
-                return;
+                return i;
             }
         }
+        return -1;
     }
 
     private void loadCatalog() {
@@ -240,13 +247,11 @@ public class LessonsView extends ViewPart {
 
     /** Opens the lesson with this id. */
     public void openLesson(String id) {
-        for (int i = 0; i < lessons.size(); i++) {
-            if (lessons.get(i) != null && lessons.get(i).id().equals(id)) {
-                open(i);
-                return;
-            }
+        int i = indexOf(id);
+        if (i < 0) {
+            throw new IllegalArgumentException("no lesson " + id);
         }
-        throw new IllegalArgumentException("no lesson " + id);
+        open(i);
     }
 
     private void goTo(int k) {

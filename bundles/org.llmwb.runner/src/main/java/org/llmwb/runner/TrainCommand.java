@@ -88,17 +88,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainingMemory.Input in;
         try {
-            TrainingMemory.Recompute rc = TrainingMemory.Recompute.valueOf(recompute.toUpperCase(Locale.ROOT));
-            TrainingMemory.Schedule sc = switch (schedule.toLowerCase(Locale.ROOT)) {
-                case "gpipe" -> TrainingMemory.Schedule.GPIPE;
-                case "1f1b" -> TrainingMemory.Schedule.ONE_F_ONE_B;
-                case "interleaved" -> TrainingMemory.Schedule.INTERLEAVED;
-                default -> throw new IllegalArgumentException("--schedule is gpipe, 1f1b or interleaved, not '" + schedule + "'");
-            };
+            TrainingMemory.Recompute rc = TrainingMemory.Recompute.parse(recompute);
+            TrainingMemory.Schedule sc = TrainingMemory.Schedule.parse(schedule);
             in = new TrainingMemory.Input(m, (long) params, d, tp, pp, cp, ep, fsdp ? 3 : zero, offload, TrainingMemory.Optimizer.parse(optimizer), microBatch, seqLen,
                     microBatches, rc, sp, sc, virtualStages);
         } catch (IllegalArgumentException e) {
-            throw new InputException(e.getMessage().startsWith("No enum constant") ? "--recompute is none, selective or full, not '" + recompute + "'" : e.getMessage());
+            throw new InputException(e.getMessage());
         }
         TrainingMemory.Result r = TrainingMemory.compute(in);
         GpuSpec g = gpu == null ? null : common.catalog().get(gpu);

@@ -168,7 +168,8 @@ public final class ServingComparison {
         return Double.isNaN(d) ? s : s + String.format(Locale.ROOT, " (%+.1f%%%s)", 100 * d, Math.abs(d) <= tolerance ? "" : " ✗");
     }
 
-    static String fmt(double v) {
+    /** A metric's value as the table prints it (the CLI and the Comparison view). */
+    public static String fmt(double v) {
         double a = Math.abs(v);
         return a >= 1000 ? String.format(Locale.ROOT, "%,.0f", v) : a >= 100 ? String.format(Locale.ROOT, "%.1f", v) : a >= 1 ? String.format(Locale.ROOT, "%.2f", v)
                 : String.format(Locale.ROOT, "%.3g", v);

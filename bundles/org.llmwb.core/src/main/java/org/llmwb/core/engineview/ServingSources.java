@@ -1,8 +1,5 @@
 package org.llmwb.core.engineview;
 
-import java.io.IOException;
-import java.nio.charset.MalformedInputException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,8 +9,7 @@ import java.util.Map;
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
 import org.llmwb.core.result.Json;
-
-import com.fasterxml.jackson.databind.JsonNode;
+import org.llmwb.core.result.JsonFiles;
 
 /**
  * Serving records read from result folders and files for a {@link ServingComparison}: a {@code llmwb bench --out}
@@ -72,52 +68,16 @@ public final class ServingSources {
         return out;
     }
 
-    private static String read(Path p) {
-        try {
-            return Files.readString(p, StandardCharsets.UTF_8);
-        } catch (MalformedInputException e) {
-            throw new InputException(SourceLocation.of(p.toString()), "not UTF-8 text");
-        } catch (IOException e) {
-            throw new InputException(SourceLocation.of(p.toString()), "cannot read: " + e.getMessage());
-        }
-    }
-
     @SuppressWarnings("unchecked")
     private static Map<String, Object> object(Path p) {
-        JsonNode n;
-        try {
-            n = Json.parse(read(p));
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof InputException ie) {
-                throw ie;
-            }
-            throw new InputException(SourceLocation.of(p.toString()), "not JSON: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
-        }
-        if (n == null || !n.isObject()) {
-            throw new InputException(SourceLocation.of(p.toString()), "expected a JSON object");
-        }
-        return Json.MAPPER.convertValue(n, Map.class);
+        return Json.MAPPER.convertValue(JsonFiles.object(JsonFiles.readText(p), SourceLocation.of(p.toString())), Map.class);
     }
 
     @SuppressWarnings("unchecked")
     private static List<Map<String, Object>> lines(Path p) {
         List<Map<String, Object>> out = new ArrayList<>();
-        String[] ls = read(p).split("\n", -1);
-        for (int i = 0; i < ls.length; i++) {
-            String line = ls[i].strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            JsonNode n;
-            try {
-                n = Json.parse(line);
-            } catch (IOException | RuntimeException e) {
-                throw new InputException(new SourceLocation(p.toString(), i + 1, 1), "not a JSON object: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
-            }
-            if (n == null || !n.isObject()) {
-                throw new InputException(new SourceLocation(p.toString(), i + 1, 1), "each line must be a JSON object");
-            }
-            Map<String, Object> m = Json.MAPPER.convertValue(n, Map.class);
+        for (JsonFiles.Line l : JsonFiles.lines(p)) {
+            Map<String, Object> m = Json.MAPPER.convertValue(l.object(), Map.class);
             if (ServingComparison.isServingRecord(m)) {
                 out.add(m);
             }

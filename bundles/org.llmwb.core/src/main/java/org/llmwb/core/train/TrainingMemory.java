@@ -49,9 +49,31 @@ public final class TrainingMemory {
         }
     }
 
-    public enum Recompute { NONE, SELECTIVE, FULL }
+    public enum Recompute {
+        NONE, SELECTIVE, FULL;
 
-    public enum Schedule { GPIPE, ONE_F_ONE_B, INTERLEAVED }
+        public static Recompute parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "none" -> NONE;
+                case "selective" -> SELECTIVE;
+                case "full" -> FULL;
+                default -> throw new IllegalArgumentException("recompute is none, selective or full, not '" + s + "'");
+            };
+        }
+    }
+
+    public enum Schedule {
+        GPIPE, ONE_F_ONE_B, INTERLEAVED;
+
+        public static Schedule parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "gpipe" -> GPIPE;
+                case "1f1b" -> ONE_F_ONE_B;
+                case "interleaved" -> INTERLEAVED;
+                default -> throw new IllegalArgumentException("schedule is gpipe, 1f1b or interleaved, not '" + s + "'");
+            };
+        }
+    }
 
     /**
      * One training job. {@code model} may be null when only the parameter count is known ({@code params}): then only the

@@ -285,6 +285,8 @@ public final class EngineSweep implements AutoCloseable {
         Loaded m = load(model, quant);
         BpeTokenizer tok = m.tokenizer();
         int vocab = (int) m.config().vocabSize();
+        // random prompts draw from the ordinary (non-special) ids, wherever the tokenizer puts its special ones
+        int[] ordinaryIds = tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray();
         List<Request> reqs;
         String arrivals = e.sweep().target();
         if (arrivals.equals("trace")) {
@@ -294,14 +296,12 @@ public final class EngineSweep implements AutoCloseable {
                     throw new InputException("the trace has text prompts but the model has no tokenizer.json");
                 }
                 return t.encode(text).stream().mapToInt(Integer::intValue).toArray();
-            }, vocab, tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray(), i(p, "outputTokens"), seed);
+            }, vocab, ordinaryIds, i(p, "outputTokens"), seed);
         } else {
-            // random prompts draw from the ordinary (non-special) ids, wherever the tokenizer puts its special ones
-            int[] ids = tok == null ? null : java.util.Arrays.stream(tok.ordinaryIds()).filter(x -> x < vocab).toArray();
             reqs = Workload.generate(new Workload.Spec(arrivals, i(p, "requests"), d(p, "rate"), i(p, "burst"), i(p, "promptTokens"), s(p, "promptDist"),
-                    i(p, "outputTokens"), s(p, "outputDist"), i(p, "sharedPrefix"), i(p, "priorities"), seed, ids == null ? vocab : ids.length));
-            if (ids != null) {
-                reqs = reqs.stream().map(q -> new Request(q.index(), q.arrival(), java.util.Arrays.stream(q.prompt()).map(x -> ids[x]).toArray(), q.maxTokens(),
+                    i(p, "outputTokens"), s(p, "outputDist"), i(p, "sharedPrefix"), i(p, "priorities"), seed, ordinaryIds == null ? vocab : ordinaryIds.length));
+            if (ordinaryIds != null) {
+                reqs = reqs.stream().map(q -> new Request(q.index(), q.arrival(), java.util.Arrays.stream(q.prompt()).map(x -> ordinaryIds[x]).toArray(), q.maxTokens(),
                         q.priority())).toList();
             }
         }

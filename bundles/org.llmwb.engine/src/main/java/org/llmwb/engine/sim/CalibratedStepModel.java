@@ -142,19 +142,18 @@ public final class CalibratedStepModel implements StepTimeModel {
         List<double[]> kx = new ArrayList<>();
         List<Double> ky = new ArrayList<>();
         int dropped = 0;
+        double[] ratio = new double[n]; // measured / first fit
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
+            ratio[i] = seconds[i] / Math.max(1e-12, m1.predict(x.get(i)));
             order[i] = i;
         }
-        // the largest measured/predicted ratios first, so at most a tenth of the steps (the worst) are left out
-        java.util.Arrays.sort(order, (a, b) -> Double.compare(seconds[b] / Math.max(1e-12, m1.predict(x.get(b))), seconds[a] / Math.max(1e-12, m1.predict(x.get(a)))));
+        // the largest ratios first, so at most a tenth of the steps (the worst) are left out
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(ratio[b], ratio[a]));
         boolean[] out = new boolean[n];
-        for (int r = 0; r < n && dropped < n / 10; r++) {
-            int i = order[r];
-            if (seconds[i] > 3 * m1.predict(x.get(i))) {
-                out[i] = true;
-                dropped++;
-            }
+        for (int r = 0; r < n && dropped < n / 10 && ratio[order[r]] > 3; r++) {
+            out[order[r]] = true;
+            dropped++;
         }
         for (int i = 0; i < n; i++) {
             if (!out[i]) {

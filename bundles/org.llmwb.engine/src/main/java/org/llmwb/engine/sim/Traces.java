@@ -1,8 +1,5 @@
 package org.llmwb.engine.sim;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +7,7 @@ import java.util.SplittableRandom;
 
 import org.llmwb.core.InputException;
 import org.llmwb.core.SourceLocation;
-import org.llmwb.core.result.Json;
+import org.llmwb.core.result.JsonFiles;
 import org.llmwb.engine.run.Request;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,34 +29,16 @@ public final class Traces {
     }
 
     public static List<Request> read(Path file, int vocab) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new InputException(SourceLocation.of(file.toString()), "not UTF-8 text");
-        } catch (IOException e) {
-            throw new InputException(SourceLocation.of(file.toString()), "cannot read: " + e.getMessage());
-        }
+        List<JsonFiles.Line> lines = JsonFiles.lines(file);
         if (lines.size() > 10_000_000) {
             throw new InputException(SourceLocation.of(file.toString()), lines.size() + " lines: at most 10,000,000 requests");
         }
         List<Request> out = new ArrayList<>();
         double first = Double.NaN;
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            String where = file + ":" + (i + 1);
-            JsonNode o;
-            try {
-                o = Json.parse(line);
-            } catch (IOException | RuntimeException e) {
-                throw new InputException(SourceLocation.of(where), "not a JSON object: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
-            }
-            if (!o.isObject()) {
-                throw new InputException(SourceLocation.of(where), "each line must be a JSON object");
-            }
+        for (JsonFiles.Line l : lines) {
+            int i = l.number() - 1;
+            String where = file + ":" + l.number();
+            JsonNode o = l.object();
             boolean mooncake = o.has("timestamp") || o.has("input_length");
             double arrival = mooncake ? number(o, "timestamp", where) / 1e3 : number(o, "arrival", where);
             int prompt = (int) whole(o, mooncake ? "input_length" : "promptTokens", where, 1, 1 << 24);

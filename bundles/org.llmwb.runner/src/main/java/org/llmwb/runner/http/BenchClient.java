@@ -156,37 +156,24 @@ public final class BenchClient {
                 int workers = Math.max(1, load.concurrency());
                 for (int w = 0; w < workers; w++) {
                     pool.submit(() -> {
-                        List<String[]> history = new ArrayList<>(); // this user's conversation (multi-turn loads)
-                        int turn = 0;
+                        Conversation talk = load.turns() > 1 ? new Conversation(load.turns()) : null; // this user's chat (multi-turn loads)
                         while (true) {
                             int idx = next.getAndIncrement();
                             if (idx >= total || (System.nanoTime() - start) / 1e9 > deadline) {
                                 return;
                             }
                             Prompt p = prompt.apply(load.warmup() + idx);
-                            if (load.turns() > 1) {
-                                if (turn > 0 && load.thinkS() > 0) {
-                                    try {
-                                        TimeUnit.NANOSECONDS.sleep((long) (load.thinkS() * 1e9));
-                                    } catch (InterruptedException e) {
-                                        Thread.currentThread().interrupt();
-                                        return;
-                                    }
+                            if (talk != null) {
+                                if (!talk.isNew() && !pause(load.thinkS())) {
+                                    return;
                                 }
-                                p = p.inConversation(history);
+                                p = talk.next(p);
                             }
                             Result r = one(idx, false, p, start);
                             results.add(r);
                             done.accept(r);
-                            if (load.turns() > 1) {
-                                turn++;
-                                if (turn >= load.turns() || !r.ok()) {
-                                    history.clear(); // a new conversation (a failed turn ends this one)
-                                    turn = 0;
-                                } else {
-                                    history.add(new String[] {"user", p.text()});
-                                    history.add(new String[] {"assistant", r.text()});
-                                }
+                            if (talk != null) {
+                                talk.answered(p, r);
                             }
                         }
                     });
@@ -335,6 +322,50 @@ public final class BenchClient {
 
     private String timeoutText() {
         return "timed out: the answer took longer than " + cfg.timeout().toMillis() / 1000.0 + " s (the stream stalled)";
+    }
+
+    /**
+     * One simulated user's chat: the turns so far, each prompt with its answer as it streamed. After the last of its
+     * turns, or a failed one, the user starts a new conversation.
+     */
+    private static final class Conversation {
+        private final int turns;
+        private final List<String[]> history = new ArrayList<>();
+
+        Conversation(int turns) {
+            this.turns = turns;
+        }
+
+        boolean isNew() {
+            return history.isEmpty();
+        }
+
+        Prompt next(Prompt p) {
+            return p.inConversation(history);
+        }
+
+        void answered(Prompt p, Result r) {
+            if (!r.ok() || history.size() / 2 + 1 >= turns) {
+                history.clear();
+            } else {
+                history.add(new String[] {"user", p.text()});
+                history.add(new String[] {"assistant", r.text()});
+            }
+        }
+    }
+
+    /** A user's think time; false when the run was interrupted. */
+    private static boolean pause(double seconds) {
+        if (seconds <= 0) {
+            return true;
+        }
+        try {
+            TimeUnit.NANOSECONDS.sleep((long) (seconds * 1e9));
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** Closes streams whose request ran out of time (one daemon thread for every client). */

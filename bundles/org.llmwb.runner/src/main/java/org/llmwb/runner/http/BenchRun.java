@@ -91,17 +91,10 @@ public final class BenchRun {
      * {@code max_tokens}, or one plain-text prompt per line (lines starting with {@code {} are read as JSON).
      */
     static List<BenchClient.Prompt> promptFile(Path f) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8);
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new InputException(SourceLocation.of(f.toString()), "not UTF-8 text");
-        } catch (java.io.IOException e) {
-            throw new InputException(SourceLocation.of(f.toString()), "cannot read the prompt file: " + e.getMessage());
-        }
+        String[] lines = org.llmwb.core.result.JsonFiles.readText(f).split("\n", -1);
         List<BenchClient.Prompt> out = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
             if (line.isEmpty()) {
                 continue;
             }
@@ -110,12 +103,7 @@ public final class BenchRun {
                 continue;
             }
             SourceLocation at = new SourceLocation(f.toString(), i + 1, 1);
-            com.fasterxml.jackson.databind.JsonNode o;
-            try {
-                o = Json.parse(line);
-            } catch (java.io.IOException | RuntimeException e) {
-                throw new InputException(at, "not a JSON object: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
-            }
+            com.fasterxml.jackson.databind.JsonNode o = org.llmwb.core.result.JsonFiles.object(line, at);
             if (!o.path("prompt").isTextual() || o.get("prompt").asText().isEmpty()) {
                 throw new InputException(at, "needs 'prompt': a non-empty text");
             }
